@@ -1,0 +1,635 @@
+"""The only write path into the books.
+
+``entry_post`` validates everything it can before it writes anything, then, inside one transaction and under
+a row lock on the book (which serialises sequence numbers and the hash chain per book, never globally) and on
+each fund it touches, writes the entry as a draft, its legs, flips it to posted (the database checks the
+balance at that moment) and updates the running totals, the fund's net assets and the FIFO allocations.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+import moneyed
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from . import errors
+from .hashing import GENESIS, canonical, chain_hash, fx_text
+from .models import (
+    Account,
+    AccountType,
+    Allocation,
+    AllocationKind,
+    BalanceCheckpoint,
+    Book,
+    DailyBalance,
+    EntryStatus,
+    Fund,
+    FundSource,
+    JournalEntry,
+    Leg,
+    Period,
+    Restriction,
+    from_minor,
+    to_minor,
+)
+
+CENT = Decimal("0.01")
+NET_ASSET_TYPES = frozenset({AccountType.INCOME, AccountType.EXPENSE, AccountType.NET_ASSETS})
+
+
+@dataclass
+class LegSpec:
+    """What a caller asks for: one debit or one credit on an account in a fund.
+
+    ``amount`` may be a ``Decimal`` (with ``currency``, default CNY) or a ``moneyed.Money`` (its currency wins).
+    ``reduces`` names the source leg (a credit to income) that a debit to income gives back, e.g. a refund.
+    """
+
+    account: Account
+    fund: Fund
+    debit: object = None
+    credit: object = None
+    currency: str | None = None
+    reduces: Leg | None = None
+    # Filled in by validation:
+    side: str = field(default="", init=False)
+    amount: Decimal = field(default=Decimal(0), init=False)
+    minor: int = field(default=0, init=False)
+    cny: int = field(default=0, init=False)
+    position: int = field(default=0, init=False)
+
+
+def Dr(account: Account, fund: Fund, amount, currency: str | None = None, **kw) -> LegSpec:
+    return LegSpec(account=account, fund=fund, debit=amount, currency=currency, **kw)
+
+
+def Cr(account: Account, fund: Fund, amount, currency: str | None = None, **kw) -> LegSpec:
+    return LegSpec(account=account, fund=fund, credit=amount, currency=currency, **kw)
+
+
+def system_user():
+    """The built-in user recorded on what commands write when no ``--user`` is given."""
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(
+        username="system", defaults={"is_active": False, "first_name": "system"}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def round_cny(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def _decimal(value, *, what: str) -> Decimal:
+    if isinstance(value, moneyed.Money):
+        value = value.amount
+    if isinstance(value, float):
+        raise errors.InvalidAmount(f"{what}: amounts must be Decimal, not float", field="amount")
+    try:
+        amount = Decimal(value) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, TypeError, ValueError):
+        raise errors.InvalidAmount(f"{what}: {value!r} is not a decimal amount", field="amount") from None
+    if not amount.is_finite():
+        raise errors.InvalidAmount(f"{what}: {value!r} is not a finite amount", field="amount")
+    return amount
+
+
+def _currency(spec: LegSpec, raw) -> str:
+    code = spec.currency
+    if isinstance(raw, moneyed.Money):
+        code = raw.currency.code
+    code = (code or "CNY").upper()
+    try:
+        moneyed.get_currency(code)
+    except moneyed.CurrencyDoesNotExist:
+        raise errors.UnknownCurrency(f"unknown currency {code!r}", field="currency") from None
+    return code
+
+
+def _validate(*, book: Book, date: dt.date, legs: list[LegSpec], fx_rate) -> Decimal | None:
+    if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
+        raise errors.LedgerError(f"date {date!r} is not a date", field="date")
+    if len(legs) < 2:
+        raise errors.TooFewLegs(f"an entry needs at least two legs, got {len(legs)}", field="legs")
+    if date > timezone.localdate():
+        raise errors.FutureDate(f"date {date.isoformat()} is after today", field="date")
+    rate = None
+    if fx_rate is not None:
+        rate = _decimal(fx_rate, what="fx_rate")
+        if rate <= 0:
+            raise errors.InvalidAmount(f"fx_rate {rate} must be above zero", field="fx_rate")
+    for index, spec in enumerate(legs, start=1):
+        where = f"leg {index}"
+        if spec.account.book_id != book.pk:
+            raise errors.ForeignBook(f"{where}: account {spec.account.code} belongs to another book", field="account")
+        if spec.fund.book_id != book.pk:
+            raise errors.ForeignBook(f"{where}: fund {spec.fund.code} belongs to another book", field="fund")
+        if (spec.debit is None) == (spec.credit is None):
+            raise errors.InvalidAmount(f"{where}: give exactly one of debit and credit", field="amount")
+        raw = spec.debit if spec.debit is not None else spec.credit
+        spec.side = "debit" if spec.debit is not None else "credit"
+        amount = _decimal(raw, what=where)
+        if amount <= 0:
+            raise errors.InvalidAmount(f"{where}: amount {amount} must be above zero", field="amount")
+        if amount.as_tuple().exponent < -2 and amount != amount.quantize(CENT):
+            raise errors.InvalidAmount(f"{where}: amount {amount} has more than two decimal places", field="amount")
+        spec.amount = amount.quantize(CENT)
+        spec.currency = _currency(spec, raw)
+        spec.minor = to_minor(spec.amount)
+        if spec.currency == "CNY":
+            spec.cny = spec.minor
+        else:
+            if rate is None:
+                raise errors.MissingRate(
+                    f"{where}: currency {spec.currency} needs fx_rate (CNY per unit)", field="fx_rate"
+                )
+            spec.cny = to_minor(round_cny(spec.amount * rate))
+        if spec.reduces is not None and not (
+            spec.side == "debit" and spec.account.type == AccountType.INCOME
+        ):
+            raise errors.LedgerError(f"{where}: only a debit to income can give back a source", field="legs")
+    _balance(legs)
+    _purpose(legs)
+    return rate
+
+
+def _balance(legs: list[LegSpec]) -> None:
+    per_currency: dict[tuple[str, str], int] = defaultdict(int)
+    per_fund_cny: dict[str, int] = defaultdict(int)
+    for spec in legs:
+        sign = 1 if spec.side == "debit" else -1
+        per_currency[(spec.fund.code, spec.currency)] += sign * spec.minor
+        per_fund_cny[spec.fund.code] += sign * spec.cny
+    for (fund_code, currency), total in sorted(per_currency.items()):
+        if total:
+            raise errors.Unbalanced(
+                f"legs in fund {fund_code} do not balance in {currency}: debits exceed credits by "
+                f"{from_minor(total)}",
+                field="legs",
+            )
+    # Each leg is rounded to the fen on its own, so legs that balance in their currency may miss by a fen or
+    # two in CNY; the difference goes to the largest foreign leg on the short side.
+    for fund_code, total in per_fund_cny.items():
+        if not total:
+            continue
+        foreign = [s for s in legs if s.fund.code == fund_code and s.currency != "CNY"]
+        if abs(total) > len(foreign):
+            raise errors.Unbalanced(f"legs in fund {fund_code} do not balance in CNY", field="legs")
+        short_side = "credit" if total > 0 else "debit"
+        candidates = [s for s in foreign if s.side == short_side]
+        target = max(candidates, key=lambda s: s.cny)
+        target.cny += abs(total)
+
+
+def _purpose(legs: list[LegSpec]) -> None:
+    for spec in legs:
+        if spec.side != "debit" or spec.account.type != AccountType.EXPENSE:
+            continue
+        fund, account = spec.fund, spec.account
+        if fund.restriction == Restriction.ENDOWMENT:
+            raise errors.PurposeViolation(
+                f"fund {fund.code} is an endowment: its principal is never spent (account {account.code})",
+                field="fund",
+            )
+        if fund.restriction == Restriction.RESTRICTED and (not account.purpose or account.purpose != fund.purpose):
+            what = f"purpose {account.purpose}" if account.purpose else "general purposes"
+            raise errors.PurposeViolation(
+                f"fund {fund.code} is restricted to {fund.purpose or 'its purpose'}; account {account.code} "
+                f"({account.name_en or account.name}) is for {what}",
+                field="fund",
+            )
+
+
+def _payload_hash(*, date, memo, legs, fx_rate, source) -> str:
+    payload = {
+        "date": date.isoformat(),
+        "memo": memo,
+        "fx": fx_text(fx_rate),
+        "source": list(source) if source else ["", ""],
+        "legs": [
+            [s.account.code, s.fund.code, s.side, str(s.amount), s.currency, s.reduces.pk if s.reduces else None]
+            for s in legs
+        ],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _replay(book: Book, key: str, payload_hash: str) -> JournalEntry | None:
+    existing = JournalEntry.objects.filter(book=book, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.payload_hash != payload_hash:
+        raise errors.IdempotencyConflict(
+            f"idempotency key {key!r} was already used for entry #{existing.sequence} with a different payload",
+            field="idempotency_key",
+        )
+    return existing
+
+
+def entry_post(
+    *,
+    book: Book,
+    date: dt.date,
+    memo: str,
+    legs: list[LegSpec],
+    user,
+    idempotency_key: str | None = None,
+    source: tuple[str, str] | None = None,
+    fx_rate=None,
+    approved_by=None,
+) -> JournalEntry:
+    """Post a balanced entry. Refuses with a ``LedgerError`` subclass, writing nothing, when it cannot."""
+    legs = list(legs)
+    rate = _validate(book=book, date=date, legs=legs, fx_rate=fx_rate)
+    return _post(
+        book=book,
+        date=date,
+        memo=memo,
+        legs=legs,
+        user=user,
+        idempotency_key=idempotency_key,
+        source=source,
+        fx_rate=rate,
+        approved_by=approved_by,
+    )
+
+
+def _post(*, book, date, memo, legs, user, idempotency_key, source, fx_rate, approved_by, reverses=None):
+    memo = memo or ""
+    payload_hash = _payload_hash(date=date, memo=memo, legs=legs, fx_rate=fx_rate, source=source)
+    if idempotency_key is not None:
+        existing = _replay(book, idempotency_key, payload_hash)
+        if existing is not None:
+            return existing
+    with transaction.atomic():
+        locked = Book.objects.select_for_update().get(pk=book.pk)
+        if idempotency_key is not None:
+            existing = _replay(locked, idempotency_key, payload_hash)
+            if existing is not None:
+                return existing
+        if locked.closed_through is not None and date <= locked.closed_through:
+            raise errors.ClosedPeriod(
+                f"date {date.isoformat()} falls in a closed period (closed through "
+                f"{locked.closed_through.isoformat()})",
+                field="date",
+            )
+        fund_ids = sorted({s.fund.pk for s in legs})
+        funds = {f.pk: f for f in Fund.objects.select_for_update().filter(pk__in=fund_ids).order_by("pk")}
+        deltas = _fund_deltas(legs)
+        for fund_id, delta in deltas.items():
+            fund = funds[fund_id]
+            if delta < 0 and fund.restriction != Restriction.UNRESTRICTED and fund.net_assets + delta < 0:
+                raise errors.InsufficientFunds(
+                    f"fund {fund.code} has {from_minor(fund.net_assets)} CNY; this entry needs "
+                    f"{from_minor(-delta)} CNY",
+                    field="fund",
+                )
+        sequence = locked.last_sequence + 1
+        previous = locked.head_hash or GENESIS
+        source_type, source_id = source if source else ("", "")
+        for position, spec in enumerate(legs, start=1):
+            spec.position = position
+        digest = chain_hash(
+            previous,
+            canonical(
+                book_id=locked.pk,
+                sequence=sequence,
+                date=date.isoformat(),
+                memo=memo,
+                source_type=source_type,
+                source_id=str(source_id),
+                idempotency_key=idempotency_key,
+                reverses_sequence=reverses.sequence if reverses else None,
+                fx_rate=fx_text(fx_rate),
+                created_by_id=user.pk,
+                approved_by_id=approved_by.pk if approved_by else None,
+                legs=[_leg_tuple(s) for s in legs],
+            ),
+        )
+        entry = JournalEntry.objects.create(
+            book=locked,
+            sequence=sequence,
+            date=date,
+            memo=memo,
+            status=EntryStatus.DRAFT,
+            source_type=source_type,
+            source_id=str(source_id),
+            created_by=user,
+            approved_by=approved_by,
+            idempotency_key=idempotency_key,
+            payload_hash=payload_hash,
+            fx_rate=fx_rate,
+            reverses=reverses,
+            previous_hash=previous,
+            hash=digest,
+        )
+        rows = Leg.objects.bulk_create(
+            [
+                Leg(
+                    entry=entry,
+                    position=s.position,
+                    account=s.account,
+                    fund=s.fund,
+                    currency=s.currency,
+                    debit=s.minor if s.side == "debit" else 0,
+                    credit=s.minor if s.side == "credit" else 0,
+                    debit_cny=s.cny if s.side == "debit" else 0,
+                    credit_cny=s.cny if s.side == "credit" else 0,
+                    date=date,
+                )
+                for s in legs
+            ]
+        )
+        JournalEntry.objects.filter(pk=entry.pk).update(status=EntryStatus.POSTED)
+        entry.status = EntryStatus.POSTED
+        _add_daily(locked.pk, date, legs)
+        for fund_id, delta in deltas.items():
+            if delta:
+                Fund.objects.filter(pk=fund_id).update(net_assets=funds[fund_id].net_assets + delta)
+        Book.objects.filter(pk=locked.pk).update(last_sequence=sequence, head_hash=digest)
+        book.last_sequence, book.head_hash = sequence, digest
+        _trace(entry, legs, rows, reverses)
+    return entry
+
+
+def _leg_tuple(spec: LegSpec) -> tuple:
+    debit = spec.side == "debit"
+    return (
+        spec.position,
+        spec.account.pk,
+        spec.fund.pk,
+        spec.currency,
+        spec.minor if debit else 0,
+        0 if debit else spec.minor,
+        spec.cny if debit else 0,
+        0 if debit else spec.cny,
+    )
+
+
+def _fund_deltas(legs: list[LegSpec]) -> dict[int, int]:
+    deltas: dict[int, int] = defaultdict(int)
+    for spec in legs:
+        if spec.account.type in NET_ASSET_TYPES:
+            deltas[spec.fund.pk] += spec.cny if spec.side == "credit" else -spec.cny
+    return deltas
+
+
+def _add_daily(book_id: int, date: dt.date, legs: list[LegSpec]) -> None:
+    totals: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for spec in legs:
+        totals[(spec.account.pk, spec.fund.pk)][0 if spec.side == "debit" else 1] += spec.cny
+    table = DailyBalance._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (book_id, account_id, fund_id, date, debit, credit) VALUES (%s, %s, %s, %s, %s, %s) "
+        f"ON CONFLICT (account_id, fund_id, date) DO UPDATE SET debit = {table}.debit + excluded.debit, "
+        f"credit = {table}.credit + excluded.credit"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql, [(book_id, account, fund, date, debit, credit) for (account, fund), (debit, credit) in totals.items()]
+        )
+
+
+def _trace(entry: JournalEntry, legs: list[LegSpec], rows: list[Leg], reverses: JournalEntry | None) -> None:
+    """Keep the FIFO links between income (sources) and spending (uses) of each fund."""
+    originals = {}
+    if reverses is not None:
+        originals = {leg.position: leg for leg in reverses.legs.all()}
+    new_sources = []
+    allocations: list[Allocation] = []
+    for spec, row in zip(legs, rows):
+        kind = spec.account.type
+        original = originals.get(spec.position)
+        if original is not None:
+            allocations += _release(original, row)
+            if kind == AccountType.INCOME and spec.side == "debit":
+                allocations += _reduce(row, spec, FundSource.objects.filter(leg=original))
+            continue
+        if kind == AccountType.INCOME and spec.side == "credit":
+            new_sources.append(
+                FundSource(
+                    leg=row, fund=spec.fund, date=entry.date, sequence=entry.sequence, amount=spec.cny,
+                    remaining=spec.cny,
+                )
+            )
+        elif kind == AccountType.INCOME and spec.side == "debit":
+            if spec.reduces is not None:
+                candidates = FundSource.objects.filter(leg=spec.reduces)
+            else:
+                candidates = FundSource.objects.filter(fund=spec.fund, remaining__gt=0).order_by("-date", "-sequence")
+            allocations += _reduce(row, spec, candidates)
+        elif kind == AccountType.EXPENSE and spec.side == "debit":
+            allocations += _consume(row, spec)
+    if new_sources:
+        FundSource.objects.bulk_create(new_sources)
+    if allocations:
+        Allocation.objects.bulk_create(allocations)
+
+
+def _consume(row: Leg, spec: LegSpec) -> list[Allocation]:
+    """Allocate a use to the fund's oldest sources with anything left (what no source covers stays unfunded)."""
+    need = spec.cny
+    made = []
+    while need > 0:
+        batch = list(
+            FundSource.objects.filter(fund_id=spec.fund.pk, remaining__gt=0).order_by("date", "sequence")[:20]
+        )
+        if not batch:
+            break
+        for source in batch:
+            take = min(need, source.remaining)
+            FundSource.objects.filter(pk=source.pk).update(remaining=source.remaining - take)
+            made.append(Allocation(source=source, leg=row, kind=AllocationKind.USE, amount=take))
+            need -= take
+            if need == 0:
+                break
+    return made
+
+
+def _reduce(row: Leg, spec: LegSpec, candidates) -> list[Allocation]:
+    """Give back income: only what is still unallocated of the named (or newest) sources."""
+    need = spec.cny
+    made = []
+    for source in candidates:
+        take = min(need, source.remaining)
+        if take <= 0:
+            continue
+        FundSource.objects.filter(pk=source.pk).update(remaining=source.remaining - take)
+        made.append(Allocation(source=source, leg=row, kind=AllocationKind.REFUND, amount=take))
+        need -= take
+        if need == 0:
+            break
+    if need > 0:
+        available = spec.cny - need
+        raise errors.AllocatedSource(
+            f"only {from_minor(available)} CNY of that income in fund {spec.fund.code} is still unspent; "
+            f"{from_minor(spec.cny)} CNY cannot be given back",
+            field="amount",
+        )
+    return made
+
+
+def _release(original: Leg, row: Leg) -> list[Allocation]:
+    """A reversal hands back whatever the original leg took from sources."""
+    made = []
+    taken: dict[tuple[int, str], int] = defaultdict(int)
+    for allocation in original.allocations.all():
+        taken[(allocation.source_id, allocation.kind)] += allocation.amount
+    for (source_id, kind), amount in taken.items():
+        if amount <= 0:
+            continue
+        source = FundSource.objects.get(pk=source_id)
+        FundSource.objects.filter(pk=source_id).update(remaining=source.remaining + amount)
+        made.append(Allocation(source_id=source_id, leg=row, kind=kind, amount=-amount))
+    return made
+
+
+def entry_reverse(*, entry: JournalEntry, date: dt.date, reason: str, user, idempotency_key: str | None = None):
+    """Post the mirror image of ``entry`` (every leg swapped) that points at it. An entry is reversed once."""
+    if not reason or not reason.strip():
+        raise errors.LedgerError("a reversal needs a reason", field="reason")
+    if entry.status != EntryStatus.POSTED:
+        raise errors.LedgerError(f"entry #{entry.sequence} is not posted", field="entry")
+    if JournalEntry.objects.filter(reverses=entry).exists():
+        raise errors.AlreadyReversed(f"entry #{entry.sequence} has already been reversed", field="entry")
+    if date < entry.date:
+        raise errors.LedgerError(
+            f"a reversal cannot be dated {date.isoformat()}, before the entry it reverses ({entry.date})",
+            field="date",
+        )
+    legs = []
+    for leg in entry.legs.select_related("account", "fund").order_by("position"):
+        amount = from_minor(leg.debit or leg.credit)
+        spec = LegSpec(account=leg.account, fund=leg.fund, currency=leg.currency)
+        if leg.debit:
+            spec.credit = amount
+        else:
+            spec.debit = amount
+        legs.append(spec)
+    rate = _validate(book=entry.book, date=date, legs=legs, fx_rate=entry.fx_rate)
+    # Keep the original's CNY figures exactly, whatever rounding would give today.
+    for spec, leg in zip(legs, entry.legs.order_by("position")):
+        spec.cny = leg.debit_cny or leg.credit_cny
+    try:
+        return _post(
+            book=entry.book,
+            date=date,
+            memo=f"Reversal of #{entry.sequence}: {reason.strip()}",
+            legs=legs,
+            user=user,
+            idempotency_key=idempotency_key,
+            source=(entry.source_type, entry.source_id) if entry.source_type else ("reversal", str(entry.sequence)),
+            fx_rate=rate,
+            approved_by=None,
+            reverses=entry,
+        )
+    except errors.AllocatedSource as exc:
+        raise errors.AllocatedSource(f"entry #{entry.sequence} cannot be reversed: {exc.message}", field="entry")
+
+
+def month_bounds(month: str) -> tuple[dt.date, dt.date]:
+    try:
+        first = dt.datetime.strptime(month, "%Y-%m").date()
+    except ValueError:
+        raise errors.PeriodError(f"month {month!r} is not of the form YYYY-MM", field="month") from None
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    return first, last
+
+
+def period_close(*, book: Book, month: str, user) -> Period:
+    """Close ``month`` (YYYY-MM) and every month before it; snapshot balances as a checkpoint."""
+    first, last = month_bounds(month)
+    if first > timezone.localdate():
+        raise errors.PeriodError(f"month {month} has not begun yet", field="month")
+    with transaction.atomic():
+        locked = Book.objects.select_for_update().get(pk=book.pk)
+        if locked.closed_through is not None and last <= locked.closed_through:
+            raise errors.PeriodError(
+                f"month {month} is already closed (closed through {locked.closed_through.isoformat()})",
+                field="month",
+            )
+        period = Period.objects.create(book=locked, month=first, closed_at=timezone.now(), closed_by=user)
+        Book.objects.filter(pk=locked.pk).update(closed_through=last)
+        book.closed_through = last
+        from django.db.models import Sum
+
+        totals = (
+            DailyBalance.objects.filter(book=locked, date__lte=last)
+            .values("account_id", "fund_id")
+            .annotate(debit=Sum("debit"), credit=Sum("credit"))
+        )
+        BalanceCheckpoint.objects.bulk_create(
+            [
+                BalanceCheckpoint(
+                    period=period,
+                    account_id=row["account_id"],
+                    fund_id=row["fund_id"],
+                    through=last,
+                    debit=row["debit"],
+                    credit=row["credit"],
+                )
+                for row in totals
+            ]
+        )
+    return period
+
+
+def book_create(*, code: str, name: str) -> Book:
+    if not code or len(code) > 32:
+        raise errors.LedgerError("a book code is 1 to 32 characters", field="code")
+    if Book.objects.filter(code=code).exists():
+        raise errors.LedgerError(f"a book with code {code!r} already exists", field="code")
+    return Book.objects.create(code=code, name=name)
+
+
+def account_create(
+    *, book: Book, code: str, name: str, type: str, name_en: str = "", parent: Account | None = None,
+    purpose: str = "", restriction: str = "",
+) -> Account:
+    if type not in AccountType.values:
+        raise errors.LedgerError(f"account type {type!r} is not one of {', '.join(AccountType.values)}", field="type")
+    if Account.objects.filter(book=book, code=code).exists():
+        raise errors.LedgerError(f"account {code} already exists in this book", field="code")
+    if parent is not None and parent.book_id != book.pk:
+        raise errors.ForeignBook("the parent account belongs to another book", field="parent")
+    return Account.objects.create(
+        book=book, code=code, name=name, name_en=name_en, type=type, parent=parent, purpose=purpose,
+        restriction=restriction,
+    )
+
+
+def fund_create(
+    *, book: Book, code: str, name: str, restriction: str, name_en: str = "", purpose: str = "",
+    description: str = "",
+) -> Fund:
+    if restriction not in Restriction.values:
+        raise errors.LedgerError(
+            f"restriction {restriction!r} is not one of {', '.join(Restriction.values)}", field="restriction"
+        )
+    if not code or len(code) > 32:
+        raise errors.LedgerError("a fund code is 1 to 32 characters", field="code")
+    if len(name) > 200:
+        raise errors.LedgerError("a fund name is at most 200 characters", field="name")
+    if Fund.objects.filter(book=book, code=code).exists():
+        raise errors.LedgerError(f"fund {code} already exists in this book", field="code")
+    return Fund.objects.create(
+        book=book, code=code, name=name, name_en=name_en, restriction=restriction, purpose=purpose,
+        description=description,
+    )
+
+
+def last_sequence(book: Book) -> int:
+    return JournalEntry.objects.filter(book=book).aggregate(m=Max("sequence"))["m"] or 0

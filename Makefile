@@ -29,5 +29,7 @@ test: $(VENV)/.installed
 test-pg: $(VENV)/.installed
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ctl} $(PY) -m pytest $(PYTEST_ARGS)
 
+-include bench/bench.mk
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -1,0 +1,23 @@
+"""The kinds of ``import_csv`` (CONTRACT.md). Each kind is an ``ledger.csvio.Importer`` subclass.
+
+The trust's own kinds live here; ``beneficiaries`` and ``disbursements`` live in ``beneficiaries.importers``
+(the aid side owns its records). ``KINDS`` lists them in the order a whole year should be loaded.
+"""
+
+from importlib import import_module
+
+KIND_PATHS = {
+    "funds": "charity.importers.funds.FundImporter",
+    "donors": "charity.importers.donors.DonorImporter",
+    "donations": "charity.importers.donations.DonationImporter",
+    "beneficiaries": "beneficiaries.importers.BeneficiaryImporter",
+    "expenses": "charity.importers.expenses.ExpenseImporter",
+    "disbursements": "beneficiaries.importers.DisbursementImporter",
+    "refunds": "charity.importers.refunds.RefundImporter",
+}
+KINDS = list(KIND_PATHS)
+
+
+def importer_class(kind: str):
+    module_path, _, name = KIND_PATHS[kind].rpartition(".")
+    return getattr(import_module(module_path), name)

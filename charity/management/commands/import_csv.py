@@ -1,0 +1,42 @@
+from pathlib import Path
+
+from django.core.management.base import CommandError
+
+from charity.importers import KINDS, importer_class
+from ledger.csvio import run_import
+from ledger.management.base import BookCommand
+
+
+class Command(BookCommand):
+    help = "Import one CSV file, all or nothing (CONTRACT.md). KIND: " + ", ".join(KINDS)
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=KINDS)
+        parser.add_argument("file")
+        parser.add_argument("--dry-run", action="store_true", help="check and roll back; nothing is written")
+        parser.add_argument("--draft", action="store_true", help="disbursements: make draft batches for approval")
+        super().add_arguments(parser)
+
+    def handle(self, *args, **options):
+        path = Path(options["file"])
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"{path}: cannot be read ({exc.strerror})") from exc
+        book = self.resolve_book(options["trust"])
+        user = self.resolve_user(options["user"])
+        importer = importer_class(options["kind"])(book=book, user=user, draft=options["draft"])
+        result = run_import(importer, data, dry_run=options["dry_run"])
+        if result.errors:
+            for error in result.errors:
+                self.stderr.write(f"{path.name}: {error}")
+            raise CommandError(
+                f"{path.name}: {len(result.errors)} problem(s) in {result.rows} row(s); nothing was imported"
+            )
+        verb = "would import" if result.dry_run else "imported"
+        self.stdout.write(
+            f"{path.name}: {verb} {result.created} {options['kind']} row(s), skipped {result.skipped} already "
+            f"imported, of {result.rows}"
+        )
+        for note in result.notes:
+            self.stdout.write(note)

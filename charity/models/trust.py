@@ -1,0 +1,24 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ledger.models import Book
+
+
+class Trust(models.Model):
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name (Chinese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    trustee = models.CharField(_("trustee"), max_length=200, blank=True)
+    supervisor = models.CharField(_("supervisor"), max_length=200, blank=True)
+    filing_number = models.CharField(_("filing number"), max_length=100, blank=True)
+    base_currency = models.CharField(_("base currency"), max_length=3, default="CNY", editable=False)
+    book = models.OneToOneField(Book, on_delete=models.PROTECT, related_name="trust")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("trust")
+        verbose_name_plural = _("trusts")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name

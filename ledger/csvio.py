@@ -1,0 +1,296 @@
+"""Reading tabular input (CSV) all-or-nothing, with row-and-column messages.
+
+Generic plumbing for ``import_csv`` (CONTRACT.md); the kinds themselves live in the apps that own the records.
+An ``Importer`` declares its columns, parses every row (``check``) and then writes (``apply``). ``run_import``
+reads the file, checks the header, runs ``check`` over every row and, only when no row is bad, runs ``apply``
+inside one transaction, each row in a savepoint so that every failing row is reported; if any row fails,
+everything is rolled back. ``--dry-run`` rolls back even when all rows pass.
+
+Rows are numbered as a spreadsheet shows them: the header is row 1, the first data row is row 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import moneyed
+from django.db import transaction
+
+AMOUNT_RE = re.compile(r"^\d{1,13}(\.\d{1,2})?$")
+RATE_RE = re.compile(r"^\d{1,8}(\.\d{1,10})?$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_CELL = 2000
+
+
+class CellError(Exception):
+    """A cell's value is unusable; the message says why (the runner adds row and column)."""
+
+    def __init__(self, message: str, column: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.column = column
+
+
+@dataclass(frozen=True, order=True)
+class RowError:
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column}: {self.message}"
+
+
+@dataclass
+class Row:
+    number: int
+    cells: dict[str, str]
+
+    def get(self, name: str) -> str:
+        return (self.cells.get(name) or "").strip()
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    rows: int = 0
+    created: int = 0
+    skipped: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    dry_run: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+# -- cell parsers -------------------------------------------------------------------------------------------
+
+
+def parse_amount(text: str, *, allow_zero: bool = False) -> Decimal:
+    text = text.strip()
+    if not text:
+        raise CellError("is required")
+    if not AMOUNT_RE.match(text):
+        if text.startswith("-"):
+            raise CellError(f"{text!r} is negative; amounts are above zero")
+        if "," in text:
+            raise CellError(f"{text!r} has a thousands separator; write plain digits like 1200.50")
+        if re.match(r"^\d+\.\d{3,}$", text):
+            raise CellError(f"{text!r} has more than two decimal places")
+        raise CellError(f"{text!r} is not a plain decimal amount (e.g. 1200, 1200.5, 1200.50)")
+    value = Decimal(text)
+    if value == 0 and not allow_zero:
+        raise CellError("must be above zero")
+    return value
+
+
+def parse_rate(text: str) -> Decimal:
+    text = text.strip()
+    if not RATE_RE.match(text):
+        raise CellError(f"{text!r} is not a plain decimal rate (CNY per unit, e.g. 0.91988)")
+    value = Decimal(text)
+    if value <= 0:
+        raise CellError("must be above zero")
+    return value
+
+
+def parse_date(text: str) -> dt.date:
+    text = text.strip()
+    if not text:
+        raise CellError("is required")
+    if not DATE_RE.match(text):
+        raise CellError(f"{text!r} is not an ISO date (YYYY-MM-DD)")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CellError(f"{text!r} is not a real date") from None
+
+
+def parse_currency(text: str) -> str:
+    code = text.strip().upper()
+    if not code:
+        return "CNY"
+    try:
+        moneyed.get_currency(code)
+    except moneyed.CurrencyDoesNotExist:
+        raise CellError(f"{text!r} is not an ISO 4217 currency code") from None
+    if not re.match(r"^[A-Z]{3}$", code):
+        raise CellError(f"{text!r} is not an ISO 4217 currency code")
+    return code
+
+
+def parse_bool(text: str, *, default: bool = False) -> bool:
+    value = text.strip().lower()
+    if not value:
+        return default
+    if value == "true":
+        return True
+    if value == "false":
+        return False
+    raise CellError(f"{text!r} is not a boolean (true or false)")
+
+
+def parse_choice(text: str, choices) -> str:
+    value = text.strip()
+    if value not in choices:
+        raise CellError(f"{text!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def parse_quantity(text: str, *, default: int | None = None) -> int:
+    value = text.strip()
+    if not value:
+        if default is None:
+            raise CellError("is required")
+        return default
+    if not re.match(r"^\d{1,9}$", value):
+        raise CellError(f"{text!r} is not a whole number")
+    number = int(value)
+    if number <= 0:
+        raise CellError("must be above zero")
+    return number
+
+
+def parse_text(text: str, *, max_length: int, required: bool = False) -> str:
+    value = text.strip()
+    if required and not value:
+        raise CellError("is required")
+    if len(value) > max_length:
+        raise CellError(f"is {len(value)} characters long; at most {max_length} are allowed")
+    if any(ord(ch) < 32 and ch not in "\t" for ch in value):
+        raise CellError("contains control characters")
+    return value
+
+
+# -- the importer protocol ------------------------------------------------------------------------------------
+
+
+class Importer:
+    """Subclass per KIND. ``check`` returns row errors; ``apply`` writes one row (raising a domain error)."""
+
+    kind: str = ""
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    #: exception types whose ``message`` (and ``field``) become a row error when ``apply_row`` raises them
+    domain_errors: tuple[type[Exception], ...] = ()
+    #: maps a domain error's ``field`` to the CSV column it concerns
+    field_columns: dict[str, str] = {}
+
+    def __init__(self, *, book, user, draft: bool = False):
+        self.book = book
+        self.user = user
+        self.draft = draft
+        self.plan: list = []
+
+    def check(self, rows: list[Row]) -> list[RowError]:
+        """Parse every row into ``self.plan`` (items of the form ``(row, payload)``) and report bad rows."""
+        raise NotImplementedError
+
+    def apply_row(self, row: Row, payload) -> bool:
+        """Write one planned row; return False when it was skipped as already imported."""
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Called after every row applied (e.g. to post batches); may raise a domain error."""
+
+    def column_for(self, error: Exception) -> str:
+        name = getattr(error, "field", None) or ""
+        return self.field_columns.get(name, name or "-")
+
+
+def read_rows(data: bytes, importer: Importer) -> tuple[list[Row], list[RowError]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return [], [RowError(0, "-", f"the file is not UTF-8 (byte {exc.start})")]
+    if "\x00" in text:
+        return [], [RowError(0, "-", "the file contains NUL bytes; it is not a CSV text file")]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return [], [RowError(1, "-", "the file is empty; a header row is required")]
+    except csv.Error as exc:
+        return [], [RowError(1, "-", f"unreadable CSV: {exc}")]
+    header = [h.strip() for h in header]
+    errors = []
+    known = set(importer.required) | set(importer.optional)
+    seen = set()
+    for name in header:
+        if name in seen:
+            errors.append(RowError(1, name or "-", "appears twice in the header"))
+        seen.add(name)
+        if name not in known:
+            errors.append(RowError(1, name or "(blank)", f"unknown column for {importer.kind}"))
+    for name in importer.required:
+        if name not in seen:
+            errors.append(RowError(1, name, "required column is missing"))
+    if errors:
+        return [], errors
+    rows = []
+    try:
+        for number, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != len(header):
+                errors.append(RowError(number, "-", f"has {len(cells)} cells; the header has {len(header)}"))
+                continue
+            too_long = [h for h, c in zip(header, cells) if len(c) > MAX_CELL * 10]
+            if too_long:
+                errors.append(RowError(number, too_long[0], "cell is far too long"))
+                continue
+            rows.append(Row(number, dict(zip(header, cells))))
+    except csv.Error as exc:
+        errors.append(RowError(reader.line_num, "-", f"unreadable CSV: {exc}"))
+    return rows, errors
+
+
+class _Rollback(Exception):
+    pass
+
+
+def run_import(importer: Importer, data: bytes, *, dry_run: bool = False) -> ImportResult:
+    result = ImportResult(kind=importer.kind, dry_run=dry_run)
+    rows, errors = read_rows(data, importer)
+    result.rows = len(rows)
+    if errors:
+        result.errors = sorted(errors)
+        return result
+    errors = importer.check(rows)
+    if errors:
+        result.errors = sorted(errors)
+        return result
+    try:
+        with transaction.atomic():
+            for row, payload in importer.plan:
+                try:
+                    with transaction.atomic():
+                        created = importer.apply_row(row, payload)
+                except importer.domain_errors as exc:
+                    message = getattr(exc, "message", str(exc))
+                    result.errors.append(RowError(row.number, importer.column_for(exc), message))
+                    continue
+                if created:
+                    result.created += 1
+                else:
+                    result.skipped += 1
+            if not result.errors:
+                try:
+                    importer.finish()
+                except importer.domain_errors as exc:
+                    row_number = getattr(exc, "row", 0)
+                    message = getattr(exc, "message", str(exc))
+                    result.errors.append(RowError(row_number, importer.column_for(exc), message))
+            if result.errors or dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+    result.errors.sort()
+    return result

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -6,3 +7,8 @@ class CharityConfig(AppConfig):
     name = "charity"
     verbose_name = _("Charity trust")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from .roles import ensure_roles
+
+        post_migrate.connect(ensure_roles, sender=self, dispatch_uid="charity.ensure_roles")

@@ -18,6 +18,7 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-requires_postgres = pytest.mark.skipif(
-    "not config.getoption('--no-migrations') and False", reason="placeholder"
-)
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 costs a third of a second per user on these shared machines; tests need no real hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

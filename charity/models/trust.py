@@ -19,6 +19,16 @@ class Trust(models.Model):
         verbose_name = _("trust")
         verbose_name_plural = _("trusts")
         ordering = ["code"]
+        # The roles of charity/roles.py are made of these (and of the apps' model permissions).
+        permissions = [
+            ("read_books", "Can read the books and download reports"),
+            ("record_transactions", "Can record donations, expenses and refunds, and import CSV files"),
+            ("draft_disbursements", "Can register beneficiaries and draft disbursements and batches"),
+            ("approve_disbursements", "Can approve and pay disbursements and batches"),
+            ("close_periods", "Can close periods"),
+            ("post_journal_entries", "Can post and reverse manual journal entries"),
+            ("view_audit_log", "Can read the audit log"),
+        ]
 
     def __str__(self) -> str:
         return self.name

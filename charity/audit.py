@@ -1,0 +1,61 @@
+"""The audit log: every change by a user (who, when, what, from which address).
+
+``AuditMiddleware`` records each request that may change something (POST, PUT, PATCH, DELETE) and succeeded or
+was refused, with the user, the client address, the path and the outcome; request bodies are not stored (they
+may hold beneficiaries' personal data), only the names of the fields sent. Commands call ``audit()`` directly.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import DatabaseError
+
+from .models import AuditEvent
+
+log = logging.getLogger(__name__)
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+SKIP_PREFIXES = ("/static/", "/i18n/")
+
+
+def client_address(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit(*, user=None, action: str, channel: str = "command", detail: dict | None = None, request=None,
+          status: int | None = None) -> AuditEvent | None:
+    try:
+        return AuditEvent.objects.create(
+            user=user if getattr(user, "pk", None) else None,
+            username=getattr(user, "username", "") or "",
+            address=client_address(request) if request is not None else None,
+            channel=channel,
+            method=request.method if request is not None else "",
+            path=request.path[:500] if request is not None else "",
+            status=status,
+            action=action[:200],
+            detail=detail or {},
+        )
+    except DatabaseError:  # an audit write must never turn a finished change into an error page
+        log.exception("audit event could not be written: %s", action)
+        return None
+
+
+class AuditMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method in UNSAFE and not request.path.startswith(SKIP_PREFIXES) and response.status_code < 500:
+            user = getattr(request, "user", None)
+            if user is not None and not user.is_authenticated:
+                user = getattr(request, "_audit_user", None)
+            channel = "api" if request.path.startswith("/api/") else "admin" if request.path.startswith("/admin/") else "web"
+            fields = sorted(k for k in request.POST.keys() if k not in {"password", "csrfmiddlewaretoken"}) \
+                if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data") else []
+            audit(
+                user=user, action=f"{request.method} {request.path}"[:200], channel=channel, request=request,
+                status=response.status_code, detail={"fields": fields} if fields else {},
+            )
+        return response

@@ -256,7 +256,8 @@ class _Rollback(Exception):
     pass
 
 
-def run_import(importer: Importer, data: bytes, *, dry_run: bool = False) -> ImportResult:
+def run_import(importer: Importer, data: bytes, *, dry_run: bool = False, progress=None) -> ImportResult:
+    """Import ``data`` all or nothing; ``progress(n)`` is called as rows are written (for a progress bar)."""
     result = ImportResult(kind=importer.kind, dry_run=dry_run)
     rows, errors = read_rows(data, importer)
     result.rows = len(rows)
@@ -281,6 +282,8 @@ def run_import(importer: Importer, data: bytes, *, dry_run: bool = False) -> Imp
                     result.created += 1
                 else:
                     result.skipped += 1
+                if progress is not None:
+                    progress(1)
             if not result.errors:
                 try:
                     importer.finish()

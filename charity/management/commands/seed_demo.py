@@ -1,0 +1,146 @@
+"""``seed_demo``: a realistic, deterministic year of the demo trust (CONTRACT.md).
+
+The year is generated as the seven CSV kinds (``charity.demo``) and loaded through the same importers as
+``import_csv``, in dependency order; then one receipt is voided, months are closed up to the last full one, and
+one user per role is made. ``--export DIR`` writes the seven CSV files instead of (or as well as) loading them.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import secrets
+import time
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+from tqdm import tqdm
+
+from charity import roles
+from charity.demo import demo_year
+from charity.importers import KINDS, importer_class
+from charity.models import Trust
+from charity.services import trust_create
+from ledger.csvio import run_import
+from ledger.models import JournalEntry
+from ledger.services import period_close, system_user
+from ledger.verification import verify_book
+
+DEMO_TRUST = {
+    "code": "CWCT",
+    "name": "关爱妇女儿童慈善信托",
+    "name_en": "Caring for Women and Children Charity Trust",
+    "trustee": "粤信信托有限公司（示例）",
+    "supervisor": "珠江律师事务所（示例）",
+    "filing_number": "粤民慈信备〔2026〕001号（示例）",
+}
+DEMO_USERS = [  # username, role, is_staff
+    ("officer", roles.OFFICER, True),
+    ("approver", roles.APPROVER, True),
+    ("auditor", roles.AUDITOR, True),
+    ("donor", roles.DONOR, False),
+]
+
+
+def rows_to_csv(rows: list[dict]) -> bytes:
+    if not rows:
+        return b""
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+class Command(BaseCommand):
+    help = "Fill the database with a realistic, deterministic year of the demo trust."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--beneficiaries", type=int, default=500)
+        parser.add_argument("--donations", type=int, default=3000)
+        parser.add_argument("--year", type=int, default=None, help="default: the current year, up to today")
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--reset", action="store_true", help="empty the database first")
+        parser.add_argument("--export", metavar="DIR", help="also write the year as the seven CSV files into DIR")
+        parser.add_argument("--no-load", action="store_true", help="with --export: only write the files")
+        parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument("--passwords", choices=["random", "username"], default="random",
+                            help="demo users' passwords: random (printed once) or equal to the username")
+
+    def handle(self, *args, **options):
+        started = time.monotonic()
+        today = timezone.localdate()
+        year = options["year"] or today.year
+        if year > today.year:
+            raise CommandError(f"--year: {year} is in the future")
+        if options["beneficiaries"] < 1 or options["donations"] < 10:
+            raise CommandError("--beneficiaries must be at least 1 and --donations at least 10")
+        data = demo_year(year=year, today=today, beneficiaries=options["beneficiaries"],
+                         donations=options["donations"], seed=options["seed"])
+        if options["export"]:
+            folder = Path(options["export"])
+            folder.mkdir(parents=True, exist_ok=True)
+            for kind in KINDS:
+                (folder / f"{kind}.csv").write_bytes(rows_to_csv(data[kind]))
+            self.stdout.write(f"wrote the seven CSV files to {folder}")
+            if options["no_load"]:
+                return
+        if JournalEntry.objects.exists() or Trust.objects.exists():
+            if not options["reset"]:
+                raise CommandError("the database is not empty; use --reset to start over (everything is deleted)")
+            call_command("flush", interactive=False, verbosity=0)
+        trust = trust_create(**DEMO_TRUST)
+        officer = self._users(options["passwords"])
+        period_close(book=trust.book, month=f"{year - 1}-12", user=system_user())
+        for kind in KINDS:
+            rows = data[kind]
+            if not rows:
+                continue
+            importer = importer_class(kind)(book=trust.book, user=officer, draft=False)
+            bar = tqdm(total=len(rows), desc=f"{kind:>13}", unit="row", disable=options["no_progress"],
+                       leave=False, mininterval=0.5)
+            result = run_import(importer, rows_to_csv(rows), progress=bar.update)
+            bar.close()
+            if result.errors:
+                raise CommandError(f"{kind}: " + "; ".join(str(e) for e in result.errors[:5]))
+            self.stdout.write(f"{kind:>13}: {result.created} imported")
+        self._finish_year(trust, year, today)
+        verdict = verify_book(trust.book)
+        self.stdout.write(f"done in {time.monotonic() - started:.1f} s")
+        self.stdout.write(verdict.line())
+
+    def _users(self, passwords: str):
+        users = get_user_model().objects
+        officer = None
+        lines = []
+        for username, role, staff in DEMO_USERS:
+            password = username + "-demo" if passwords == "username" else secrets.token_urlsafe(9)
+            user, created = users.get_or_create(username=username, defaults={"is_staff": staff})
+            if created or passwords == "username":
+                user.set_password(password)
+                user.save()
+                lines.append(f"  {username:<10} {role:<16} {password}")
+            user.groups.set([Group.objects.get(name=role)])
+            if username == "officer":
+                officer = user
+        if lines:
+            self.stdout.write("demo users (passwords are shown once):")
+            for line in lines:
+                self.stdout.write(line)
+        return officer
+
+    def _finish_year(self, trust, year: int, today: dt.date) -> None:
+        """Hooks that need the other parts of the system: a voided receipt, the donor's account, closed months."""
+        from charity import demo_finish
+
+        demo_finish.finish(trust=trust, year=year, today=today, stdout=self.stdout)
+        last_full = (today.replace(day=1) - dt.timedelta(days=1)) if year == today.year else dt.date(year, 12, 31)
+        with transaction.atomic():
+            period_close(book=trust.book, month=f"{last_full:%Y-%m}", user=system_user())
+        self.stdout.write(f"closed through {last_full:%Y-%m}")

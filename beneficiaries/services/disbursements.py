@@ -145,9 +145,11 @@ def check_limits(*, disbursement: Disbursement, statuses=LIVE_STATUSES, value: D
         total += sum((_limit_value(o) for o in others.filter(amount__isnull=True).select_related("program", "fund")),
                      Decimal(0))
         this = value if value is not None else _limit_value(d)
-        if total + this > program.limit_amount_per_year:
+        limit = Decimal(program.limit_amount_per_year).quantize(CENT)
+        total, this = Decimal(total).quantize(CENT), Decimal(this).quantize(CENT)
+        if total + this > limit:
             raise LimitExceeded(
-                f"program {program.code} allows {program.limit_amount_per_year} CNY per beneficiary per year; "
+                f"program {program.code} allows {limit} CNY per beneficiary per year; "
                 f"beneficiary {who} already has {total} CNY in {year}, and {this} more would make {total + this}",
                 field="amount",
             )

@@ -156,7 +156,7 @@ def check_limits(*, disbursement: Disbursement, statuses=LIVE_STATUSES, value: D
 
 
 def _locked(d: Disbursement) -> Disbursement:
-    return Disbursement.objects.select_for_update().select_related("program", "fund", "beneficiary", "batch").get(
+    return Disbursement.objects.select_for_update(of=("self",)).select_related("program", "fund", "beneficiary", "batch").get(
         pk=d.pk
     )
 
@@ -414,7 +414,7 @@ def _locked_batch(batch: DisbursementBatch) -> DisbursementBatch:
 
 def _members(batch: DisbursementBatch, status: str) -> list[Disbursement]:
     return list(
-        Disbursement.objects.select_for_update()
+        Disbursement.objects.select_for_update(of=("self",))
         .filter(batch=batch, status=status)
         .select_related("program", "fund", "beneficiary", "batch", "program__stock_item", "program__expense_account",
                         "program__pay_account", "book")

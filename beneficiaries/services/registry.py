@@ -110,6 +110,11 @@ def _check(book: Book, data: dict, *, instance: Beneficiary | None, today: dt.da
     return data
 
 
+def validate_beneficiary(*, book: Book, data: dict, instance: Beneficiary | None = None) -> dict:
+    """The registry's checks without writing (for forms): ``data`` holds every field of ``EDITABLE``."""
+    return _check(book, dict(data), instance=instance, today=timezone.localdate())
+
+
 def _shown(name: str, value) -> object:
     if name in _PII:
         return _PII[name](value or "")

@@ -31,7 +31,7 @@ from ledger.models import JournalEntry
 from ledger.selectors import account_balance, fund_balance, trial_balance
 from ledger.verification import verify_book
 
-from .conftest import D, D2, buy_packs, give, register
+from .conftest import D2, buy_packs, give
 
 
 def grant(aid, officer, person, ext="DS-1", amount="1000", fund=None, date=D2, **kw):

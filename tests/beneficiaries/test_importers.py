@@ -16,7 +16,7 @@ from ledger.models import JournalEntry
 from ledger.selectors import fund_balance
 from ledger.verification import verify_book
 
-from .conftest import buy_packs, give, register
+from .conftest import buy_packs, give
 
 SAMPLE = Path("/work/shared/samples/trust-2025/beneficiaries.csv")
 BEN_HEADER = "external_id,name,id_number,birth_date,gender,household_id,guardian_external_id,district,community,phone\n"

@@ -21,6 +21,10 @@ class Program(models.Model):
     name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
     kind = models.CharField(_("kind"), max_length=16, choices=ProgramKind.choices)
     expense_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    # Cash programs: the asset account the money leaves from (the bank, for the default programs).
+    pay_account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("paid from")
+    )
     stock_item = models.ForeignKey(
         "beneficiaries.StockItem", null=True, blank=True, on_delete=models.PROTECT, related_name="programs"
     )

@@ -18,6 +18,7 @@ def program_create(
     expense_account: Account,
     name_en: str = "",
     stock_item: StockItem | None = None,
+    pay_account: Account | None = None,
     limit_amount_per_year: Decimal | None = None,
     limit_count_per_year: int | None = None,
 ) -> Program:
@@ -37,7 +38,25 @@ def program_create(
         )
     if kind == ProgramKind.IN_KIND and stock_item is None:
         raise ProgramError("a program that hands out goods needs a stock item", field="stock_item")
+    if pay_account is not None and (pay_account.book_id != book.pk or pay_account.type != AccountType.ASSET):
+        raise ProgramError("the account a program pays from must be an asset account of the same book",
+                           field="pay_account")
     return Program.objects.create(
         book=book, code=code, name=name, name_en=name_en, kind=kind, expense_account=expense_account,
-        stock_item=stock_item, limit_amount_per_year=limit_amount_per_year, limit_count_per_year=limit_count_per_year,
+        stock_item=stock_item, pay_account=pay_account, limit_amount_per_year=limit_amount_per_year, limit_count_per_year=limit_count_per_year,
     )
+
+
+@transaction.atomic
+def program_set_limits(
+    *, program: Program, limit_amount_per_year: Decimal | None, limit_count_per_year: int | None
+) -> Program:
+    """Set (or clear, with None) what one beneficiary may receive from the program in a calendar year."""
+    if limit_amount_per_year is not None and limit_amount_per_year <= 0:
+        raise ProgramError("a yearly amount limit must be above zero", field="limit_amount_per_year")
+    if limit_count_per_year is not None and limit_count_per_year <= 0:
+        raise ProgramError("a yearly count limit must be above zero", field="limit_count_per_year")
+    program.limit_amount_per_year = limit_amount_per_year
+    program.limit_count_per_year = limit_count_per_year
+    program.save(update_fields=["limit_amount_per_year", "limit_count_per_year"])
+    return program

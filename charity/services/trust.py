@@ -35,7 +35,7 @@ def trust_create(
     for prog_code, kind, zh, en, expense_code, item_code in chart.DEFAULT_PROGRAMS:
         program_create(
             book=book, code=prog_code, name=zh, name_en=en, kind=kind, expense_account=accounts[expense_code],
-            stock_item=smile if item_code == "smile_pack" else None,
+            stock_item=smile if item_code == "smile_pack" else None, pay_account=accounts[chart.BANK],
         )
     return Trust.objects.create(
         code=code, name=name, name_en=name_en, trustee=trustee, supervisor=supervisor, filing_number=filing_number,

@@ -1,7 +1,6 @@
 """The three formats: CSV (BOM, formula injection, numeric negatives), JSON (meta, fixed order), PDF (audit
 header and footer, Chinese text extracts back), and byte-identical output for the same books and parameters."""
 
-import csv
 import datetime as dt
 import io
 import json

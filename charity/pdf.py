@@ -3,8 +3,10 @@
 Each document (a receipt, a statement, the annual report) subclasses ``Document`` and fills ``story()`` with
 reportlab flowables. Chinese text: ``settings.PDF_CJK_FONT`` may name a TrueType/TrueType-collection file
 (embedded, for archival copies); otherwise reportlab's CID font ``STSong-Light`` is used (always available,
-text extractable, not embedded). Output is reproducible: reportlab's invariant mode is on and the creation date
-is taken from the data (``generated_at``), so the same books and parameters give the same bytes.
+text extractable, not embedded). Output is reproducible: reportlab's invariant mode is on (it fixes the metadata's
+creation date and the document id), and the time printed in the footer is taken from the data
+(``generated_at``, the ledger head's time), never the clock, so the same books and parameters give the same
+bytes.
 """
 
 from __future__ import annotations

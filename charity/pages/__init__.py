@@ -1,0 +1,1 @@
+"""Server-rendered pages: the public disclosure, the donor portal and the auditor's page."""

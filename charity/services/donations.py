@@ -18,7 +18,7 @@ from django.db.models import Sum
 from beneficiaries.models import StockMove
 from beneficiaries.services import stock_item_create, stock_receive, stock_reverse
 from ledger import services as ledger
-from ledger.models import AccountType, Fund, FundSource, Leg, Restriction
+from ledger.models import AccountType, Fund, FundSource, Leg, Restriction, from_minor
 from ledger.services import Cr, Dr
 
 from .. import chart
@@ -137,7 +137,7 @@ def donation_record(
             with transaction.atomic():
                 donation = Donation.objects.create(
                     trust=trust, external_id=external_id, donor=donor, date=date, amount=amount,
-                    amount_currency=currency, fx_rate=rate, amount_cny=Decimal(amount_cny) / 100, channel=channel,
+                    amount_currency=currency, fx_rate=rate, amount_cny=from_minor(amount_cny), channel=channel,
                     fund=fund, item=item, quantity=quantity, description=description, entry=entry, created_by=user,
                 )
         except IntegrityError:
@@ -154,7 +154,7 @@ def income_leg(donation: Donation) -> Leg:
 def donation_unspent(donation: Donation) -> Decimal:
     """CNY of the gift that is neither allocated to spending nor refunded."""
     remaining = FundSource.objects.filter(leg__entry_id=donation.entry_id).aggregate(r=Sum("remaining"))["r"]
-    return Decimal(remaining or 0) / 100
+    return from_minor(remaining or 0)
 
 
 def _same_refund(r: Refund, *, donation, date, amount, reason) -> bool:
@@ -215,7 +215,7 @@ def donation_refund(
             spent = donation.amount_cny - (refunded["c"] or Decimal(0)) - unspent
             raise RefundRefused(
                 f"donation {donation.external_id} ({donation.amount_cny} CNY to fund {donation.fund.code}): "
-                f"{spent} CNY has already been allocated to spending and {refunded['c'] or Decimal('0.00')} CNY "
+                f"{spent} CNY has already been allocated to spending and {(refunded['c'] or Decimal(0)):.2f} CNY "
                 f"refunded; only the unspent {unspent} CNY can go back, not {wanted_cny} CNY",
                 field="amount",
             )
@@ -243,7 +243,7 @@ def donation_refund(
         amount_cny = entry.legs.filter(account__type=AccountType.INCOME).aggregate(s=Sum("debit_cny"))["s"]
         refund = Refund.objects.create(
             trust=trust, external_id=external_id, donation=donation, date=date, amount=amount,
-            amount_currency=currency, amount_cny=Decimal(amount_cny) / 100, reason=reason, entry=entry,
+            amount_currency=currency, amount_cny=from_minor(amount_cny), reason=reason, entry=entry,
             created_by=user,
         )
         current = Receipt.objects.filter(donation=donation, voided_at__isnull=True).first()

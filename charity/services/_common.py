@@ -23,7 +23,12 @@ _FIELD = {"legs": "amount", "idempotency_key": "external_id", "entry": "donation
 
 
 def account(trust: Trust, code: str) -> Account:
-    return Account.objects.get(book_id=trust.book_id, code=code)
+    """The trust's account with a chart code. Cached on the trust instance (accounts are never changed or
+    deleted), so a bulk import holding one instance looks each code up once."""
+    cache = trust.__dict__.setdefault("_accounts", {})
+    if code not in cache:
+        cache[code] = Account.objects.get(book_id=trust.book_id, code=code)
+    return cache[code]
 
 
 def check_fund(trust: Trust, fund: Fund) -> None:

@@ -25,7 +25,7 @@ from .. import chart
 from ..errors import DonationError, DuplicateExternalId, RefundRefused
 from ..models import Channel, Donation, Donor, Receipt, Refund, Trust
 from ._common import account, check_date, check_external_id, check_fund, money_parts, translated
-from .receipts import receipt_issue, receipt_void
+from .receipts import _issue, receipt_void
 
 CHANNEL_ACCOUNTS = {
     Channel.BANK: chart.BANK,
@@ -142,7 +142,7 @@ def donation_record(
                 )
         except IntegrityError:
             raise DuplicateExternalId(f"donation {external_id} is being recorded twice", field="external_id") from None
-        receipt_issue(donation=donation, user=user)
+        _issue(donation=donation, user=user, amount=amount, amount_cny=donation.amount_cny)
     return donation
 
 

@@ -22,12 +22,15 @@ def _next_number(*, trust: Trust, year: int, lock: bool = True, pause=None) -> i
     ``lock=False`` and ``pause`` (called between reading and writing the counter) exist only so that the
     concurrency test can show the race that the lock prevents.
     """
-    counter, _ = ReceiptCounter.objects.get_or_create(trust=trust, year=year)
     rows = ReceiptCounter.objects.select_for_update() if lock else ReceiptCounter.objects
-    last = rows.values_list("last_number", flat=True).get(pk=counter.pk)
+    found = rows.filter(trust=trust, year=year).values_list("pk", "last_number").first()
+    if found is None:  # the year's first receipt; a concurrent creator makes get_or_create wait, then re-read
+        ReceiptCounter.objects.get_or_create(trust=trust, year=year)
+        found = rows.filter(trust=trust, year=year).values_list("pk", "last_number").get()
+    pk, last = found
     if pause is not None:
         pause()
-    ReceiptCounter.objects.filter(pk=counter.pk).update(last_number=last + 1)
+    ReceiptCounter.objects.filter(pk=pk).update(last_number=last + 1)
     return last + 1
 
 
@@ -52,6 +55,10 @@ def receipt_issue(*, donation: Donation, user, note: str = "") -> Receipt:
     amount, amount_cny = _net(donation)
     if amount <= 0:
         raise ReceiptError(f"donation {donation.external_id} has been refunded in full", field="donation")
+    return _issue(donation=donation, user=user, amount=amount, amount_cny=amount_cny, note=note)
+
+
+def _issue(*, donation: Donation, user, amount: Decimal, amount_cny: Decimal, note: str = "") -> Receipt:
     trust, donor, fund = donation.trust, donation.donor, donation.fund
     year = donation.date.year
     number = _next_number(trust=trust, year=year)

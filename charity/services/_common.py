@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 import moneyed
+from django.db import IntegrityError
 
 from beneficiaries.errors import AidError, InsufficientStock
 from ledger import errors as ledger_errors
@@ -71,6 +72,16 @@ def money_parts(amount, currency: str | None) -> tuple[Decimal, str]:
     except moneyed.CurrencyDoesNotExist:
         raise errors.CharityError(f"{currency!r} is not an ISO 4217 currency code", field="currency") from None
     return amount.quantize(CENT), code
+
+
+@contextlib.contextmanager
+def unique_or(message: str):
+    """Outside a ``transaction.atomic`` block: a unique violation inside it (two requests recording the same
+    external id at once) becomes ``DuplicateExternalId`` after the block has rolled back."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise errors.DuplicateExternalId(message, field="external_id") from exc
 
 
 @contextlib.contextmanager

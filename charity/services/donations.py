@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Sum
 
 from beneficiaries.models import StockMove
@@ -24,7 +24,7 @@ from ledger.services import Cr, Dr
 from .. import chart
 from ..errors import DonationError, DuplicateExternalId, RefundRefused
 from ..models import Channel, Donation, Donor, Receipt, Refund, Trust
-from ._common import account, check_date, check_external_id, check_fund, money_parts, translated
+from ._common import account, check_date, check_external_id, check_fund, money_parts, translated, unique_or
 from .receipts import _issue, receipt_void
 
 CHANNEL_ACCOUNTS = {
@@ -112,7 +112,8 @@ def donation_record(
         )
     key, source = f"donation:{external_id}", ("donation", external_id)
     memo = f"Donation {external_id}" + (f": {description}" if description else "")
-    with transaction.atomic(), translated(DonationError):
+    with unique_or(f"donation {external_id} is being recorded twice"), transaction.atomic(), \
+            translated(DonationError):
         if channel == Channel.IN_KIND:
             income = account(trust, IN_KIND_ACCOUNTS[fund.restriction])
             stock_item = stock_item_create(
@@ -133,15 +134,11 @@ def donation_record(
         if replay is not None:  # a concurrent identical request got there first
             return replay
         amount_cny = entry.legs.aggregate(s=Sum("debit_cny"))["s"]
-        try:
-            with transaction.atomic():
-                donation = Donation.objects.create(
-                    trust=trust, external_id=external_id, donor=donor, date=date, amount=amount,
-                    amount_currency=currency, fx_rate=rate, amount_cny=from_minor(amount_cny), channel=channel,
-                    fund=fund, item=item, quantity=quantity, description=description, entry=entry, created_by=user,
-                )
-        except IntegrityError:
-            raise DuplicateExternalId(f"donation {external_id} is being recorded twice", field="external_id") from None
+        donation = Donation.objects.create(
+            trust=trust, external_id=external_id, donor=donor, date=date, amount=amount, amount_currency=currency,
+            fx_rate=rate, amount_cny=from_minor(amount_cny), channel=channel, fund=fund, item=item,
+            quantity=quantity, description=description, entry=entry, created_by=user,
+        )
         _issue(donation=donation, user=user, amount=amount, amount_cny=donation.amount_cny)
     return donation
 

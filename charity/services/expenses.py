@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Sum
 
 from beneficiaries.models import Program, StockBalance, StockItem
@@ -23,7 +23,7 @@ from ledger.services import Cr, Dr
 from .. import chart
 from ..errors import DuplicateExternalId, ExpenseError, InsufficientFunds, PurposeRefused
 from ..models import Expense, ExpenseKind, Trust
-from ._common import account, check_date, check_external_id, check_fund, money_parts, translated
+from ._common import account, check_date, check_external_id, check_fund, money_parts, translated, unique_or
 
 EXPENSE_ACCOUNTS = {
     ExpenseKind.ADMIN: chart.MANAGEMENT,
@@ -126,7 +126,8 @@ def expense_record(
     key, source = f"expense:{external_id}", ("expense", external_id)
     memo = f"Expense {external_id}" + (f" to {payee}" if payee else "") + (f": {description}" if description else "")
     bank = account(trust, chart.BANK)
-    with transaction.atomic(), translated(ExpenseError):
+    with unique_or(f"expense {external_id} is being recorded twice"), transaction.atomic(), \
+            translated(ExpenseError):
         if kind == ExpenseKind.INVENTORY_PURCHASE:
             # Lock order as in beneficiaries.services.stock: the stock balance row, then the book (which
             # serialises every posting of the trust), so the check below cannot be overtaken.
@@ -146,12 +147,8 @@ def expense_record(
         replay = Expense.objects.filter(entry=entry).first()
         if replay is not None:
             return replay
-        try:
-            with transaction.atomic():
-                return Expense.objects.create(
-                    trust=trust, external_id=external_id, date=date, kind=kind, fund=fund, amount=amount,
-                    item=item or None, quantity=quantity, unit_cost=unit_cost, payee=payee, description=description,
-                    entry=entry, created_by=user,
-                )
-        except IntegrityError:
-            raise DuplicateExternalId(f"expense {external_id} is being recorded twice", field="external_id") from None
+        return Expense.objects.create(
+            trust=trust, external_id=external_id, date=date, kind=kind, fund=fund, amount=amount, item=item or None,
+            quantity=quantity, unit_cost=unit_cost, payee=payee, description=description, entry=entry,
+            created_by=user,
+        )

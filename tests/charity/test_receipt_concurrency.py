@@ -93,3 +93,18 @@ def _take(trust):
 
     with transaction.atomic():
         return _next_number(trust=trust, year=D.year, pause=lambda: time.sleep(0.3))
+
+
+def test_the_same_gift_recorded_twice_at_once_is_recorded_once(trust, officer, approver):
+    fund = Fund.objects.get(book=trust.book, code="GEN")
+    results = []
+
+    def record(user):
+        def work():
+            results.append(donation_record(trust=trust, external_id="DN-SAME", date=D, amount=Decimal("99.00"),
+                                           fund=fund, channel="bank", user=user).pk)
+        return work
+
+    run_together([record(officer), record(approver)])
+    assert len(set(results)) == 1
+    assert Receipt.objects.filter(trust=trust).count() == 1

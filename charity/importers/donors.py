@@ -1,4 +1,4 @@
-from ledger.csvio import RowError, parse_bool, parse_choice, parse_text
+from ledger.csvio import parse_bool, parse_choice, parse_text
 
 from ..models import Donor, DonorKind
 from ..services import donor_create

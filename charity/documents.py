@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import timezone
 from reportlab.lib.units import mm
 
 from .models import ANONYMOUS_NAME, Receipt
@@ -30,7 +31,7 @@ class ReceiptDocument(Document):
             trust_name=f"{receipt.trust_name} {receipt.trust_name_en}".strip(),
             title="捐赠收据 Donation Receipt",
             parameters=f"No. {receipt.label}",
-            generated_at=receipt.issued_at,
+            generated_at=timezone.localtime(receipt.issued_at),
             entry_count=entry.sequence,
             head_hash=entry.hash,
             subject=f"Receipt {receipt.label}",
@@ -63,13 +64,13 @@ class ReceiptDocument(Document):
             ["捐赠日期 Date of gift", r.date.isoformat()],
             ["受托人 Trust", f"{r.trust_name} {r.trust_name_en}".strip()],
             ["经办人 Officer", r.officer_name],
-            ["开具时间 Issued", r.issued_at.strftime("%Y-%m-%d %H:%M %Z").strip()],
+            ["开具时间 Issued", timezone.localtime(r.issued_at).strftime("%Y-%m-%d %H:%M %Z").strip()],
         ]
         if r.note:
             rows.append(["备注 Note", r.note])
         story = [table(rows, widths=[55 * mm, 125 * mm])]
         if r.voided:
-            story.append(para(f"已作废 VOID — {r.voided_at:%Y-%m-%d}: {r.void_reason}", self.st["h2"]))
+            story.append(para(f"已作废 VOID — {timezone.localtime(r.voided_at):%Y-%m-%d}: {r.void_reason}", self.st["h2"]))
         story.append(para("感谢您的善心捐赠。Thank you for your generous gift.", self.st["body"]))
         return story
 

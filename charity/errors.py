@@ -12,3 +12,47 @@ class CharityError(Exception):
 
 class TrustError(CharityError):
     code = "trust_error"
+
+
+class ImmutableRecord(CharityError):
+    """A posted record (donation, refund, expense, receipt) is append-only: never changed or deleted."""
+
+    code = "immutable_record"
+
+
+class DonorError(CharityError):
+    code = "donor_error"
+
+
+class DonationError(CharityError):
+    code = "donation_error"
+
+
+class DuplicateExternalId(CharityError):
+    """The same external id was already used for a record with different content."""
+
+    code = "duplicate_external_id"
+
+
+class RefundRefused(DonationError):
+    """What has already been allocated to spending cannot be given back; only the unspent part can."""
+
+    code = "refund_refused"
+
+
+class ReceiptError(CharityError):
+    code = "receipt_error"
+
+
+class ExpenseError(CharityError):
+    code = "expense_error"
+
+
+class PurposeRefused(ExpenseError):
+    """DESIGN.md's purpose rules: restricted money pays only for its own program; an endowment is not spent."""
+
+    code = "purpose_refused"
+
+
+class InsufficientFunds(ExpenseError):
+    code = "insufficient_funds"

@@ -1,4 +1,8 @@
 """The trust's own tables. A trust owns one ledger ``Book``; its code is the book's code."""
 
 from .audit import AuditEvent, IdempotencyRecord  # noqa: F401
+from .donations import Channel, Donation, Refund  # noqa: F401
+from .donors import ANONYMOUS_NAME, Donor, DonorKind  # noqa: F401
+from .expenses import Expense, ExpenseKind  # noqa: F401
+from .receipts import Receipt, ReceiptCounter  # noqa: F401
 from .trust import Trust  # noqa: F401

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('charity', '0001_initial'),
+        ('charity', '0002_donors_donations_receipts_expenses'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,329 @@
+"""The admin: every save goes through a service; posted records (donations, refunds, expenses, receipts) are
+read-only once written and never deleted.
+
+``ServiceForm`` runs the service in ``clean()`` so that a refusal (a ``CharityError``, ``LedgerError`` or
+``AidError``) becomes a form error on the field it names, and the admin's own ``save`` writes nothing more (the
+admin wraps the whole request in one transaction).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from beneficiaries.errors import AidError
+from ledger import services as ledger
+from ledger.errors import LedgerError
+from ledger.models import Fund
+
+from .documents import receipt_pdf
+from .errors import CharityError
+from .models import Donation, Donor, Expense, Receipt, Refund, Trust
+from .services import (donation_record, donation_refund, donor_create, donor_update, expense_record, receipt_void,
+                       trust_create)
+
+admin.site.site_header = _("Charity Trust Ledger")
+admin.site.site_title = _("Charity Trust Ledger")
+
+REFUSALS = (CharityError, LedgerError, AidError)
+
+
+class ServiceForm(forms.ModelForm):
+    user = None  # set per request by ServiceAdmin.get_form
+    result = None
+
+    def run(self, data: dict):
+        raise NotImplementedError
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            self.result = self.run(data)
+        except REFUSALS as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        return data
+
+    def _post_clean(self):
+        # The service validated and wrote; the model's own validation would only repeat it (or object to the
+        # record that now exists).
+        if self.result is not None:
+            self.instance = self.result
+
+    def save(self, commit=True):
+        return self.instance
+
+    def save_m2m(self):
+        pass
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    add_form: type[ServiceForm] | None = None
+    change_form: type[ServiceForm] | None = None
+    add_fields: tuple = ()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = self.change_form if obj is not None else self.add_form
+        if form is not None:
+            kwargs["form"] = form
+        if obj is None and self.add_fields:
+            kwargs["fields"] = self.add_fields
+        cls = super().get_form(request, obj, change=change, **kwargs)
+        cls.user = request.user
+        return cls
+
+    def get_fields(self, request, obj=None):
+        if obj is None and self.add_fields:
+            return self.add_fields
+        return super().get_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        pass  # the service did it
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PostedAdmin(ServiceAdmin):
+    """Read-only once posted."""
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return [f.name for f in self.model._meta.fields] + list(self.extra_readonly)
+
+    extra_readonly: tuple = ()
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or super().has_change_permission(request, obj)
+
+
+# -- trusts and funds ----------------------------------------------------------------------------------------
+
+
+class TrustForm(ServiceForm):
+    class Meta:
+        model = Trust
+        fields = ("code", "name", "name_en", "trustee", "supervisor", "filing_number")
+
+    def run(self, data):
+        return trust_create(**{k: data.get(k) or "" for k in self.Meta.fields})
+
+
+@admin.register(Trust)
+class TrustAdmin(PostedAdmin):
+    add_form = TrustForm
+    list_display = ("code", "name", "name_en", "trustee", "filing_number")
+
+
+class FundForm(ServiceForm):
+    trust = forms.ModelChoiceField(Trust.objects.all(), label=_("trust"))
+
+    class Meta:
+        model = Fund
+        fields = ("code", "name", "name_en", "restriction", "purpose", "description")
+
+    def run(self, data):
+        return ledger.fund_create(
+            book=data["trust"].book, code=data["code"], name=data["name"], name_en=data.get("name_en") or "",
+            restriction=data["restriction"], purpose=data.get("purpose") or "", description=data.get("description") or "",
+        )
+
+
+@admin.register(Fund)
+class FundAdmin(PostedAdmin):
+    add_form = FundForm
+    add_fields = ("trust", "code", "name", "name_en", "restriction", "purpose", "description")
+    list_display = ("code", "name", "restriction", "purpose", "balance", "book")
+    list_filter = ("book", "restriction")
+    extra_readonly = ("balance",)
+
+    @admin.display(description=_("net assets (CNY)"))
+    def balance(self, obj):
+        return obj.net_assets_amount
+
+
+# -- donors --------------------------------------------------------------------------------------------------
+
+DONOR_FIELDS = ("kind", "name", "anonymous", "email", "phone", "address", "user")
+
+
+class DonorAddForm(ServiceForm):
+    class Meta:
+        model = Donor
+        fields = ("trust", "external_id") + DONOR_FIELDS
+
+    def run(self, data):
+        return donor_create(trust=data["trust"], external_id=data.get("external_id") or "",
+                            **{k: data.get(k) for k in DONOR_FIELDS if k in data})
+
+
+class DonorChangeForm(ServiceForm):
+    class Meta:
+        model = Donor
+        fields = DONOR_FIELDS
+
+    def run(self, data):
+        return donor_update(donor=self.instance, **{k: data.get(k) for k in DONOR_FIELDS})
+
+
+@admin.register(Donor)
+class DonorAdmin(ServiceAdmin):
+    add_form = DonorAddForm
+    change_form = DonorChangeForm
+    list_display = ("external_id", "name", "kind", "anonymous", "trust")
+    list_filter = ("trust", "kind", "anonymous")
+    search_fields = ("external_id", "name", "email", "phone")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("trust", "external_id", "created_at") if obj is not None else ()
+
+
+# -- donations, refunds, receipts ----------------------------------------------------------------------------
+
+
+class DonationForm(ServiceForm):
+    class Meta:
+        model = Donation
+        fields = ("trust", "external_id", "donor", "date", "amount", "fx_rate", "channel", "fund", "item",
+                  "quantity", "description")
+
+    def run(self, data):
+        return donation_record(
+            trust=data["trust"], external_id=data["external_id"], donor=data.get("donor"), date=data["date"],
+            amount=data["amount"], fx_rate=data.get("fx_rate"), channel=data["channel"], fund=data["fund"],
+            item=data.get("item") or "", quantity=data.get("quantity"), description=data.get("description") or "",
+            user=self.user,
+        )
+
+
+@admin.register(Donation)
+class DonationAdmin(PostedAdmin):
+    add_form = DonationForm
+    list_display = ("external_id", "date", "donor", "amount", "amount_cny", "channel", "fund", "trust")
+    list_filter = ("trust", "channel", "fund")
+    search_fields = ("external_id", "donor__name", "donor__external_id")
+    date_hierarchy = "date"
+    list_select_related = ("donor", "fund", "trust")
+
+
+class RefundForm(ServiceForm):
+    refund_amount = forms.DecimalField(
+        label=_("amount (in the gift's currency; blank: all that is unspent and not yet refunded)"),
+        required=False, max_digits=14, decimal_places=2,
+    )
+
+    class Meta:
+        model = Refund
+        fields = ("donation", "external_id", "date", "reason")
+
+    def run(self, data):
+        return donation_refund(
+            donation=data["donation"], external_id=data["external_id"], date=data["date"],
+            amount=data.get("refund_amount"), reason=data["reason"], user=self.user,
+        )
+
+
+@admin.register(Refund)
+class RefundAdmin(PostedAdmin):
+    add_form = RefundForm
+    add_fields = ("donation", "external_id", "date", "refund_amount", "reason")
+    list_display = ("external_id", "date", "donation", "amount", "amount_cny", "trust")
+    list_filter = ("trust",)
+
+
+class ReceiptVoidForm(ServiceForm):
+    void = forms.CharField(label=_("void this receipt, for this reason"), required=False, widget=forms.Textarea)
+    reissue = forms.BooleanField(label=_("issue a new receipt for the gift"), required=False)
+
+    class Meta:
+        model = Receipt
+        fields = ()
+
+    def run(self, data):
+        if (data.get("void") or "").strip():
+            receipt_void(receipt=self.instance, user=self.user, reason=data["void"], reissue=data.get("reissue"))
+            self.instance.refresh_from_db()
+        return self.instance
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(ServiceAdmin):
+    change_form = ReceiptVoidForm
+    list_display = ("label", "date", "donor_name", "amount", "fund_code", "status", "trust")
+    list_filter = ("trust", "year")
+    search_fields = ("donor_name", "donation__external_id")
+    list_select_related = ("trust",)
+
+    def has_add_permission(self, request):
+        return False  # receipts are issued with their donations
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Receipt._meta.fields] + ["pdf"]
+
+    def get_fields(self, request, obj=None):
+        fields = [f.name for f in Receipt._meta.fields] + ["pdf"]
+        if obj is not None and not obj.voided:
+            fields += ["void", "reissue"]
+        return fields
+
+    @admin.display(description=_("status"))
+    def status(self, obj):
+        return _("void") if obj.voided else _("issued")
+
+    @admin.display(description=_("PDF"))
+    def pdf(self, obj):
+        url = reverse("admin:charity_receipt_pdf", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.label + ".pdf")
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="charity_receipt_pdf")
+        ] + super().get_urls()
+
+    def pdf_view(self, request, pk):
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        receipt = get_object_or_404(Receipt, pk=pk)
+        response = HttpResponse(receipt_pdf(receipt), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="receipt-{receipt.label}.pdf"'
+        return response
+
+
+# -- expenses ------------------------------------------------------------------------------------------------
+
+
+class ExpenseForm(ServiceForm):
+    class Meta:
+        model = Expense
+        fields = ("trust", "external_id", "date", "kind", "fund", "amount", "item", "quantity", "unit_cost", "payee",
+                  "description")
+
+    def run(self, data):
+        return expense_record(
+            trust=data["trust"], external_id=data["external_id"], date=data["date"], kind=data["kind"],
+            fund=data["fund"], amount=data["amount"], item=data.get("item"), quantity=data.get("quantity"),
+            unit_cost=data.get("unit_cost"), payee=data.get("payee") or "", description=data.get("description") or "",
+            user=self.user,
+        )
+
+
+@admin.register(Expense)
+class ExpenseAdmin(PostedAdmin):
+    add_form = ExpenseForm
+    list_display = ("external_id", "date", "kind", "fund", "amount", "payee", "trust")
+    list_filter = ("trust", "kind", "fund")
+    search_fields = ("external_id", "payee", "description")
+    date_hierarchy = "date"

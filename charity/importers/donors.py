@@ -1,0 +1,56 @@
+from ledger.csvio import parse_bool, parse_choice, parse_text
+
+from ..models import Donor, DonorKind
+from ..services import donor_create
+from ._base import TrustImporter, chunked, parse_cells
+
+FIELDS = ("kind", "name", "anonymous", "email", "phone", "address")
+
+
+class DonorImporter(TrustImporter):
+    kind = "donors"
+    required = ("external_id", "kind", "name")
+    optional = ("anonymous", "email", "phone", "address")
+    field_columns = {f: f for f in ("external_id",) + FIELDS}
+
+    def check(self, rows):
+        errors, seen = [], {}
+        parsed = []
+        for row in rows:
+            data, bad = parse_cells(row, (
+                ("external_id", lambda v: parse_text(v, max_length=64, required=True)),
+                ("kind", lambda v: parse_choice(v, DonorKind.values)),
+                ("name", lambda v: parse_text(v, max_length=200, required=True)),
+                ("anonymous", parse_bool),
+                ("email", lambda v: parse_text(v, max_length=254)),
+                ("phone", lambda v: parse_text(v, max_length=32)),
+                ("address", lambda v: parse_text(v, max_length=1000)),
+            ))
+            errors += bad
+            if not bad:
+                parsed.append((row, data))
+        ids = [data["external_id"] for _, data in parsed]
+        existing = {}
+        for chunk in chunked(ids):
+            for donor in Donor.objects.filter(trust=self.trust, external_id__in=chunk):
+                existing[donor.external_id] = {f: getattr(donor, f) for f in FIELDS}
+        for row, data in parsed:
+            key = data["external_id"]
+            content = {f: data[f] for f in FIELDS}
+            if key in seen:
+                if seen[key][1] != content:
+                    errors.append(self.duplicate(row, "external_id", key, seen[key][0]))
+                continue
+            seen[key] = (row.number, content)
+            if key in existing and existing[key] != content:
+                errors.append(self.conflict(row, key))
+                continue
+            data["imported"] = key in existing
+            self.plan.append((row, data))
+        return errors
+
+    def apply_row(self, row, data) -> bool:
+        if data.get("imported"):
+            return False
+        donor_create(trust=self.trust, external_id=data["external_id"], **{f: data[f] for f in FIELDS})
+        return True

@@ -1,0 +1,63 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from djmoney.models.fields import MoneyField
+
+from beneficiaries.models import StockItem
+from ledger.models import Fund, JournalEntry
+
+from .base import AppendOnly
+from .trust import Trust
+
+
+class ExpenseKind(models.TextChoices):
+    ADMIN = "admin", _("management (administration)")
+    BANK_FEE = "bank_fee", _("bank fees")
+    FUNDRAISING = "fundraising", _("fundraising")
+    INVENTORY_PURCHASE = "inventory_purchase", _("inventory purchase")
+
+
+class Expense(AppendOnly):
+    """Money paid out by a fund, posted when recorded. Buying stock is not spending: cash becomes inventory."""
+
+    trust = models.ForeignKey(Trust, on_delete=models.PROTECT, related_name="expenses", verbose_name=_("trust"))
+    external_id = models.CharField(_("external id"), max_length=64)
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=24, choices=ExpenseKind.choices)
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="+", verbose_name=_("fund"))
+    amount = MoneyField(_("amount"), max_digits=14, decimal_places=2, default_currency="CNY")
+    item = models.ForeignKey(
+        StockItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("item")
+    )
+    quantity = models.PositiveIntegerField(_("quantity"), null=True, blank=True)
+    unit_cost = models.DecimalField(_("unit cost"), max_digits=14, decimal_places=2, null=True, blank=True)
+    payee = models.CharField(_("payee"), max_length=200, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    entry = models.OneToOneField(
+        JournalEntry, on_delete=models.PROTECT, related_name="expense", verbose_name=_("journal entry")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("expense")
+        verbose_name_plural = _("expenses")
+        ordering = ["trust", "-date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["trust", "external_id"], name="charity_expense_external_id_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="charity_expense_amount_positive"),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="inventory_purchase", item__isnull=False, quantity__gt=0)
+                    | (~Q(kind="inventory_purchase") & Q(item__isnull=True, quantity__isnull=True))
+                ),
+                name="charity_expense_goods_only_for_purchases",
+            ),
+        ]
+        indexes = [models.Index(fields=["trust", "date"], name="charity_expense_trust_date")]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} {self.amount}"

@@ -1,0 +1,251 @@
+"""Donations and refunds.
+
+A donation posts one entry: debit the channel's account (bank, WeChat or Alipay clearing, cash) or, for goods,
+the inventory (through ``beneficiaries.services.stock_receive``); credit donation income of the fund's
+restriction, in the fund. The credit is a *source* in the ledger's FIFO tracing, so the ledger knows how much
+of each gift has been allocated to spending. A refund gives back only what is still unallocated: in full by
+reversing the entry, or in part by debiting income with ``reduces=`` the donation's income leg.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+
+from beneficiaries.models import StockMove
+from beneficiaries.services import stock_item_create, stock_receive, stock_reverse
+from ledger import services as ledger
+from ledger.models import AccountType, Fund, FundSource, Leg, Restriction, from_minor
+from ledger.services import Cr, Dr
+
+from .. import chart
+from ..errors import DonationError, DuplicateExternalId, RefundRefused
+from ..models import Channel, Donation, Donor, Receipt, Refund, Trust
+from ._common import account, check_date, check_external_id, check_fund, money_parts, translated, unique_or
+from .receipts import _issue, receipt_void
+
+CHANNEL_ACCOUNTS = {
+    Channel.BANK: chart.BANK,
+    Channel.WECHAT: chart.WECHAT,
+    Channel.ALIPAY: chart.ALIPAY,
+    Channel.CASH: chart.CASH,
+}
+INCOME_ACCOUNTS = {
+    Restriction.UNRESTRICTED: chart.DONATION_UNRESTRICTED,
+    Restriction.RESTRICTED: chart.DONATION_RESTRICTED,
+    Restriction.ENDOWMENT: chart.DONATION_ENDOWMENT,
+}
+IN_KIND_ACCOUNTS = {
+    Restriction.UNRESTRICTED: chart.IN_KIND_UNRESTRICTED,
+    Restriction.RESTRICTED: chart.IN_KIND_RESTRICTED,
+    Restriction.ENDOWMENT: chart.IN_KIND_RESTRICTED,
+}
+
+
+def _rate(currency: str, fx_rate) -> Decimal | None:
+    if fx_rate is not None and not isinstance(fx_rate, Decimal):
+        if isinstance(fx_rate, float):
+            raise DonationError("fx_rate must be a Decimal, not float", field="fx_rate")
+        fx_rate = Decimal(str(fx_rate))
+    if currency == "CNY":
+        if fx_rate is not None and fx_rate != 1:
+            raise DonationError(f"a CNY gift has no exchange rate other than 1 (got {fx_rate})", field="fx_rate")
+        return None
+    if fx_rate is None:
+        raise DonationError(f"a gift in {currency} needs fx_rate (CNY per unit)", field="fx_rate")
+    if not fx_rate.is_finite() or fx_rate <= 0:
+        raise DonationError(f"fx_rate {fx_rate} must be above zero", field="fx_rate")
+    if fx_rate != fx_rate.quantize(Decimal("1e-8")) or fx_rate >= Decimal("1e10"):
+        raise DonationError(f"fx_rate {fx_rate} has more than 8 decimal places or is too large", field="fx_rate")
+    return fx_rate
+
+
+def _same_donation(d: Donation, **want) -> bool:
+    return (
+        d.date == want["date"] and d.donor_id == (want["donor"].pk if want["donor"] else None)
+        and d.amount.amount == want["amount"] and d.amount.currency.code == want["currency"]
+        and (d.fx_rate or None) == (want["fx_rate"] or None) and d.channel == want["channel"]
+        and d.fund_id == want["fund"].pk and d.item == want["item"] and d.quantity == want["quantity"]
+        and d.description == want["description"]
+    )
+
+
+def donation_record(
+    *, trust: Trust, external_id: str, date: dt.date, amount, fund: Fund, channel: str, user,
+    donor: Donor | None = None, currency: str | None = None, fx_rate=None, item: str = "",
+    quantity: int | None = None, description: str = "",
+) -> Donation:
+    """Record and post a gift and issue its receipt. Idempotent on ``external_id``: the same gift again returns
+    the first record and writes nothing; the same id with different content is refused."""
+    external_id = check_external_id(external_id)
+    date = check_date(date)
+    amount, currency = money_parts(amount, currency)
+    rate = _rate(currency, fx_rate)
+    check_fund(trust, fund)
+    if channel not in Channel.values:
+        raise DonationError(f"channel {channel!r} is not one of {', '.join(Channel.values)}", field="channel")
+    if donor is not None and donor.trust_id != trust.pk:
+        raise DonationError("the donor belongs to another trust", field="donor")
+    item = (item or "").strip()
+    description = (description or "").strip()
+    if len(description) > 2000:
+        raise DonationError("a description is at most 2000 characters", field="description")
+    if channel == Channel.IN_KIND:
+        if not item or len(item) > 64:
+            raise DonationError("a gift in kind names its item (1 to 64 characters)", field="item")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+            raise DonationError("a gift in kind has a quantity: a whole number above zero", field="quantity")
+    elif item or quantity is not None:
+        raise DonationError("item and quantity are for gifts in kind only", field="item")
+    want = dict(date=date, donor=donor, amount=amount, currency=currency, fx_rate=rate, channel=channel,
+                fund=fund, item=item, quantity=quantity, description=description)
+
+    existing = Donation.objects.filter(trust=trust, external_id=external_id).first()
+    if existing is not None:
+        if _same_donation(existing, **want):
+            return existing
+        raise DuplicateExternalId(
+            f"donation {external_id} was already recorded with different content", field="external_id"
+        )
+    key, source = f"donation:{external_id}", ("donation", external_id)
+    memo = f"Donation {external_id}" + (f": {description}" if description else "")
+    with unique_or(f"donation {external_id} is being recorded twice"), transaction.atomic(), \
+            translated(DonationError):
+        if channel == Channel.IN_KIND:
+            income = account(trust, IN_KIND_ACCOUNTS[fund.restriction])
+            stock_item = stock_item_create(
+                book=trust.book, code=item, name=item, inventory_account=account(trust, chart.INVENTORY_DONATED)
+            )
+            entry = stock_receive(
+                item=stock_item, fund=fund, quantity=quantity, value=amount, income_account=income, date=date,
+                user=user, memo=memo, source=source, idempotency_key=key, currency=currency, fx_rate=rate,
+            ).entry
+        else:
+            income = account(trust, INCOME_ACCOUNTS[fund.restriction])
+            pay = account(trust, CHANNEL_ACCOUNTS[channel])
+            entry = ledger.entry_post(
+                book=trust.book, date=date, memo=memo, user=user, idempotency_key=key, source=source, fx_rate=rate,
+                legs=[Dr(pay, fund, amount, currency), Cr(income, fund, amount, currency)],
+            )
+        replay = Donation.objects.filter(entry=entry).first()
+        if replay is not None:  # a concurrent identical request got there first
+            return replay
+        amount_cny = entry.legs.aggregate(s=Sum("debit_cny"))["s"]
+        donation = Donation.objects.create(
+            trust=trust, external_id=external_id, donor=donor, date=date, amount=amount, amount_currency=currency,
+            fx_rate=rate, amount_cny=from_minor(amount_cny), channel=channel, fund=fund, item=item,
+            quantity=quantity, description=description, entry=entry, created_by=user,
+        )
+        _issue(donation=donation, user=user, amount=amount, amount_cny=donation.amount_cny)
+    return donation
+
+
+def income_leg(donation: Donation) -> Leg:
+    """The donation's credit to income: the ledger's source for everything spent from this gift."""
+    return donation.entry.legs.select_related("account", "fund").get(account__type=AccountType.INCOME, credit__gt=0)
+
+
+def donation_unspent(donation: Donation) -> Decimal:
+    """CNY of the gift that is neither allocated to spending nor refunded."""
+    remaining = FundSource.objects.filter(leg__entry_id=donation.entry_id).aggregate(r=Sum("remaining"))["r"]
+    return from_minor(remaining or 0)
+
+
+def _same_refund(r: Refund, *, donation, date, amount, reason) -> bool:
+    return (r.donation_id == donation.pk and r.date == date and r.reason == reason
+            and (amount is None or r.amount.amount == amount))
+
+
+def donation_refund(
+    *, donation: Donation, external_id: str, date: dt.date, user, reason: str, amount=None,
+) -> Refund:
+    """Give back a gift, or part of it (``amount`` in the gift's currency; ``None``: all that is left of it).
+
+    Refused, naming the figures, for what has already been allocated to spending: only the unspent part can go
+    back. A gift in kind goes back whole (its goods leave the inventory). The gift's receipt is voided; after a
+    partial refund a replacement receipt is issued for what the trust keeps.
+    """
+    external_id = check_external_id(external_id)
+    date = check_date(date)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DonationError("a refund needs a reason", field="reason")
+    trust = donation.trust
+    if amount is not None:
+        amount, _ = money_parts(amount, donation.amount.currency.code)
+    existing = Refund.objects.filter(trust=trust, external_id=external_id).first()
+    if existing is not None:
+        if _same_refund(existing, donation=donation, date=date, amount=amount, reason=reason):
+            return existing
+        raise DuplicateExternalId(
+            f"refund {external_id} was already recorded with different content", field="external_id"
+        )
+    if date < donation.date:
+        raise DonationError(
+            f"a refund cannot be dated {date.isoformat()}, before the gift ({donation.date.isoformat()})",
+            field="date",
+        )
+    with transaction.atomic():
+        donation = Donation.objects.select_for_update().select_related("entry", "fund", "trust").get(pk=donation.pk)
+        refunded = donation.refunds.aggregate(a=Sum("amount"), c=Sum("amount_cny"))
+        refunded_amount = refunded["a"] or Decimal(0)
+        left = donation.amount.amount - refunded_amount
+        currency = donation.amount.currency.code
+        if left <= 0:
+            raise RefundRefused(f"donation {donation.external_id} has already been refunded in full", field="amount")
+        if amount is None:
+            amount = left
+        if amount > left:
+            raise RefundRefused(
+                f"donation {donation.external_id}: {amount} {currency} asked but only {left} {currency} of the gift "
+                f"has not been refunded", field="amount",
+            )
+        whole = refunded_amount == 0 and amount == donation.amount.amount
+        if donation.in_kind and not whole:
+            raise RefundRefused("goods given in kind go back whole, never in part", field="amount")
+        wanted_cny = donation.amount_cny if whole else ledger.round_cny(amount * (donation.fx_rate or 1))
+        unspent = donation_unspent(donation)
+        if wanted_cny > unspent:
+            spent = donation.amount_cny - (refunded["c"] or Decimal(0)) - unspent
+            raise RefundRefused(
+                f"donation {donation.external_id} ({donation.amount_cny} CNY to fund {donation.fund.code}): "
+                f"{spent} CNY has already been allocated to spending and {(refunded['c'] or Decimal(0)):.2f} CNY "
+                f"refunded; only the unspent {unspent} CNY can go back, not {wanted_cny} CNY",
+                field="amount",
+            )
+        key, source = f"refund:{external_id}", ("refund", external_id)
+        with translated(RefundRefused):
+            if donation.in_kind:
+                move = StockMove.objects.get(entry=donation.entry)
+                entry = stock_reverse(move=move, date=date, reason=f"refund {external_id}: {reason}", user=user).entry
+            elif whole:
+                entry = ledger.entry_reverse(
+                    entry=donation.entry, date=date, reason=f"refund {external_id}: {reason}", user=user,
+                    idempotency_key=key,
+                )
+            else:
+                source_leg = income_leg(donation)
+                pay = account(trust, CHANNEL_ACCOUNTS[donation.channel])
+                entry = ledger.entry_post(
+                    book=trust.book, date=date, memo=f"Refund {external_id} of donation {donation.external_id}: "
+                    f"{reason}", user=user, idempotency_key=key, source=source, fx_rate=donation.fx_rate,
+                    legs=[
+                        Dr(source_leg.account, donation.fund, amount, currency, reduces=source_leg),
+                        Cr(pay, donation.fund, amount, currency),
+                    ],
+                )
+        amount_cny = entry.legs.filter(account__type=AccountType.INCOME).aggregate(s=Sum("debit_cny"))["s"]
+        refund = Refund.objects.create(
+            trust=trust, external_id=external_id, donation=donation, date=date, amount=amount,
+            amount_currency=currency, amount_cny=from_minor(amount_cny), reason=reason, entry=entry,
+            created_by=user,
+        )
+        current = Receipt.objects.filter(donation=donation, voided_at__isnull=True).first()
+        if current is not None:
+            receipt_void(
+                receipt=current, user=user, reason=f"refund {external_id}: {reason}", reissue=not whole and left > amount,
+            )
+    return refund

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from ..errors import DonorError
+from ..models import Donor, DonorKind, Trust
+
+EDITABLE = ("kind", "name", "anonymous", "email", "phone", "address", "user")
+
+
+def _clean(*, kind: str, name: str, email: str, phone: str, address: str) -> dict:
+    if kind not in DonorKind.values:
+        raise DonorError(f"donor kind {kind!r} is not one of {', '.join(DonorKind.values)}", field="kind")
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise DonorError(f"a donor's name is 1 to 200 characters (got {len(name)})", field="name")
+    email = (email or "").strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise DonorError(f"{email!r} is not an email address", field="email") from None
+    phone = (phone or "").strip()
+    if len(phone) > 32:
+        raise DonorError("a phone number is at most 32 characters", field="phone")
+    if len(address or "") > 1000:
+        raise DonorError("an address is at most 1000 characters", field="address")
+    return {"kind": kind, "name": name, "email": email, "phone": phone, "address": (address or "").strip()}
+
+
+@transaction.atomic
+def donor_create(
+    *, trust: Trust, kind: str, name: str, external_id: str = "", anonymous: bool = False, email: str = "",
+    phone: str = "", address: str = "", user=None,
+) -> Donor:
+    fields = _clean(kind=kind, name=name, email=email, phone=phone, address=address)
+    external_id = (external_id or "").strip()
+    if len(external_id) > 64:
+        raise DonorError("an external id is at most 64 characters", field="external_id")
+    if external_id and Donor.objects.filter(trust=trust, external_id=external_id).exists():
+        raise DonorError(f"donor {external_id} already exists", field="external_id")
+    if user is not None and Donor.objects.filter(user=user).exists():
+        raise DonorError(f"user {user.username} is already linked to a donor", field="user")
+    try:
+        with transaction.atomic():
+            return Donor.objects.create(
+                trust=trust, external_id=external_id, anonymous=bool(anonymous), user=user, **fields
+            )
+    except IntegrityError:
+        raise DonorError(f"donor {external_id} already exists", field="external_id") from None
+
+
+@transaction.atomic
+def donor_update(*, donor: Donor, **changes) -> Donor:
+    """Change a donor's details. Receipts already issued keep the name and address they were issued with."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise DonorError(f"cannot change {', '.join(sorted(unknown))} of a donor", field=sorted(unknown)[0])
+    donor = Donor.objects.select_for_update().get(pk=donor.pk)
+    current = {f: getattr(donor, f) for f in EDITABLE}
+    current.update(changes)
+    fields = _clean(**{k: current[k] for k in ("kind", "name", "email", "phone", "address")})
+    user = current["user"]
+    if user is not None and Donor.objects.filter(user=user).exclude(pk=donor.pk).exists():
+        raise DonorError(f"user {user.username} is already linked to a donor", field="user")
+    for key, value in fields.items():
+        setattr(donor, key, value)
+    donor.anonymous = bool(current["anonymous"])
+    donor.user = user
+    donor.save()
+    return donor

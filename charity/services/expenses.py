@@ -1,0 +1,154 @@
+"""Expenses paid by a fund: management, fundraising, bank fees, and stock bought for the aid inventory.
+
+The purpose rules (DESIGN.md) are checked here first, so that the refusal names the fund and the rule in the
+trust's words; the ledger holds the same rules again for every expense leg (and its database triggers a third
+time). Stock bought belongs to the fund that pays and must serve that fund's program; buying is not spending
+(cash becomes inventory), so a restricted fund may buy only with what it holds that is not already in stock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+
+from beneficiaries.models import Program, StockBalance, StockItem
+from beneficiaries.services import stock_purchase
+from ledger import services as ledger
+from ledger.models import Book, Fund, Restriction, from_minor
+from ledger.services import Cr, Dr
+
+from .. import chart
+from ..errors import DuplicateExternalId, ExpenseError, InsufficientFunds, PurposeRefused
+from ..models import Expense, ExpenseKind, Trust
+from ._common import account, check_date, check_external_id, check_fund, money_parts, translated, unique_or
+
+EXPENSE_ACCOUNTS = {
+    ExpenseKind.ADMIN: chart.MANAGEMENT,
+    ExpenseKind.BANK_FEE: chart.BANK_FEES,
+    ExpenseKind.FUNDRAISING: chart.FUNDRAISING,
+}
+RULE_GENERAL = (
+    "management and fundraising expenses and bank fees cannot be charged to a restricted fund; only the "
+    "unrestricted fund pays for them"
+)
+
+
+def _check_purpose(*, trust: Trust, fund: Fund, kind: str, item: StockItem | None) -> None:
+    if fund.restriction == Restriction.ENDOWMENT:
+        raise PurposeRefused(
+            f"fund {fund.code} is an endowment: its principal is never spent, only what it earns", field="fund"
+        )
+    if fund.restriction != Restriction.RESTRICTED:
+        return
+    if kind != ExpenseKind.INVENTORY_PURCHASE:
+        raise PurposeRefused(f"fund {fund.code} is restricted to {fund.purpose or 'its purpose'}: {RULE_GENERAL}",
+                             field="fund")
+    program = Program.objects.filter(book_id=trust.book_id, code=fund.purpose).select_related("stock_item").first()
+    if program is None or program.stock_item_id != item.pk:
+        raise PurposeRefused(
+            f"fund {fund.code} is restricted to {fund.purpose or 'its purpose'}: it may buy only that program's "
+            f"stock, not {item.code}", field="item",
+        )
+
+
+def _check_liquid(*, fund: Fund, amount: Decimal) -> None:
+    """A restricted fund's money not yet in stock must cover the purchase (its spendable balance >= 0)."""
+    if fund.restriction == Restriction.UNRESTRICTED:
+        return
+    net = Fund.objects.values_list("net_assets", flat=True).get(pk=fund.pk)
+    in_stock = StockBalance.objects.filter(fund=fund).aggregate(v=Sum("value"))["v"] or 0
+    liquid = from_minor(net - in_stock)
+    if amount > liquid:
+        raise InsufficientFunds(
+            f"fund {fund.code} holds {liquid} CNY not already in stock; a purchase of {amount} CNY would take its "
+            f"spendable balance below zero", field="amount",
+        )
+
+
+def _same(e: Expense, **want) -> bool:
+    return (
+        e.date == want["date"] and e.kind == want["kind"] and e.fund_id == want["fund"].pk
+        and e.amount.amount == want["amount"] and e.item_id == (want["item"].pk if want["item"] else None)
+        and e.quantity == want["quantity"] and e.unit_cost == want["unit_cost"] and e.payee == want["payee"]
+        and e.description == want["description"]
+    )
+
+
+def expense_record(
+    *, trust: Trust, external_id: str, date: dt.date, kind: str, fund: Fund, amount, user,
+    item: StockItem | str | None = None, quantity: int | None = None, unit_cost=None, payee: str = "",
+    description: str = "",
+) -> Expense:
+    """Record and post an expense paid from the bank (1002) by ``fund``. Idempotent on ``external_id``."""
+    external_id = check_external_id(external_id)
+    date = check_date(date)
+    amount, currency = money_parts(amount, None)
+    if currency != "CNY":
+        raise ExpenseError("expenses are paid in CNY", field="currency")
+    check_fund(trust, fund)
+    if kind not in ExpenseKind.values:
+        raise ExpenseError(f"expense kind {kind!r} is not one of {', '.join(ExpenseKind.values)}", field="kind")
+    payee, description = (payee or "").strip(), (description or "").strip()
+    if len(payee) > 200:
+        raise ExpenseError("a payee is at most 200 characters", field="payee")
+    if len(description) > 2000:
+        raise ExpenseError("a description is at most 2000 characters", field="description")
+    if kind == ExpenseKind.INVENTORY_PURCHASE:
+        if isinstance(item, str):
+            item = StockItem.objects.filter(book_id=trust.book_id, code=item).first()
+            if item is None:
+                raise ExpenseError("the item is not a stock item of this trust", field="item")
+        if item is None or item.book_id != trust.book_id:
+            raise ExpenseError("a purchase names a stock item of this trust", field="item")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+            raise ExpenseError("a purchase has a quantity: a whole number above zero", field="quantity")
+        if unit_cost is not None:
+            unit_cost, _ = money_parts(unit_cost, "CNY")
+            if unit_cost * quantity != amount:
+                raise ExpenseError(
+                    f"amount {amount} does not equal quantity {quantity} x unit cost {unit_cost} "
+                    f"({unit_cost * quantity})", field="amount",
+                )
+    elif item or quantity is not None or unit_cost is not None:
+        raise ExpenseError("item, quantity and unit cost are for inventory purchases only", field="item")
+    want = dict(date=date, kind=kind, fund=fund, amount=amount, item=item or None, quantity=quantity,
+                unit_cost=unit_cost, payee=payee, description=description)
+    existing = Expense.objects.filter(trust=trust, external_id=external_id).first()
+    if existing is not None:
+        if _same(existing, **want):
+            return existing
+        raise DuplicateExternalId(f"expense {external_id} was already recorded with different content",
+                                  field="external_id")
+    _check_purpose(trust=trust, fund=fund, kind=kind, item=item)
+    key, source = f"expense:{external_id}", ("expense", external_id)
+    memo = f"Expense {external_id}" + (f" to {payee}" if payee else "") + (f": {description}" if description else "")
+    bank = account(trust, chart.BANK)
+    with unique_or(f"expense {external_id} is being recorded twice"), transaction.atomic(), \
+            translated(ExpenseError):
+        if kind == ExpenseKind.INVENTORY_PURCHASE:
+            # Lock order as in beneficiaries.services.stock: the stock balance row, then the book (which
+            # serialises every posting of the trust), so the check below cannot be overtaken.
+            StockBalance.objects.get_or_create(item=item, fund=fund)
+            StockBalance.objects.select_for_update().get(item=item, fund=fund)
+            Book.objects.select_for_update().get(pk=trust.book_id)
+            _check_liquid(fund=fund, amount=amount)
+            entry = stock_purchase(
+                item=item, fund=fund, quantity=quantity, amount=amount, pay_account=bank, date=date, user=user,
+                memo=memo, source=source, idempotency_key=key,
+            ).entry
+        else:
+            entry = ledger.entry_post(
+                book=trust.book, date=date, memo=memo, user=user, idempotency_key=key, source=source,
+                legs=[Dr(account(trust, EXPENSE_ACCOUNTS[kind]), fund, amount), Cr(bank, fund, amount)],
+            )
+        replay = Expense.objects.filter(entry=entry).first()
+        if replay is not None:
+            return replay
+        return Expense.objects.create(
+            trust=trust, external_id=external_id, date=date, kind=kind, fund=fund, amount=amount, item=item or None,
+            quantity=quantity, unit_cost=unit_cost, payee=payee, description=description, entry=entry,
+            created_by=user,
+        )

@@ -1,0 +1,93 @@
+"""Receipts: issued with every donation, numbered without gaps per trust and year, voided but never deleted.
+
+Lock order (the same everywhere, so no two paths deadlock): the ledger's book (taken by ``entry_post`` when the
+donation posts) before the receipt counter of (trust, year).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from ..errors import ReceiptError
+from ..models import Donation, Receipt, ReceiptCounter, Trust
+
+
+def _next_number(*, trust: Trust, year: int, lock: bool = True, pause=None) -> int:
+    """Take the next receipt number of (trust, year) under a row lock on its counter.
+
+    ``lock=False`` and ``pause`` (called between reading and writing the counter) exist only so that the
+    concurrency test can show the race that the lock prevents.
+    """
+    rows = ReceiptCounter.objects.select_for_update() if lock else ReceiptCounter.objects
+    found = rows.filter(trust=trust, year=year).values_list("pk", "last_number").first()
+    if found is None:  # the year's first receipt; a concurrent creator makes get_or_create wait, then re-read
+        ReceiptCounter.objects.get_or_create(trust=trust, year=year)
+        found = rows.filter(trust=trust, year=year).values_list("pk", "last_number").get()
+    pk, last = found
+    if pause is not None:
+        pause()
+    ReceiptCounter.objects.filter(pk=pk).update(last_number=last + 1)
+    return last + 1
+
+
+def _net(donation: Donation) -> tuple[Decimal, Decimal]:
+    """What is left of a gift after its refunds: (amount in its currency, amount in CNY)."""
+    refunded = donation.refunds.aggregate(a=Sum("amount"), c=Sum("amount_cny"))
+    return (
+        donation.amount.amount - (refunded["a"] or Decimal(0)),
+        donation.amount_cny - (refunded["c"] or Decimal(0)),
+    )
+
+
+def _officer(user) -> str:
+    return (user.get_full_name() or user.get_username())[:200]
+
+
+@transaction.atomic
+def receipt_issue(*, donation: Donation, user, note: str = "") -> Receipt:
+    """Issue the receipt of a donation (``donation_record`` calls this). At most one valid receipt per gift."""
+    if Receipt.objects.filter(donation=donation, voided_at__isnull=True).exists():
+        raise ReceiptError(f"donation {donation.external_id} already has a valid receipt", field="donation")
+    amount, amount_cny = _net(donation)
+    if amount <= 0:
+        raise ReceiptError(f"donation {donation.external_id} has been refunded in full", field="donation")
+    return _issue(donation=donation, user=user, amount=amount, amount_cny=amount_cny, note=note)
+
+
+def _issue(*, donation: Donation, user, amount: Decimal, amount_cny: Decimal, note: str = "") -> Receipt:
+    trust, donor, fund = donation.trust, donation.donor, donation.fund
+    year = donation.date.year
+    number = _next_number(trust=trust, year=year)
+    return Receipt.objects.create(
+        trust=trust, year=year, number=number, donation=donation, date=donation.date, issued_at=timezone.now(),
+        issued_by=user, officer_name=_officer(user),
+        donor_name=donor.name if donor else "", donor_address=donor.address if donor else "",
+        donor_anonymous=donor.anonymous if donor else True,
+        amount=amount, amount_currency=donation.amount.currency.code, fx_rate=donation.fx_rate,
+        amount_cny=amount_cny, channel=donation.channel, item=donation.item, quantity=donation.quantity,
+        fund_code=fund.code, fund_name=fund.name, trust_name=trust.name, trust_name_en=trust.name_en,
+        note=note[:300],
+    )
+
+
+@transaction.atomic
+def receipt_void(*, receipt: Receipt, user, reason: str, reissue: bool = False) -> Receipt | None:
+    """Void a receipt (the number stays, with reason, who and when). With ``reissue`` a new receipt is issued
+    for the same gift, copying the donor's details as they are now (e.g. after a misspelt name is corrected).
+    Returns the new receipt when one is issued."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReceiptError("a void needs a reason", field="reason")
+    locked = Receipt.objects.select_for_update().get(pk=receipt.pk)
+    if locked.voided_at is not None:
+        raise ReceiptError(f"receipt {locked.label} was already voided on {locked.voided_at:%Y-%m-%d}", field="receipt")
+    now = timezone.now()
+    Receipt.objects.filter(pk=locked.pk).update(voided_at=now, voided_by=user, void_reason=reason[:2000])
+    receipt.voided_at, receipt.voided_by, receipt.void_reason = now, user, reason[:2000]
+    if reissue:
+        return receipt_issue(donation=locked.donation, user=user, note=f"replaces {locked.label}")
+    return None

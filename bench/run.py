@@ -344,7 +344,7 @@ def load_big_book(code: str, user, m: int, today: dt.date) -> dict:
     }
 
 
-def run_ours(cfg: dict, *, prefix: str = "", procs: int | None = None) -> dict:
+def run_ours(cfg: dict, *, prefix: str = "", procs: int | None = None, profile: bool = False) -> dict:
     """Our side of B1..B4 on the database Django is connected to (which must be migrated)."""
     import statistics
 
@@ -360,12 +360,30 @@ def run_ours(cfg: dict, *, prefix: str = "", procs: int | None = None) -> dict:
     amounts = amounts_for(n)
     out: dict = {"n": n, "m": m, "notes": []}
 
-    # B1: one client, one entry per transaction.
+    # How many statements one entry_post costs (on a book of its own, so the checks below stay exact).
     user = _user("bench")
+    from django.test.utils import CaptureQueriesContext
+
+    sb = _small_book(f"{prefix}Q", user, day)
+    with CaptureQueriesContext(connection) as captured:
+        _post_spends(sb, user, [Decimal("1.00")], day, f"{prefix}q")
+    out["statements_per_entry"] = len(captured.captured_queries)
+    out["statements"] = [q["sql"][:90] for q in captured.captured_queries]
+
+    # B1: one client, one entry per transaction.
     sb = _small_book(f"{prefix}B1", user, day)
     t0 = time.perf_counter()
     _post_spends(sb, user, amounts, day, f"{prefix}b1")
     elapsed = time.perf_counter() - t0
+    if profile:  # a separate, untimed pass on a book of its own: the profiler's overhead stays out of B1
+        from pyinstrument import Profiler
+
+        profiled = _small_book(f"{prefix}P", user, day)
+        profiler = Profiler(interval=0.001)
+        profiler.start()
+        _post_spends(profiled, user, amounts[:500], day, f"{prefix}p")
+        profiler.stop()
+        out["profile_text"] = profiler.output_text(unicode=False, color=False, show_all=False)
     ok, problems = _check_small(sb, amounts)
     out["B1"] = {"entries": n, "seconds": elapsed, "entries_per_s": n / elapsed, "exact": ok, "problems": problems}
     log(f"B1: {n / elapsed:.0f} entries/s exact={ok} {problems}")
@@ -660,6 +678,9 @@ def main(argv=None) -> int:
     parser.add_argument("--procs", type=int, help="processes for B1c (overrides the mode)")
     parser.add_argument("--ours-only", action="store_true", help="skip django-hordak and pgbench")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--profile", action="store_true",
+                        help="profile B1 with pyinstrument (pip install pyinstrument in the project venv; not a "
+                             "project requirement); writes <name>-B1-profile.txt beside the JSON")
     args = parser.parse_args(argv)
     cfg = dict(MODES[args.mode])
     for key in ("n", "m", "procs"):
@@ -686,7 +707,11 @@ def main(argv=None) -> int:
         "started": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(scratch, vendor),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
     }
-    result["ours"] = run_ours(cfg)
+    result["ours"] = run_ours(cfg, profile=args.profile)
+    profile_text = result["ours"].pop("profile_text", None)
+    if profile_text:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"{vendor}-{args.mode}-B1-profile.txt").write_text(profile_text)
     connections.close_all()
     if not args.ours_only:
         result["hordak"] = run_hordak(url, cfg)

@@ -94,6 +94,39 @@ def main(argv=None) -> int:
     amounts = [Decimal(100 + (i * 7919) % 50_000) / 100 for i in range(args.n)]
     expected = sum(amounts, Decimal(0))
 
+    # The big book for B3/B4: M legs over a year, loaded the way hordak's own benchmark command does.
+    acc = make_accounts("D", common.BIG_CHART)
+    by_index = [acc[code] for code, _, _ in common.BIG_CHART]
+    t0 = time.perf_counter()
+    txs, legs, loaded = [], [], 0
+
+    def flush():
+        with transaction.atomic():
+            made = Transaction.objects.bulk_create(txs)
+            pending = []
+            for tx, (dr, cr, money) in zip(made, legs):
+                pending.append(Leg(transaction=tx, account=dr, debit=money))
+                pending.append(Leg(transaction=tx, account=cr, credit=money))
+            Leg.objects.bulk_create(pending, batch_size=5000)
+
+    for date, counter, bank_debit, fen in common.big_book_plan(args.m, today):
+        money = Money(Decimal(fen) / 100, "CNY")
+        other = by_index[counter]
+        txs.append(Transaction(date=date, description=""))
+        legs.append((by_index[0], other, money) if bank_debit else (other, by_index[0], money))
+        if len(txs) >= 20000:
+            flush()
+            loaded += len(txs)
+            txs, legs = [], []
+    if txs:
+        flush()
+    load_s = time.perf_counter() - t0
+    result["load"] = {"legs": Leg.objects.filter(account__in=by_index).count(), "seconds": load_s}
+    log(f"loaded {result['load']['legs']} legs in {load_s:.1f}s")
+    if vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")
+
     # B1: transfer_to, one DB transaction per entry.
     acc = make_accounts("A", [("1002", "Bank", "asset"), ("5101", "Program", "expense")])
     bank, expense = acc["1002"], acc["5101"]
@@ -140,39 +173,6 @@ def main(argv=None) -> int:
                          "path": "transfer_to x N inside one atomic()"}
     result["checks"]["B2_loop"] = ok
     log(f"B2 transfer_to in one atomic: {args.n / elapsed:.0f} entries/s, exact={ok}")
-
-    # The big book for B3/B4: M legs over a year, loaded the way hordak's own benchmark command does.
-    acc = make_accounts("D", common.BIG_CHART)
-    by_index = [acc[code] for code, _, _ in common.BIG_CHART]
-    t0 = time.perf_counter()
-    txs, legs, loaded = [], [], 0
-
-    def flush():
-        with transaction.atomic():
-            made = Transaction.objects.bulk_create(txs)
-            pending = []
-            for tx, (dr, cr, money) in zip(made, legs):
-                pending.append(Leg(transaction=tx, account=dr, debit=money))
-                pending.append(Leg(transaction=tx, account=cr, credit=money))
-            Leg.objects.bulk_create(pending, batch_size=5000)
-
-    for date, counter, bank_debit, fen in common.big_book_plan(args.m, today):
-        money = Money(Decimal(fen) / 100, "CNY")
-        other = by_index[counter]
-        txs.append(Transaction(date=date, description=""))
-        legs.append((by_index[0], other, money) if bank_debit else (other, by_index[0], money))
-        if len(txs) >= 20000:
-            flush()
-            loaded += len(txs)
-            txs, legs = [], []
-    if txs:
-        flush()
-    load_s = time.perf_counter() - t0
-    result["load"] = {"legs": Leg.objects.filter(account__in=by_index).count(), "seconds": load_s}
-    log(f"loaded {result['load']['legs']} legs in {load_s:.1f}s")
-    if vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute("ANALYZE")
 
     # B3: balance of the bank account as of a past date.
     big_bank = by_index[0]

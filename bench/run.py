@@ -426,8 +426,10 @@ def run_ours(cfg: dict, *, prefix: str = "", procs: int | None = None, profile: 
     log(f"B2: {n / elapsed:.0f} entries/s exact={ok} {problems}")
 
     # B3: balance of one account at a past date.
+    from ledger.models import from_minor
+
     debit, credit = _sql_sum(bank.pk, as_of)
-    truth = Decimal(debit - credit) / 100
+    truth = from_minor(debit - credit)
     selectors.account_balance(bank, as_of=as_of)  # one warm-up call (connection, query plans)
     samples, exact = [], True
     for _ in range(cfg["b3_calls"]):

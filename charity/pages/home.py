@@ -1,5 +1,4 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 
 
 def home(request):
@@ -9,12 +8,3 @@ def home(request):
     if user.is_authenticated:
         return redirect("donor-home")
     return redirect("disclosure")
-
-
-def disclosure(request):
-    return render(request, "charity/disclosure.html", {})
-
-
-@login_required
-def donor_home(request):
-    return render(request, "charity/donor_home.html", {})

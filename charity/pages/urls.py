@@ -1,10 +1,14 @@
 from django.urls import path
 
-from . import auditor, home
+from . import auditor, disclosure, donor, home
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("auditor/", auditor.auditor_home, name="auditor"),
-    path("disclosure/", home.disclosure, name="disclosure"),
-    path("my/", home.donor_home, name="donor-home"),
+    path("disclosure/", disclosure.disclosure, name="disclosure"),
+    path("disclosure/annual-report.pdf", disclosure.annual_report, name="disclosure-annual-report"),
+    path("my/", donor.donor_home, name="donor-home"),
+    path("my/statement.pdf", donor.my_statement, name="donor-statement"),
+    path("my/gifts/<str:external_id>/", donor.gift_detail, name="donor-gift"),
+    path("my/gifts/<str:external_id>/receipt.pdf", donor.gift_receipt, name="donor-receipt"),
 ]

@@ -161,6 +161,12 @@ def _validate(*, book: Book, date: dt.date, legs: list[LegSpec], fx_rate) -> Dec
             spec.side == "debit" and spec.account.type == AccountType.INCOME
         ):
             raise errors.LedgerError(f"{where}: only a debit to income can give back a source", field="legs")
+        if spec.reduces is not None and not FundSource.objects.filter(leg=spec.reduces, fund=spec.fund).exists():
+            # Without this, a give-back in one fund (or book) would eat into a gift held by another.
+            raise errors.LedgerError(
+                f"{where}: the leg it gives back is not a source (income received) of fund {spec.fund.code}",
+                field="legs",
+            )
     _balance(legs)
     _purpose(legs)
     return rate
@@ -360,8 +366,9 @@ def _post(*, book, date, memo, legs, user, idempotency_key, source, fx_rate, app
             if delta:
                 Fund.objects.filter(pk=fund_id).update(net_assets=funds[fund_id].net_assets + delta)
         Book.objects.filter(pk=locked.pk).update(last_sequence=sequence, head_hash=digest)
-        book.last_sequence, book.head_hash = sequence, digest
         _trace(entry, legs, rows, reverses)
+    # Only now: _trace may still refuse (AllocatedSource), and then the caller's Book must not have moved on.
+    book.last_sequence, book.head_hash = sequence, digest
     return entry
 
 
@@ -503,7 +510,12 @@ def entry_reverse(*, entry: JournalEntry, date: dt.date, reason: str, user, idem
         raise errors.LedgerError("a reversal needs a reason", field="reason")
     if entry.status != EntryStatus.POSTED:
         raise errors.LedgerError(f"entry #{entry.sequence} is not posted", field="entry")
-    if JournalEntry.objects.filter(reverses=entry).exists():
+    # A retried reversal (its idempotency key already used) goes on to _post, which returns the first reversal
+    # when the payload is the same and refuses a different one; only a new request can be a second reversal.
+    replay = idempotency_key is not None and JournalEntry.objects.filter(
+        book_id=entry.book_id, idempotency_key=idempotency_key
+    ).exists()
+    if not replay and JournalEntry.objects.filter(reverses=entry).exists():
         raise errors.AlreadyReversed(f"entry #{entry.sequence} has already been reversed", field="entry")
     if date < entry.date:
         raise errors.LedgerError(

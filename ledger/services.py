@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 import moneyed
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from . import errors
@@ -417,13 +417,30 @@ def _trace(entry: JournalEntry, legs: list[LegSpec], rows: list[Leg], reverses: 
         originals = {leg.position: leg for leg in reverses.legs.all()}
     new_sources = []
     allocations: list[Allocation] = []
+    # Releases first: a reversal hands back everything its original's legs took before any of its legs gives
+    # income back or spends, so that the result does not depend on the order of the legs.
+    for spec, row in zip(legs, rows):
+        original = originals.get(spec.position)
+        if original is not None:
+            allocations += _release(original, row)
     for spec, row in zip(legs, rows):
         kind = spec.account.type
         original = originals.get(spec.position)
         if original is not None:
-            allocations += _release(original, row)
             if kind == AccountType.INCOME and spec.side == "debit":
-                allocations += _reduce(row, spec, FundSource.objects.filter(leg=original))
+                # Giving income back again. The original leg is the source itself, or, when the entry reversed is
+                # itself a reversal (of a give-back), the leg whose allocations put money back into sources: those
+                # sources are the ones to reduce (FundSource.objects.filter(leg=original) alone finds none there).
+                sources = (
+                    FundSource.objects.filter(Q(leg=original) | Q(allocations__leg=original))
+                    .distinct()
+                    .order_by("date", "sequence", "pk")
+                )
+                allocations += _reduce(row, spec, sources)
+            elif kind == AccountType.EXPENSE and spec.side == "debit":
+                # Spending again what a reversal had undone (the reversal of a reversal of a use): a use like any
+                # other, allocated FIFO; otherwise it would stay unallocated however much income the fund holds.
+                allocations += _consume(row, spec)
             continue
         if kind == AccountType.INCOME and spec.side == "credit":
             new_sources.append(

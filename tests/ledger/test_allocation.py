@@ -199,3 +199,48 @@ def test_sources_and_uses_stay_inside_their_fund(sb, user):
     gift(sb, user, dt.date(2026, 1, 6), "1000", fund=sb.fb)
     use = spend(sb, user, dt.date(2026, 1, 7), "300", fund=sb.fb, account=sb.exp_b)
     assert links(use) == [(2, 3, Decimal("300.00"), "use")]
+
+
+def test_reversing_the_reversal_of_a_give_back_gives_back_again(sb, user):
+    """gift <- refund (reversal) <- refund cancelled (reversal of the reversal) <- cancelled in error (a third one):
+    the third reversal gives the gift back once more, from the same source."""
+    s1 = gift(sb, user, dt.date(2026, 1, 5), "100")
+    r1 = services.entry_reverse(entry=s1, date=LATER, reason="refund", user=user)
+    assert selectors.unallocated(s1) == Decimal("0.00")
+    r2 = services.entry_reverse(entry=r1, date=LATER, reason="refund cancelled", user=user)
+    assert selectors.unallocated(s1) == Decimal("100.00")
+    r3 = services.entry_reverse(entry=r2, date=LATER, reason="cancelled in error", user=user)
+    assert links(r3) == [(1, 4, Decimal("100.00"), "refund")]
+    assert selectors.unallocated(s1) == Decimal("0.00")
+    assert selectors.fund_balance(sb.gen) == Decimal("0.00")
+    assert verify_book(sb.book).ok
+
+
+def test_reversing_the_reversal_of_a_use_allocates_it_again(sb, user):
+    s1 = gift(sb, user, dt.date(2026, 1, 5), "100")
+    use = spend(sb, user, dt.date(2026, 1, 6), "60")
+    r1 = services.entry_reverse(entry=use, date=LATER, reason="cancelled", user=user)
+    r2 = services.entry_reverse(entry=r1, date=LATER, reason="cancelled in error", user=user)
+    assert links(r2) == [(1, 4, Decimal("60.00"), "use")]
+    assert selectors.unallocated(r2) == Decimal("0.00")
+    assert selectors.unallocated(s1) == Decimal("40.00")
+    services.entry_reverse(entry=r2, date=LATER, reason="cancelled after all", user=user)
+    assert selectors.unallocated(s1) == Decimal("100.00")
+    assert verify_book(sb.book).ok
+
+
+def test_reversing_an_entry_that_both_receives_and_spends(sb, user):
+    """One entry takes in a gift and spends it; reversing it, reversing that, and reversing once more all work:
+    the releases of a reversal come before its give-backs, whatever the order of the legs."""
+    both = services.entry_post(
+        book=sb.book, date=dt.date(2026, 1, 5), memo="in and out", user=user,
+        legs=[Dr(sb.bank, sb.fa, Decimal("10")), Cr(sb.income_r, sb.fa, Decimal("10")),
+              Dr(sb.exp_a, sb.fa, Decimal("10")), Cr(sb.bank, sb.fa, Decimal("10"))],
+    )
+    r1 = services.entry_reverse(entry=both, date=LATER, reason="wrong fund", user=user)
+    r2 = services.entry_reverse(entry=r1, date=LATER, reason="right fund after all", user=user)
+    assert [(link[0], link[3]) for link in links(r2)] == [(1, "refund"), (1, "use")]
+    r3 = services.entry_reverse(entry=r2, date=LATER, reason="no, wrong fund", user=user)
+    assert links(r3) == [(1, 4, Decimal("10.00"), "refund"), (1, 4, Decimal("-10.00"), "use")]
+    assert selectors.fund_balance(sb.fa) == Decimal("0.00")
+    assert verify_book(sb.book).ok

@@ -44,6 +44,12 @@ from .models import (
 )
 
 CENT = Decimal("0.01")
+# Amounts are kept as integer fen in 64-bit columns, and running totals add them up: one leg may carry at most
+# this (in its currency and in CNY), which leaves room for tens of thousands of such legs in any sum.
+MAX_AMOUNT = Decimal("999999999999.99")
+# JournalEntry.fx_rate is DECIMAL(18, 8): a rate is used (and hashed) only as it will be stored.
+RATE_PLACES = Decimal("0.00000001")
+MAX_RATE = Decimal("9999999999.99999999")
 NET_ASSET_TYPES = frozenset({AccountType.INCOME, AccountType.EXPENSE, AccountType.NET_ASSETS})
 
 
@@ -131,6 +137,12 @@ def _validate(*, book: Book, date: dt.date, legs: list[LegSpec], fx_rate) -> Dec
         rate = _decimal(fx_rate, what="fx_rate")
         if rate <= 0:
             raise errors.InvalidAmount(f"fx_rate {rate} must be above zero", field="fx_rate")
+        if rate > MAX_RATE or rate != rate.quantize(RATE_PLACES):
+            # Stored as DECIMAL(18, 8), a longer rate would be rounded on save: the CNY amounts and the hash would
+            # then disagree with the stored rate, and verify_ledger would report the entry as altered.
+            raise errors.InvalidAmount(
+                f"fx_rate {rate} has more than 8 decimal places or 10 digits before the point", field="fx_rate"
+            )
     for index, spec in enumerate(legs, start=1):
         where = f"leg {index}"
         if spec.account.book_id != book.pk:
@@ -144,6 +156,8 @@ def _validate(*, book: Book, date: dt.date, legs: list[LegSpec], fx_rate) -> Dec
         amount = _decimal(raw, what=where)
         if amount <= 0:
             raise errors.InvalidAmount(f"{where}: amount {amount} must be above zero", field="amount")
+        if amount > MAX_AMOUNT:
+            raise errors.InvalidAmount(f"{where}: amount {amount} is above the largest, {MAX_AMOUNT}", field="amount")
         if amount.as_tuple().exponent < -2 and amount != amount.quantize(CENT):
             raise errors.InvalidAmount(f"{where}: amount {amount} has more than two decimal places", field="amount")
         spec.amount = amount.quantize(CENT)
@@ -156,7 +170,13 @@ def _validate(*, book: Book, date: dt.date, legs: list[LegSpec], fx_rate) -> Dec
                 raise errors.MissingRate(
                     f"{where}: currency {spec.currency} needs fx_rate (CNY per unit)", field="fx_rate"
                 )
-            spec.cny = to_minor(round_cny(spec.amount * rate))
+            cny = round_cny(spec.amount * rate)
+            if cny > MAX_AMOUNT:
+                raise errors.InvalidAmount(
+                    f"{where}: {spec.amount} {spec.currency} is {cny} CNY, above the largest, {MAX_AMOUNT}",
+                    field="amount",
+                )
+            spec.cny = to_minor(cny)
         if spec.reduces is not None and not (
             spec.side == "debit" and spec.account.type == AccountType.INCOME
         ):

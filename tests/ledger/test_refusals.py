@@ -272,3 +272,40 @@ def test_a_refused_give_back_leaves_the_callers_book_untouched(funded, user):
     refuse(funded, user, errors.AllocatedSource, legs, match="1000.00 CNY")
     entry = post(funded, user, [Dr(funded.bank, funded.gen, Decimal("1")), Cr(funded.income, funded.gen, Decimal("1"))])
     assert entry.sequence == 4 == funded.book.last_sequence
+
+
+@pytest.mark.parametrize("amount", ["1000000000000", "1e30", "100000000000000000"])
+def test_amounts_too_large_for_the_books(funded, user, amount):
+    """Refused as an amount error, not a decimal or database overflow from deep inside the post."""
+    legs = [Dr(funded.bank, funded.gen, Decimal(amount)), Cr(funded.income, funded.gen, Decimal(amount))]
+    refuse(funded, user, errors.InvalidAmount, legs, match="above the largest")
+
+
+def test_largest_amount_is_accepted(funded, user):
+    amount = services.MAX_AMOUNT
+    entry = post(funded, user, [Dr(funded.bank, funded.gen, amount), Cr(funded.income, funded.gen, amount)])
+    assert entry.legs.first().debit == 99999999999999
+
+
+def test_foreign_amount_too_large_in_cny(funded, user):
+    legs = [Dr(funded.bank, funded.gen, Decimal("999999999999"), "USD"), Cr(funded.income, funded.gen, Decimal("999999999999"), "USD")]
+    refuse(funded, user, errors.InvalidAmount, legs, fx_rate=Decimal("7.1"), match="above the largest")
+
+
+@pytest.mark.parametrize("rate", ["0.912345678", "10000000000", "1e-9"])
+def test_fx_rate_that_the_books_cannot_store_exactly(funded, user, rate):
+    """JournalEntry.fx_rate holds 8 decimal places: a longer rate would be rounded when stored, after the CNY
+    amounts and the hash had been computed with the unrounded one (verify_ledger then calls the entry altered)."""
+    legs = [Dr(funded.bank, funded.gen, Decimal("1000"), "HKD"), Cr(funded.income, funded.gen, Decimal("1000"), "HKD")]
+    refuse(funded, user, errors.InvalidAmount, legs, fx_rate=Decimal(rate), match="fx_rate")
+
+
+def test_fx_rate_with_eight_places_verifies(funded, user):
+    from ledger.verification import verify_book
+
+    legs = [Dr(funded.bank, funded.gen, Decimal("1000"), "HKD"), Cr(funded.income, funded.gen, Decimal("1000"), "HKD")]
+    entry = post(funded, user, legs, fx_rate=Decimal("0.91234568"))
+    entry.refresh_from_db()
+    assert entry.fx_rate == Decimal("0.91234568")
+    assert entry.legs.first().debit_cny == 91235  # 912.34568 -> 912.35
+    assert verify_book(funded.book).ok

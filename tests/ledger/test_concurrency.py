@@ -4,6 +4,7 @@ Skipped on SQLite, whose single writer makes the race impossible (and whose in-m
 processes cannot see).
 """
 
+import datetime as dt
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
@@ -19,7 +20,7 @@ from ledger.verification import verify_book
 
 from . import workers
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 PROCESSES = 4
 
@@ -61,7 +62,7 @@ def test_four_processes_post_a_thousand_entries_without_gaps(postgres_only, csb,
 
 def test_concurrent_spending_never_takes_a_restricted_fund_below_zero(postgres_only, csb, user):
     services.entry_post(
-        book=csb.book, date=csb_date(), memo="gift", user=user,
+        book=csb.book, date=dt.date(2026, 6, 30), memo="gift", user=user,
         legs=[Dr(csb.bank, csb.fa, Decimal("25000")), Cr(csb.income_r, csb.fa, Decimal("25000"))],
     )
     results = run_in_processes(
@@ -74,9 +75,3 @@ def test_concurrent_spending_never_takes_a_restricted_fund_below_zero(postgres_o
     assert selectors.fund_balance(csb.fa) == Decimal("0.00")
     assert JournalEntry.objects.filter(book=csb.book).count() == 26
     assert verify_book(csb.book).ok
-
-
-def csb_date():
-    import datetime as dt
-
-    return dt.date(2026, 6, 30)

@@ -216,6 +216,7 @@ def postgres_only():
         pytest.skip("the deferred constraint trigger exists on PostgreSQL only")
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("case", ["debits exceed credits", "balanced overall but not per fund", "a single leg"])
 def test_postgres_deferred_trigger_refuses_at_commit(postgres_only, csb, user, case):
     """With the immediate BEFORE trigger switched off inside the transaction, the unbalanced post goes through
@@ -239,6 +240,7 @@ def test_postgres_deferred_trigger_refuses_at_commit(postgres_only, csb, user, c
         assert cursor.fetchone()[0] == "O"
 
 
+@pytest.mark.postgres
 def test_postgres_before_trigger_refuses_at_once(postgres_only, csb, user):
     """The immediate guard refuses the draft -> posted statement itself, before any commit."""
     with transaction.atomic():

@@ -47,3 +47,31 @@ def drop(connection) -> None:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
             else:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def _created_name(statement: str) -> tuple[str, str] | None:
+    """('function', name) or ('trigger', name) for a CREATE statement, else None."""
+    match = re.search(r"^CREATE (?:OR REPLACE )?(FUNCTION|TRIGGER|CONSTRAINT TRIGGER) (\w+)", statement, re.M)
+    if match is None:
+        return None
+    return ("function" if match.group(1) == "FUNCTION" else "trigger"), match.group(2)
+
+
+def refresh(apps, schema_editor):
+    """Bring guards installed by an earlier version of the SQL files up to date, idempotently: functions are
+    replaced (``CREATE OR REPLACE``) and triggers that do not exist yet are created. A fresh database, which got
+    the current files from ``install``, is left as it is."""
+    connection = schema_editor.connection
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        else:
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        triggers = {row[0] for row in cursor.fetchall()}
+    for statement in statements(connection.vendor):
+        created = _created_name(statement)
+        if created is None:
+            continue
+        kind, name = created
+        if kind == "function" or name not in triggers:
+            schema_editor.execute(statement, params=None)

@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 import moneyed
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from . import errors
@@ -44,6 +44,12 @@ from .models import (
 )
 
 CENT = Decimal("0.01")
+# Amounts are kept as integer fen in 64-bit columns, and running totals add them up: one leg may carry at most
+# this (in its currency and in CNY), which leaves room for tens of thousands of such legs in any sum.
+MAX_AMOUNT = Decimal("999999999999.99")
+# JournalEntry.fx_rate is DECIMAL(18, 8): a rate is used (and hashed) only as it will be stored.
+RATE_PLACES = Decimal("0.00000001")
+MAX_RATE = Decimal("9999999999.99999999")
 NET_ASSET_TYPES = frozenset({AccountType.INCOME, AccountType.EXPENSE, AccountType.NET_ASSETS})
 
 
@@ -131,6 +137,12 @@ def _validate(*, book: Book, date: dt.date, legs: list[LegSpec], fx_rate) -> Dec
         rate = _decimal(fx_rate, what="fx_rate")
         if rate <= 0:
             raise errors.InvalidAmount(f"fx_rate {rate} must be above zero", field="fx_rate")
+        if rate > MAX_RATE or rate != rate.quantize(RATE_PLACES):
+            # Stored as DECIMAL(18, 8), a longer rate would be rounded on save: the CNY amounts and the hash would
+            # then disagree with the stored rate, and verify_ledger would report the entry as altered.
+            raise errors.InvalidAmount(
+                f"fx_rate {rate} has more than 8 decimal places or 10 digits before the point", field="fx_rate"
+            )
     for index, spec in enumerate(legs, start=1):
         where = f"leg {index}"
         if spec.account.book_id != book.pk:
@@ -144,6 +156,8 @@ def _validate(*, book: Book, date: dt.date, legs: list[LegSpec], fx_rate) -> Dec
         amount = _decimal(raw, what=where)
         if amount <= 0:
             raise errors.InvalidAmount(f"{where}: amount {amount} must be above zero", field="amount")
+        if amount > MAX_AMOUNT:
+            raise errors.InvalidAmount(f"{where}: amount {amount} is above the largest, {MAX_AMOUNT}", field="amount")
         if amount.as_tuple().exponent < -2 and amount != amount.quantize(CENT):
             raise errors.InvalidAmount(f"{where}: amount {amount} has more than two decimal places", field="amount")
         spec.amount = amount.quantize(CENT)
@@ -156,11 +170,23 @@ def _validate(*, book: Book, date: dt.date, legs: list[LegSpec], fx_rate) -> Dec
                 raise errors.MissingRate(
                     f"{where}: currency {spec.currency} needs fx_rate (CNY per unit)", field="fx_rate"
                 )
-            spec.cny = to_minor(round_cny(spec.amount * rate))
+            cny = round_cny(spec.amount * rate)
+            if cny > MAX_AMOUNT:
+                raise errors.InvalidAmount(
+                    f"{where}: {spec.amount} {spec.currency} is {cny} CNY, above the largest, {MAX_AMOUNT}",
+                    field="amount",
+                )
+            spec.cny = to_minor(cny)
         if spec.reduces is not None and not (
             spec.side == "debit" and spec.account.type == AccountType.INCOME
         ):
             raise errors.LedgerError(f"{where}: only a debit to income can give back a source", field="legs")
+        if spec.reduces is not None and not FundSource.objects.filter(leg=spec.reduces, fund=spec.fund).exists():
+            # Without this, a give-back in one fund (or book) would eat into a gift held by another.
+            raise errors.LedgerError(
+                f"{where}: the leg it gives back is not a source (income received) of fund {spec.fund.code}",
+                field="legs",
+            )
     _balance(legs)
     _purpose(legs)
     return rate
@@ -360,8 +386,9 @@ def _post(*, book, date, memo, legs, user, idempotency_key, source, fx_rate, app
             if delta:
                 Fund.objects.filter(pk=fund_id).update(net_assets=funds[fund_id].net_assets + delta)
         Book.objects.filter(pk=locked.pk).update(last_sequence=sequence, head_hash=digest)
-        book.last_sequence, book.head_hash = sequence, digest
         _trace(entry, legs, rows, reverses)
+    # Only now: _trace may still refuse (AllocatedSource), and then the caller's Book must not have moved on.
+    book.last_sequence, book.head_hash = sequence, digest
     return entry
 
 
@@ -410,13 +437,30 @@ def _trace(entry: JournalEntry, legs: list[LegSpec], rows: list[Leg], reverses: 
         originals = {leg.position: leg for leg in reverses.legs.all()}
     new_sources = []
     allocations: list[Allocation] = []
+    # Releases first: a reversal hands back everything its original's legs took before any of its legs gives
+    # income back or spends, so that the result does not depend on the order of the legs.
+    for spec, row in zip(legs, rows):
+        original = originals.get(spec.position)
+        if original is not None:
+            allocations += _release(original, row)
     for spec, row in zip(legs, rows):
         kind = spec.account.type
         original = originals.get(spec.position)
         if original is not None:
-            allocations += _release(original, row)
             if kind == AccountType.INCOME and spec.side == "debit":
-                allocations += _reduce(row, spec, FundSource.objects.filter(leg=original))
+                # Giving income back again. The original leg is the source itself, or, when the entry reversed is
+                # itself a reversal (of a give-back), the leg whose allocations put money back into sources: those
+                # sources are the ones to reduce (FundSource.objects.filter(leg=original) alone finds none there).
+                sources = (
+                    FundSource.objects.filter(Q(leg=original) | Q(allocations__leg=original))
+                    .distinct()
+                    .order_by("date", "sequence", "pk")
+                )
+                allocations += _reduce(row, spec, sources)
+            elif kind == AccountType.EXPENSE and spec.side == "debit":
+                # Spending again what a reversal had undone (the reversal of a reversal of a use): a use like any
+                # other, allocated FIFO; otherwise it would stay unallocated however much income the fund holds.
+                allocations += _consume(row, spec)
             continue
         if kind == AccountType.INCOME and spec.side == "credit":
             new_sources.append(
@@ -503,7 +547,12 @@ def entry_reverse(*, entry: JournalEntry, date: dt.date, reason: str, user, idem
         raise errors.LedgerError("a reversal needs a reason", field="reason")
     if entry.status != EntryStatus.POSTED:
         raise errors.LedgerError(f"entry #{entry.sequence} is not posted", field="entry")
-    if JournalEntry.objects.filter(reverses=entry).exists():
+    # A retried reversal (its idempotency key already used) goes on to _post, which returns the first reversal
+    # when the payload is the same and refuses a different one; only a new request can be a second reversal.
+    replay = idempotency_key is not None and JournalEntry.objects.filter(
+        book_id=entry.book_id, idempotency_key=idempotency_key
+    ).exists()
+    if not replay and JournalEntry.objects.filter(reverses=entry).exists():
         raise errors.AlreadyReversed(f"entry #{entry.sequence} has already been reversed", field="entry")
     if date < entry.date:
         raise errors.LedgerError(

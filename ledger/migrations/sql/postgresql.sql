@@ -1,13 +1,9 @@
 -- Guards of the ledger on PostgreSQL. Statements are separated by lines holding only "-- ;".
-CREATE OR REPLACE FUNCTION ledger_check_entry(p_entry bigint) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    v_book bigint;
-    v_status text;
+-- The legs of entry p_entry of book p_book must balance and keep to the purpose rules. Called by the BEFORE
+-- trigger on draft -> posted (while the stored row still says draft, so it is told the book) and, through
+-- ledger_check_entry, at commit.
+CREATE OR REPLACE FUNCTION ledger_check_legs(p_entry bigint, p_book bigint) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    SELECT book_id, status INTO v_book, v_status FROM ledger_journalentry WHERE id = p_entry;
-    IF v_status IS DISTINCT FROM 'posted' THEN
-        RETURN;
-    END IF;
     IF (SELECT COUNT(*) FROM ledger_leg WHERE entry_id = p_entry) < 2 THEN
         RAISE EXCEPTION 'ledger: entry % has fewer than two legs', p_entry USING ERRCODE = '23514';
     END IF;
@@ -23,7 +19,7 @@ BEGIN
         JOIN ledger_account a ON a.id = l.account_id
         JOIN ledger_fund f ON f.id = l.fund_id
         WHERE l.entry_id = p_entry AND (
-            a.book_id <> v_book OR f.book_id <> v_book
+            a.book_id <> p_book OR f.book_id <> p_book
             OR (l.debit > 0 AND a.type = 'expense' AND (
                 f.restriction = 'endowment'
                 OR (f.restriction = 'restricted' AND (a.purpose = '' OR a.purpose <> f.purpose)))))
@@ -31,6 +27,19 @@ BEGIN
         RAISE EXCEPTION 'ledger: entry % uses an account or fund of another book, or spends a fund against its purpose',
             p_entry USING ERRCODE = '23514';
     END IF;
+END;
+$$;
+-- ;
+CREATE OR REPLACE FUNCTION ledger_check_entry(p_entry bigint) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_book bigint;
+    v_status text;
+BEGIN
+    SELECT book_id, status INTO v_book, v_status FROM ledger_journalentry WHERE id = p_entry;
+    IF v_status IS DISTINCT FROM 'posted' THEN
+        RETURN;
+    END IF;
+    PERFORM ledger_check_legs(p_entry, v_book);
 END;
 $$;
 -- ;
@@ -55,7 +64,14 @@ BEGIN
         RETURN OLD;
     END IF;
     IF NEW.status = 'posted' THEN
-        PERFORM ledger_check_entry(NEW.id);
+        -- A draft written before its month was closed is not posted into it afterwards.
+        SELECT closed_through INTO v_closed FROM ledger_book WHERE id = NEW.book_id;
+        IF v_closed IS NOT NULL AND NEW.date <= v_closed THEN
+            RAISE EXCEPTION 'ledger: entry dated % falls in a closed period', NEW.date USING ERRCODE = '23514';
+        END IF;
+        -- Not ledger_check_entry(NEW.id): in a BEFORE trigger the stored row is still the draft, so that would
+        -- see 'draft' and check nothing.
+        PERFORM ledger_check_legs(NEW.id, NEW.book_id);
     END IF;
     RETURN NEW;
 END;

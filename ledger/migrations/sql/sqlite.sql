@@ -9,6 +9,12 @@ WHEN EXISTS (SELECT 1 FROM ledger_book b WHERE b.id = NEW.book_id AND b.closed_t
              AND NEW.date <= b.closed_through)
 BEGIN SELECT RAISE(ABORT, 'ledger: entry dated in a closed period'); END;
 -- ;
+-- A draft written before its month was closed is not posted into it afterwards.
+CREATE TRIGGER ledger_entry_post_closed_period BEFORE UPDATE OF status ON ledger_journalentry
+WHEN NEW.status = 'posted' AND EXISTS (SELECT 1 FROM ledger_book b WHERE b.id = NEW.book_id
+             AND b.closed_through IS NOT NULL AND NEW.date <= b.closed_through)
+BEGIN SELECT RAISE(ABORT, 'ledger: entry dated in a closed period'); END;
+-- ;
 CREATE TRIGGER ledger_entry_posted_no_update BEFORE UPDATE ON ledger_journalentry
 WHEN OLD.status = 'posted'
 BEGIN SELECT RAISE(ABORT, 'ledger: a posted entry cannot be changed'); END;

@@ -1,0 +1,250 @@
+"""What the database itself refuses, whatever the Python code does (raw SQL, really committed).
+
+Every test here runs with ``transaction=True`` so that statements commit as they would in production: on
+PostgreSQL the deferred constraint trigger fires only at commit. Each refused write must leave nothing behind.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.db import DatabaseError, IntegrityError, connection, transaction
+
+from ledger import services
+from ledger.models import JournalEntry, Leg
+from ledger.services import Cr, Dr
+
+from .conftest import D, raw_entry, raw_leg
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def counts():
+    return JournalEntry.objects.count(), Leg.objects.count()
+
+
+def refused(run):
+    """Run ``run(cursor)`` in one transaction; the database must refuse it and keep nothing of it."""
+    before = counts()
+    with pytest.raises(DatabaseError) as info:
+        with transaction.atomic(), connection.cursor() as cursor:
+            run(cursor)
+    assert "ledger:" in str(info.value) or isinstance(info.value, IntegrityError)
+    assert counts() == before
+    return info.value
+
+
+def post_gift(sb, user, amount="100.00", fund=None):
+    fund = fund or sb.gen
+    return services.entry_post(
+        book=sb.book, date=D, memo="gift", user=user,
+        legs=[Dr(sb.bank, fund, Decimal(amount)), Cr(sb.income, fund, Decimal(amount))],
+    )
+
+
+# --- an entry is checked when it goes from draft to posted --------------------------------------------------------
+
+
+def _draft_then_post(sb, user, legs):
+    def run(cursor):
+        entry_id = raw_entry(cursor, sb.book, user)
+        for position, leg in enumerate(legs(sb), start=1):
+            raw_leg(cursor, entry_id, position, *leg[:2], **leg[2])
+        cursor.execute("UPDATE ledger_journalentry SET status = 'posted' WHERE id = %s", [entry_id])
+
+    return run
+
+
+UNBALANCED = {
+    "debits exceed credits": lambda sb: [
+        (sb.bank, sb.gen, {"debit": 10000}),
+        (sb.income, sb.gen, {"credit": 9000}),
+    ],
+    "balanced overall but not per fund": lambda sb: [
+        (sb.bank, sb.gen, {"debit": 10000}),
+        (sb.income, sb.fa, {"credit": 10000}),
+    ],
+    "balanced in CNY but not per currency": lambda sb: [
+        (sb.bank, sb.gen, {"debit": 9000, "currency": "CNY"}),
+        (sb.income, sb.gen, {"credit": 10000, "currency": "HKD", "credit_cny": 9000}),
+    ],
+    "balanced per currency but not in CNY": lambda sb: [
+        (sb.bank, sb.gen, {"debit": 10000, "currency": "HKD", "debit_cny": 9000}),
+        (sb.income, sb.gen, {"credit": 10000, "currency": "HKD", "credit_cny": 9001}),
+    ],
+    "a single leg": lambda sb: [(sb.bank, sb.gen, {"debit": 10000})],
+    "no legs at all": lambda sb: [],
+}
+
+
+@pytest.mark.parametrize("case", UNBALANCED)
+def test_posting_an_unbalanced_entry_is_refused(csb, user, case):
+    refused(_draft_then_post(csb, user, UNBALANCED[case]))
+
+
+def test_a_balanced_raw_entry_posts(csb, user):
+    """The control case: the same raw SQL with balanced legs is accepted (so the refusals above are about balance)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        _draft_then_post(csb, user, lambda sb: [(sb.bank, sb.gen, {"debit": 10000}), (sb.income, sb.gen, {"credit": 10000})])(cursor)
+    assert JournalEntry.objects.get().status == "posted"
+
+
+def test_inserting_an_entry_directly_as_posted_is_refused(csb, user):
+    refused(lambda cursor: raw_entry(cursor, csb.book, user, status="posted"))
+
+
+@pytest.mark.parametrize(
+    "account, fund",
+    [("exp_b", "fa"), ("exp_admin", "fa"), ("exp_a", "endow"), ("exp_admin", "endow")],
+    ids=["other program", "general purposes", "endowment on purpose", "endowment general"],
+)
+def test_spending_a_fund_against_its_purpose_is_refused(csb, user, account, fund):
+    post_gift(csb, user, "500.00", fund=csb.fa)
+    spend = lambda sb: [  # noqa: E731
+        (getattr(sb, account), getattr(sb, fund), {"debit": 10000}),
+        (sb.bank, getattr(sb, fund), {"credit": 10000}),
+    ]
+    refused(_draft_then_post(csb, user, spend))
+
+
+def test_spending_a_restricted_fund_on_its_purpose_is_accepted(csb, user):
+    with transaction.atomic(), connection.cursor() as cursor:
+        _draft_then_post(csb, user, lambda sb: [(sb.exp_a, sb.fa, {"debit": 100}), (sb.bank, sb.fa, {"credit": 100})])(cursor)
+    assert JournalEntry.objects.get().status == "posted"
+
+
+def test_a_leg_on_an_account_of_another_book_is_refused(csb, user):
+    from .conftest import make_book
+
+    other = make_book("OTHER")
+    refused(_draft_then_post(csb, user, lambda sb: [(other.bank, sb.gen, {"debit": 100}), (sb.income, sb.gen, {"credit": 100})]))
+    refused(_draft_then_post(csb, user, lambda sb: [(sb.bank, other.gen, {"debit": 100}), (sb.income, other.gen, {"credit": 100})]))
+
+
+# --- posted entries and their legs never change -------------------------------------------------------------------
+
+
+def test_updating_a_posted_leg_is_refused(csb, user):
+    entry = post_gift(csb, user)
+    leg = entry.legs.get(position=1)
+    for sql in (
+        "UPDATE ledger_leg SET debit = 1, debit_cny = 1 WHERE id = %s",
+        "UPDATE ledger_leg SET fund_id = {} WHERE id = %s".format(csb.fa.pk),
+        "UPDATE ledger_leg SET date = '2026-03-01' WHERE id = %s",
+    ):
+        refused(lambda cursor: cursor.execute(sql, [leg.pk]))
+    leg_after = Leg.objects.get(pk=leg.pk)
+    assert (leg_after.debit, leg_after.fund_id, leg_after.date) == (10000, csb.gen.pk, D)
+
+
+def test_deleting_a_posted_leg_is_refused(csb, user):
+    entry = post_gift(csb, user)
+    refused(lambda cursor: cursor.execute("DELETE FROM ledger_leg WHERE id = %s", [entry.legs.first().pk]))
+    assert entry.legs.count() == 2
+
+
+def test_adding_a_leg_to_a_posted_entry_is_refused(csb, user):
+    entry = post_gift(csb, user)
+    refused(lambda cursor: raw_leg(cursor, entry.pk, 3, csb.bank, csb.gen, debit=1))
+
+
+def test_moving_a_draft_leg_into_a_posted_entry_is_refused(csb, user):
+    entry = post_gift(csb, user)
+    with transaction.atomic(), connection.cursor() as cursor:
+        draft_id = raw_entry(cursor, csb.book, user)
+        leg_id = raw_leg(cursor, draft_id, 1, csb.bank, csb.gen, debit=1)
+    refused(lambda cursor: cursor.execute("UPDATE ledger_leg SET entry_id = %s, position = 9 WHERE id = %s", [entry.pk, leg_id]))
+    # The draft (not part of the books) may be cleaned away; posted entries may not.
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM ledger_leg WHERE id = %s", [leg_id])
+        cursor.execute("DELETE FROM ledger_journalentry WHERE id = %s", [draft_id])
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE ledger_journalentry SET memo = 'changed' WHERE id = %s",
+        "UPDATE ledger_journalentry SET status = 'draft' WHERE id = %s",
+        "UPDATE ledger_journalentry SET date = '2026-03-01' WHERE id = %s",
+        "DELETE FROM ledger_journalentry WHERE id = %s",
+    ],
+    ids=["memo", "back to draft", "date", "delete"],
+)
+def test_changing_or_deleting_a_posted_entry_is_refused(csb, user, sql):
+    entry = post_gift(csb, user)
+    refused(lambda cursor: cursor.execute(sql, [entry.pk]))
+    stored = JournalEntry.objects.get(pk=entry.pk)
+    assert (stored.memo, stored.status, stored.date) == ("gift", "posted", D)
+
+
+def test_allocations_are_append_only(csb, user):
+    post_gift(csb, user, "100.00")
+    services.entry_post(
+        book=csb.book, date=D, memo="use", user=user,
+        legs=[Dr(csb.exp_admin, csb.gen, Decimal("40")), Cr(csb.bank, csb.gen, Decimal("40"))],
+    )
+    refused(lambda cursor: cursor.execute("UPDATE ledger_allocation SET amount = 1"))
+    refused(lambda cursor: cursor.execute("DELETE FROM ledger_allocation"))
+
+
+# --- closed periods -----------------------------------------------------------------------------------------------
+
+
+def test_an_entry_dated_in_a_closed_period_is_refused(csb, user):
+    services.period_close(book=csb.book, month="2026-03", user=user)
+    refused(_draft_then_post(csb, user, lambda sb: [(sb.bank, sb.gen, {"debit": 100}), (sb.income, sb.gen, {"credit": 100})]))
+
+
+def test_a_draft_is_not_posted_into_a_period_closed_after_it_was_written(csb, user):
+    with transaction.atomic(), connection.cursor() as cursor:
+        entry_id = raw_entry(cursor, csb.book, user)
+        raw_leg(cursor, entry_id, 1, csb.bank, csb.gen, debit=100)
+        raw_leg(cursor, entry_id, 2, csb.income, csb.gen, credit=100)
+    services.period_close(book=csb.book, month="2026-03", user=user)
+    refused(lambda cursor: cursor.execute("UPDATE ledger_journalentry SET status = 'posted' WHERE id = %s", [entry_id]))
+    assert JournalEntry.objects.get(pk=entry_id).status == "draft"
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM ledger_leg WHERE entry_id = %s", [entry_id])
+        cursor.execute("DELETE FROM ledger_journalentry WHERE id = %s", [entry_id])
+
+
+# --- PostgreSQL: the second guard, at commit ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("the deferred constraint trigger exists on PostgreSQL only")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("case", ["debits exceed credits", "balanced overall but not per fund", "a single leg"])
+def test_postgres_deferred_trigger_refuses_at_commit(postgres_only, csb, user, case):
+    """With the immediate BEFORE trigger switched off inside the transaction, the unbalanced post goes through
+    statement by statement, and the deferred constraint trigger still refuses it when the transaction commits."""
+    before = counts()
+    reached_commit = False
+    with pytest.raises(IntegrityError, match="ledger: "):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            cursor.execute("ALTER TABLE ledger_journalentry DISABLE TRIGGER ledger_entry_guard")
+            _draft_then_post(csb, user, UNBALANCED[case])(cursor)
+            cursor.execute("SELECT status FROM ledger_journalentry ORDER BY id DESC LIMIT 1")
+            assert cursor.fetchone()[0] == "posted"  # accepted so far: only the commit is left to refuse it
+            reached_commit = True
+    assert reached_commit
+    assert counts() == before
+    # ALTER TABLE is transactional: the rollback has already switched the guard back on. Make sure of it.
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE ledger_journalentry ENABLE TRIGGER ledger_entry_guard")
+        cursor.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = 'ledger_entry_guard'")
+        assert cursor.fetchone()[0] == "O"
+
+
+@pytest.mark.postgres
+def test_postgres_before_trigger_refuses_at_once(postgres_only, csb, user):
+    """The immediate guard refuses the draft -> posted statement itself, before any commit."""
+    with transaction.atomic():
+        with pytest.raises(IntegrityError, match="must balance"):
+            with transaction.atomic(), connection.cursor() as cursor:
+                _draft_then_post(csb, user, UNBALANCED["debits exceed credits"])(cursor)
+    assert counts() == (0, 0)

@@ -12,8 +12,11 @@ page for lists, ``beneficiary_pii`` for a single record).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import transaction
 from django.db.models import Count, Prefetch, Q, Sum
+from django.http import Http404
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -51,10 +54,9 @@ from ledger.models import Fund, from_minor
 
 from .base import BooksViewSet, DecimalAmount
 
+CENT = Decimal("0.01")
 DRAFT = "charity.draft_disbursements"
 APPROVE = "charity.approve_disbursements"
-# Codes and external ids in URLs: anything but a slash, a dot or a NUL (PostgreSQL refuses NUL in text).
-KEY_REGEX = r"[^/.\x00]+"
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description="replays the first response to a repeat of this request instead of posting again",
@@ -323,6 +325,11 @@ class ReverseSerializer(ReasonSerializer):
     date = serializers.DateField(required=False, help_text="date of the reversing entry (default: today)")
 
 
+def _cny(total) -> str:
+    """A sum of amounts as a string with two places (SQLite's SUM drops trailing zeros)."""
+    return str(Decimal(total or 0).quantize(CENT))
+
+
 class BatchSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -345,10 +352,10 @@ class BatchSerializer(serializers.ModelSerializer):
         return counts
 
     def get_total_amount(self, batch) -> str:
-        return str(batch.live_amount or from_minor(0))
+        return _cny(batch.live_amount)
 
     def get_posted_amount(self, batch) -> str:
-        return str(batch.posted_amount or from_minor(0))
+        return _cny(batch.posted_amount)
 
     def get_total_quantity(self, batch) -> int:
         return batch.live_quantity or 0
@@ -426,7 +433,12 @@ def _blank(value) -> bool:
 
 class AidViewSet(BooksViewSet):
     pagination_class = AidPagination
-    lookup_value_regex = KEY_REGEX
+
+    def get_object(self):
+        # PostgreSQL refuses a NUL in a text parameter; no code or external id holds one.
+        if "\x00" in str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")):
+            raise Http404
+        return super().get_object()
 
     @property
     def book(self):

@@ -16,7 +16,6 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Count, Prefetch, Q, Sum
-from django.http import Http404
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -433,12 +432,6 @@ def _blank(value) -> bool:
 
 class AidViewSet(BooksViewSet):
     pagination_class = AidPagination
-
-    def get_object(self):
-        # PostgreSQL refuses a NUL in a text parameter; no code or external id holds one.
-        if "\x00" in str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")):
-            raise Http404
-        return super().get_object()
 
     @property
     def book(self):

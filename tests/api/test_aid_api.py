@@ -624,6 +624,8 @@ def test_verify_and_reverse_refusals(trust, world, client_for, users):
 
 @pytest.mark.parametrize("who, method, path", [
     ("auditor", "get", "/api/v1/trusts/NOPE/beneficiaries/"),
+    ("auditor", "get", "/api/v1/trusts/CT%00/beneficiaries/"),
+    ("auditor", "get", "/api/v1/trusts/CT/funds/%00/"),
     ("auditor", "get", "/programs/nope/"),
     ("auditor", "get", "/inventory/items/rice/"),
     ("auditor", "get", "/households/HH-404/"),

@@ -3,6 +3,7 @@ four eyes, masking and logging of PII, garbage input, pinned query counts, idemp
 
 import datetime as dt
 import io
+import json
 import re
 from decimal import Decimal
 
@@ -437,6 +438,10 @@ def test_bad_filters_are_400_naming_the_parameter(trust, world, client_for, path
 # -- PII ------------------------------------------------------------------------------------------------------
 
 
+def _view_pii():
+    return Permission.objects.get(codename="view_pii", content_type__app_label="beneficiaries")
+
+
 MASKED_ID = re.compile(r"^\d{4}\*{10}\d{3}[\dX]$")
 
 
@@ -459,7 +464,7 @@ def test_pii_is_masked_without_the_permission(trust, world, client_for, who):
 
 def test_pii_is_shown_to_a_user_with_the_permission_and_logged(trust, world, client_for, users, django_user_model):
     caseworker = users["auditor"]
-    caseworker.user_permissions.add(Permission.objects.get(codename="view_pii", content_type__app_label="beneficiaries"))
+    caseworker.user_permissions.add(_view_pii())
     client = client_for("auditor")
     client.force_authenticate(django_user_model.objects.get(pk=caseworker.pk))
     base = _base(trust)
@@ -740,7 +745,7 @@ def test_list_queries_do_not_grow_with_the_page(trust, crowd, client_for, path, 
 def test_unmasked_lists_log_in_one_insert(trust, crowd, client_for, users, django_user_model,
                                            django_assert_max_num_queries):
     caseworker = users["auditor"]
-    caseworker.user_permissions.add(Permission.objects.get(codename="view_pii", content_type__app_label="beneficiaries"))
+    caseworker.user_permissions.add(_view_pii())
     client = client_for("auditor")
     client.force_authenticate(django_user_model.objects.get(pk=caseworker.pk))
     for path, shown in [("/beneficiaries/?page_size=200", 32), ("/households/?page_size=200", 32)]:
@@ -762,3 +767,44 @@ def test_schema_validates_without_warnings(client):
                  "/inventory/moves/", "/households/{external_id}/", "/programs/{code}/"]:
         assert f"/api/v1/trusts/{{trust_code}}{path}" in schema
     assert "Idempotency-Key" in schema
+
+
+GARBAGE = [None, "", "\x00", "x" * 5000, -1, 10 ** 40, 1.5, 1e308, True, [1], {"a": 1}, "2026-02-30",
+           "0001-01-01", "NaN", "１２３"]
+FUZZED = [
+    ("officer", "post", "/disbursements/", GRANT),
+    ("officer", "post", "/beneficiaries/", NEW_MOTHER),
+    ("officer", "patch", "/beneficiaries/BEN-1/", {"district": "x", "guardian": None, "household": "HH-1"}),
+    ("officer", "post", "/beneficiaries/BEN-2/exit/", {"date": "2026-11-01", "reason": "x"}),
+    ("officer", "post", "/disbursements/DS-P/verify/", VERIFY),
+    ("approver", "post", "/disbursements/DS-P/reverse/", {"reason": "x", "date": "2026-09-01"}),
+    ("approver", "post", "/disbursements/DS-A/cancel/", {"reason": "x"}),
+    ("officer", "post", "/batches/", {"code": "B-7", "description": "d"}),
+    ("approver", "post", "/batches/B-1/cancel/", {"reason": "x"}),
+]
+
+
+def test_no_garbage_produces_a_500(trust, world, client_for, users):
+    """Each field of each write replaced by each kind of garbage; each filter given garbage. Never a 500, and
+    every refusal is the JSON error body."""
+    _paid(trust, users, "DS-P", amount="10.00")
+    _approved(trust, users, "DS-A", amount="10.00")
+    bad = []
+    for who, method, path, body in FUZZED:
+        send = getattr(client_for(who), method)
+        for field in [*body, "extra"]:
+            for value in GARBAGE:
+                response = send(_base(trust) + path, json.dumps({**body, field: value}),
+                                content_type="application/json")
+                if response.status_code >= 500 or (response.status_code >= 400 and "error" not in response.json()):
+                    bad.append((path, field, repr(value)[:30], response.status_code))
+        for raw in ["[]", "null", "1", '"s"', "{", "\x00"]:
+            if send(_base(trust) + path, raw, content_type="application/json").status_code >= 500:
+                bad.append((path, "body", raw))
+    auditor = client_for("auditor")
+    for path in LIST_PATHS:
+        for param in ["status", "page", "page_size", "search", "district", "date_from", "fund", "item", "kind"]:
+            for value in ["\x00", "x" * 3000, "-1", "99999999999999999999", "2026-13-01"]:
+                if auditor.get(_base(trust) + path, {param: value}).status_code >= 500:
+                    bad.append((path, param, value[:20]))
+    assert not bad, bad

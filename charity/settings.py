@@ -201,6 +201,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" with its own choices; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "BeneficiaryStatusEnum": "beneficiaries.models.BeneficiaryStatus",
+        "DisbursementStatusEnum": "beneficiaries.models.DisbursementStatus",
+        "BatchStatusEnum": "beneficiaries.models.BatchStatus",
+    },
 }
 IDEMPOTENCY_IN_PROGRESS_SECONDS = env_int("IDEMPOTENCY_IN_PROGRESS_SECONDS", 300)
 

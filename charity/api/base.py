@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from rest_framework import serializers, viewsets
 
@@ -34,7 +35,10 @@ class TrustScopedMixin:
 
     def get_trust(self) -> Trust:
         if not hasattr(self, "_trust"):
-            self._trust = get_object_or_404(Trust.objects.select_related("book"), code=self.kwargs["trust_code"])
+            code = self.kwargs["trust_code"]
+            if "\x00" in code:  # PostgreSQL refuses a NUL in a text parameter (a 500); no code holds one
+                raise Http404
+            self._trust = get_object_or_404(Trust.objects.select_related("book"), code=code)
         return self._trust
 
 
@@ -50,3 +54,8 @@ class BooksViewSet(IdempotentMixin, TrustScopedMixin, viewsets.GenericViewSet):
 
     def scoped_queryset(self):
         return self.queryset
+
+    def get_object(self):
+        if "\x00" in str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")):
+            raise Http404  # as in get_trust: PostgreSQL would refuse the lookup with a 500
+        return super().get_object()

@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 import moneyed
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from . import errors
@@ -254,15 +254,18 @@ def _payload_hash(*, date, memo, legs, fx_rate, source) -> str:
 
 
 def _replay(book: Book, key: str, payload_hash: str) -> JournalEntry | None:
-    existing = JournalEntry.objects.filter(book=book, idempotency_key=key).first()
-    if existing is None:
+    found = list(
+        JournalEntry.objects.filter(book_id=book.pk, idempotency_key=key).order_by().values_list("pk", "payload_hash", "sequence")[:1]
+    )
+    if not found:
         return None
-    if existing.payload_hash != payload_hash:
+    pk, stored_hash, sequence = found[0]
+    if stored_hash != payload_hash:
         raise errors.IdempotencyConflict(
-            f"idempotency key {key!r} was already used for entry #{existing.sequence} with a different payload",
+            f"idempotency key {key!r} was already used for entry #{sequence} with a different payload",
             field="idempotency_key",
         )
-    return existing
+    return JournalEntry.objects.get(pk=pk)
 
 
 def entry_post(
@@ -293,50 +296,67 @@ def entry_post(
     )
 
 
+# The hot path below talks SQL through one cursor: the ORM's query building cost more than the database did.
+_T_BOOK = Book._meta.db_table
+_T_FUND = Fund._meta.db_table
+_T_ENTRY = JournalEntry._meta.db_table
+_T_LEG = Leg._meta.db_table
+_T_DAILY = DailyBalance._meta.db_table
+
+
+def _lock(cursor, sql: str) -> str:
+    return sql + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+
+
 def _post(*, book, date, memo, legs, user, idempotency_key, source, fx_rate, approved_by, reverses=None):
     memo = memo or ""
     payload_hash = _payload_hash(date=date, memo=memo, legs=legs, fx_rate=fx_rate, source=source)
-    if idempotency_key is not None:
-        existing = _replay(book, idempotency_key, payload_hash)
-        if existing is not None:
-            return existing
-    with transaction.atomic():
-        locked = Book.objects.select_for_update().get(pk=book.pk)
+    source_type, source_id = source if source else ("", "")
+    source_id = str(source_id)
+    for position, spec in enumerate(legs, start=1):
+        spec.position = position
+    deltas = _fund_deltas(legs)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_lock(cursor, f"SELECT last_sequence, head_hash, closed_through FROM {_T_BOOK} WHERE id = %s"),
+                       [book.pk])
+        last, head, closed_through = cursor.fetchone()
+        if isinstance(closed_through, str):  # SQLite hands dates back as text on a raw cursor
+            closed_through = dt.date.fromisoformat(closed_through)
         if idempotency_key is not None:
-            existing = _replay(locked, idempotency_key, payload_hash)
+            existing = _replay(book, idempotency_key, payload_hash)
             if existing is not None:
                 return existing
-        if locked.closed_through is not None and date <= locked.closed_through:
+        if closed_through is not None and date <= closed_through:
             raise errors.ClosedPeriod(
-                f"date {date.isoformat()} falls in a closed period (closed through "
-                f"{locked.closed_through.isoformat()})",
+                f"date {date.isoformat()} falls in a closed period (closed through {closed_through.isoformat()})",
                 field="date",
             )
-        fund_ids = sorted({s.fund.pk for s in legs})
-        funds = {f.pk: f for f in Fund.objects.select_for_update().filter(pk__in=fund_ids).order_by("pk")}
-        deltas = _fund_deltas(legs)
-        for fund_id, delta in deltas.items():
-            fund = funds[fund_id]
-            if delta < 0 and fund.restriction != Restriction.UNRESTRICTED and fund.net_assets + delta < 0:
-                raise errors.InsufficientFunds(
-                    f"fund {fund.code} has {from_minor(fund.net_assets)} CNY; this entry needs "
-                    f"{from_minor(-delta)} CNY",
-                    field="fund",
-                )
-        sequence = locked.last_sequence + 1
-        previous = locked.head_hash or GENESIS
-        source_type, source_id = source if source else ("", "")
-        for position, spec in enumerate(legs, start=1):
-            spec.position = position
+        changing = sorted(fund_id for fund_id, delta in deltas.items() if delta)
+        if changing:
+            marks = ", ".join(["%s"] * len(changing))
+            cursor.execute(
+                _lock(cursor, f"SELECT id, code, restriction, net_assets FROM {_T_FUND} WHERE id IN ({marks}) ORDER BY id"),
+                changing,
+            )
+            for fund_id, code, restriction, net_assets in cursor.fetchall():
+                delta = deltas[fund_id]
+                if delta < 0 and restriction != Restriction.UNRESTRICTED and net_assets + delta < 0:
+                    raise errors.InsufficientFunds(
+                        f"fund {code} has {from_minor(net_assets)} CNY; this entry needs {from_minor(-delta)} CNY",
+                        field="fund",
+                    )
+                cursor.execute(f"UPDATE {_T_FUND} SET net_assets = %s WHERE id = %s", [net_assets + delta, fund_id])
+        sequence = last + 1
+        previous = head or GENESIS
         digest = chain_hash(
             previous,
             canonical(
-                book_id=locked.pk,
+                book_id=book.pk,
                 sequence=sequence,
                 date=date.isoformat(),
                 memo=memo,
                 source_type=source_type,
-                source_id=str(source_id),
+                source_id=source_id,
                 idempotency_key=idempotency_key,
                 reverses_sequence=reverses.sequence if reverses else None,
                 fx_rate=fx_text(fx_rate),
@@ -345,51 +365,66 @@ def _post(*, book, date, memo, legs, user, idempotency_key, source, fx_rate, app
                 legs=[_leg_tuple(s) for s in legs],
             ),
         )
-        entry = JournalEntry.objects.create(
-            book=locked,
-            sequence=sequence,
-            date=date,
-            memo=memo,
-            status=EntryStatus.DRAFT,
-            source_type=source_type,
-            source_id=str(source_id),
-            created_by=user,
-            approved_by=approved_by,
-            idempotency_key=idempotency_key,
-            payload_hash=payload_hash,
-            fx_rate=fx_rate,
-            reverses=reverses,
-            previous_hash=previous,
-            hash=digest,
+        now = timezone.now()
+        entry = JournalEntry(
+            book_id=book.pk, sequence=sequence, date=date, memo=memo, status=EntryStatus.DRAFT,
+            source_type=source_type, source_id=source_id, created_by=user, approved_by=approved_by,
+            idempotency_key=idempotency_key, payload_hash=payload_hash, fx_rate=fx_rate, reverses=reverses,
+            previous_hash=previous, hash=digest, created_at=now,
         )
-        rows = Leg.objects.bulk_create(
+        cursor.execute(
+            f"INSERT INTO {_T_ENTRY} (book_id, sequence, date, memo, status, source_type, source_id, created_by_id, "
+            "approved_by_id, created_at, idempotency_key, payload_hash, fx_rate, reverses_id, previous_hash, hash) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             [
-                Leg(
-                    entry=entry,
-                    position=s.position,
-                    account=s.account,
-                    fund=s.fund,
-                    currency=s.currency,
-                    debit=s.minor if s.side == "debit" else 0,
-                    credit=s.minor if s.side == "credit" else 0,
-                    debit_cny=s.cny if s.side == "debit" else 0,
-                    credit_cny=s.cny if s.side == "credit" else 0,
-                    date=date,
-                )
-                for s in legs
-            ]
+                book.pk, sequence, date, memo, EntryStatus.DRAFT, source_type, source_id, user.pk,
+                approved_by.pk if approved_by else None, _db_datetime(now), idempotency_key, payload_hash,
+                _db_decimal(fx_rate), reverses.pk if reverses else None, previous, digest,
+            ],
         )
-        JournalEntry.objects.filter(pk=entry.pk).update(status=EntryStatus.POSTED)
+        entry.pk = cursor.fetchone()[0]
+        entry._state.adding = False
+        entry._state.db = connection.alias
+        values, params = [], []
+        for s in legs:
+            debit = s.side == "debit"
+            values.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+            params += [
+                entry.pk, s.position, s.account.pk, s.fund.pk, s.currency, s.minor if debit else 0,
+                0 if debit else s.minor, s.cny if debit else 0, 0 if debit else s.cny, date,
+            ]
+        cursor.execute(
+            f"INSERT INTO {_T_LEG} (entry_id, position, account_id, fund_id, currency, debit, credit, debit_cny, "
+            f"credit_cny, date) VALUES {', '.join(values)} RETURNING id, position",
+            params,
+        )
+        leg_ids = dict((position, pk) for pk, position in cursor.fetchall())
+        rows = [
+            Leg(pk=leg_ids[s.position], entry=entry, position=s.position, account=s.account, fund=s.fund,
+                currency=s.currency, debit=s.minor if s.side == "debit" else 0,
+                credit=s.minor if s.side == "credit" else 0, debit_cny=s.cny if s.side == "debit" else 0,
+                credit_cny=s.cny if s.side == "credit" else 0, date=date)
+            for s in legs
+        ]
+        cursor.execute(f"UPDATE {_T_ENTRY} SET status = %s WHERE id = %s", [EntryStatus.POSTED, entry.pk])
         entry.status = EntryStatus.POSTED
-        _add_daily(locked.pk, date, legs)
-        for fund_id, delta in deltas.items():
-            if delta:
-                Fund.objects.filter(pk=fund_id).update(net_assets=funds[fund_id].net_assets + delta)
-        Book.objects.filter(pk=locked.pk).update(last_sequence=sequence, head_hash=digest)
+        _add_daily(cursor, book.pk, date, legs)
+        cursor.execute(f"UPDATE {_T_BOOK} SET last_sequence = %s, head_hash = %s WHERE id = %s",
+                       [sequence, digest, book.pk])
         _trace(entry, legs, rows, reverses)
     # Only now: _trace may still refuse (AllocatedSource), and then the caller's Book must not have moved on.
     book.last_sequence, book.head_hash = sequence, digest
     return entry
+
+
+def _db_datetime(value):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _db_decimal(value):
+    if value is None:
+        return None
+    return connection.ops.adapt_decimalfield_value(value, 18, 8)
 
 
 def _leg_tuple(spec: LegSpec) -> tuple:
@@ -414,20 +449,22 @@ def _fund_deltas(legs: list[LegSpec]) -> dict[int, int]:
     return deltas
 
 
-def _add_daily(book_id: int, date: dt.date, legs: list[LegSpec]) -> None:
+def _add_daily(cursor, book_id: int, date: dt.date, legs: list[LegSpec]) -> None:
+    """One upsert for every (account, fund) the entry touches (aggregated first: ON CONFLICT may not hit a row
+    twice in one statement)."""
     totals: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
     for spec in legs:
         totals[(spec.account.pk, spec.fund.pk)][0 if spec.side == "debit" else 1] += spec.cny
-    table = DailyBalance._meta.db_table
-    sql = (
-        f"INSERT INTO {table} (book_id, account_id, fund_id, date, debit, credit) VALUES (%s, %s, %s, %s, %s, %s) "
-        f"ON CONFLICT (account_id, fund_id, date) DO UPDATE SET debit = {table}.debit + excluded.debit, "
-        f"credit = {table}.credit + excluded.credit"
+    values, params = [], []
+    for (account, fund), (debit, credit) in totals.items():
+        values.append("(%s, %s, %s, %s, %s, %s)")
+        params += [book_id, account, fund, date, debit, credit]
+    cursor.execute(
+        f"INSERT INTO {_T_DAILY} (book_id, account_id, fund_id, date, debit, credit) VALUES {', '.join(values)} "
+        f"ON CONFLICT (account_id, fund_id, date) DO UPDATE SET debit = {_T_DAILY}.debit + excluded.debit, "
+        f"credit = {_T_DAILY}.credit + excluded.credit",
+        params,
     )
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            sql, [(book_id, account, fund, date, debit, credit) for (account, fund), (debit, credit) in totals.items()]
-        )
 
 
 def _trace(entry: JournalEntry, legs: list[LegSpec], rows: list[Leg], reverses: JournalEntry | None) -> None:
@@ -504,18 +541,27 @@ def _consume(row: Leg, spec: LegSpec) -> list[Allocation]:
 
 
 def _reduce(row: Leg, spec: LegSpec, candidates) -> list[Allocation]:
-    """Give back income: only what is still unallocated of the named (or newest) sources."""
+    """Give back income: only what was still unallocated of the named (or newest) sources on the give-back's date.
+
+    Spending dated after the give-back was allocated to a source that, in time, was already given back when the
+    spending happened (entries can be posted in any order within an open period: a year imported file by file
+    posts August's grants before May's refund). Such later spending is moved to the fund's other sources, first
+    in first out, before the give-back is refused for lack of unallocated income.
+    """
     need = spec.cny
     made = []
     for source in candidates:
+        if need <= 0:
+            break
+        if source.remaining < need:
+            made += _move_later_uses(source, after=row.date, wanted=need - source.remaining)
+            source.refresh_from_db(fields=["remaining"])
         take = min(need, source.remaining)
         if take <= 0:
             continue
         FundSource.objects.filter(pk=source.pk).update(remaining=source.remaining - take)
         made.append(Allocation(source=source, leg=row, kind=AllocationKind.REFUND, amount=take))
         need -= take
-        if need == 0:
-            break
     if need > 0:
         available = spec.cny - need
         raise errors.AllocatedSource(
@@ -524,6 +570,43 @@ def _reduce(row: Leg, spec: LegSpec, candidates) -> list[Allocation]:
             field="amount",
         )
     return made
+
+
+def _move_later_uses(source: FundSource, *, after: dt.date, wanted: int) -> list[Allocation]:
+    """Re-allocate up to ``wanted`` fen of uses dated after ``after`` from ``source`` to the fund's other sources
+    (oldest first). Written as new allocation rows: a release from ``source`` and a take from each other one."""
+    held: dict[int, int] = defaultdict(int)
+    legs = {}
+    for allocation in Allocation.objects.filter(source=source, kind=AllocationKind.USE, leg__date__gt=after).select_related("leg"):
+        held[allocation.leg_id] += allocation.amount
+        legs[allocation.leg_id] = allocation.leg
+    moves = []
+    for leg_id in sorted(held, key=lambda pk: (legs[pk].date, pk), reverse=True):  # latest spending moves first
+        if wanted <= 0:
+            break
+        amount = min(held[leg_id], wanted)
+        if amount <= 0:
+            continue
+        others = (
+            FundSource.objects.filter(fund_id=source.fund_id, remaining__gt=0)
+            .exclude(pk=source.pk)
+            .order_by("date", "sequence")
+        )
+        moved = 0
+        for other in others:
+            take = min(other.remaining, amount - moved)
+            FundSource.objects.filter(pk=other.pk).update(remaining=other.remaining - take)
+            moves.append(Allocation(source=other, leg=legs[leg_id], kind=AllocationKind.USE, amount=take))
+            moved += take
+            if moved == amount:
+                break
+        if moved:
+            FundSource.objects.filter(pk=source.pk).update(remaining=F("remaining") + moved)
+            moves.append(Allocation(source=source, leg=legs[leg_id], kind=AllocationKind.USE, amount=-moved))
+            wanted -= moved
+        if moved < amount:
+            break  # the fund's other sources are exhausted
+    return moves
 
 
 def _release(original: Leg, row: Leg) -> list[Allocation]:

@@ -10,6 +10,7 @@ reversing the entry, or in part by debiting income with ``reduces=`` the donatio
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.db import transaction
@@ -17,6 +18,7 @@ from django.db.models import Sum
 
 from beneficiaries.models import StockMove
 from beneficiaries.services import stock_item_create, stock_receive, stock_reverse
+from ledger import errors as ledger_errors
 from ledger import services as ledger
 from ledger.models import AccountType, Fund, FundSource, Leg, Restriction, from_minor
 from ledger.services import Cr, Dr
@@ -143,6 +145,16 @@ def donation_record(
     return donation
 
 
+@contextmanager
+def refusal_explained(explain):
+    """Replace the ledger's refusal to give income back by one that names the gift's own figures. (When the fund
+    itself no longer holds the money, its gifts have been spent: the same answer.)"""
+    try:
+        yield
+    except (ledger_errors.AllocatedSource, ledger_errors.InsufficientFunds) as exc:
+        raise explain(exc) from exc
+
+
 def income_leg(donation: Donation) -> Leg:
     """The donation's credit to income: the ledger's source for everything spent from this gift."""
     return donation.entry.legs.select_related("account", "fund").get(account__type=AccountType.INCOME, credit__gt=0)
@@ -207,17 +219,21 @@ def donation_refund(
         if donation.in_kind and not whole:
             raise RefundRefused("goods given in kind go back whole, never in part", field="amount")
         wanted_cny = donation.amount_cny if whole else ledger.round_cny(amount * (donation.fx_rate or 1))
+        # What is unspent is judged as of the refund's date by the ledger (spending dated later moves to the
+        # fund's other gifts); when the ledger refuses, say it with this gift's figures.
         unspent = donation_unspent(donation)
-        if wanted_cny > unspent:
+
+        def refused(exc):
             spent = donation.amount_cny - (refunded["c"] or Decimal(0)) - unspent
-            raise RefundRefused(
+            return RefundRefused(
                 f"donation {donation.external_id} ({donation.amount_cny} CNY to fund {donation.fund.code}): "
                 f"{spent} CNY has already been allocated to spending and {(refunded['c'] or Decimal(0)):.2f} CNY "
                 f"refunded; only the unspent {unspent} CNY can go back, not {wanted_cny} CNY",
                 field="amount",
             )
+
         key, source = f"refund:{external_id}", ("refund", external_id)
-        with translated(RefundRefused):
+        with translated(RefundRefused), refusal_explained(refused):
             if donation.in_kind:
                 move = StockMove.objects.get(entry=donation.entry)
                 entry = stock_reverse(move=move, date=date, reason=f"refund {external_id}: {reason}", user=user).entry

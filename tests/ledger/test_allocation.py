@@ -244,3 +244,40 @@ def test_reversing_an_entry_that_both_receives_and_spends(sb, user):
     assert links(r3) == [(1, 4, Decimal("10.00"), "refund"), (1, 4, Decimal("-10.00"), "use")]
     assert selectors.fund_balance(sb.fa) == Decimal("0.00")
     assert verify_book(sb.book).ok
+
+
+def test_give_back_dated_before_later_spending_moves_that_spending_to_other_sources(sb, user):
+    """A year loaded file by file posts August's spending before May's refund: the refund is judged as of its
+    own date, when the gift was still unspent, and August's spending moves to the fund's other income."""
+    may = gift(sb, user, dt.date(2026, 5, 2), "5000")
+    june = gift(sb, user, dt.date(2026, 6, 1), "8000")
+    august = spend(sb, user, dt.date(2026, 8, 26), "6000")
+    source = FundSource.objects.get(leg__entry=may)
+    assert source.remaining == 0  # FIFO gave August's 6,000 to May's 5,000 first
+    income_leg = Leg.objects.get(entry=may, credit__gt=0)
+    refund = services.entry_post(
+        book=sb.book, date=dt.date(2026, 5, 16), memo="refund", user=user,
+        legs=[LegSpec(account=sb.income_r, fund=sb.gen, debit=Decimal("5000"), reduces=income_leg),
+              Cr(sb.bank, sb.gen, Decimal("5000"))],
+    )
+    assert selectors.unallocated(may) == Decimal("0.00")
+    assert selectors.unallocated(june) == Decimal("2000.00")  # 8,000 - the whole 6,000 of August
+    per_source = {}
+    for allocation in Allocation.objects.filter(leg__entry=august):
+        per_source[allocation.source_id] = per_source.get(allocation.source_id, 0) + allocation.amount
+    june_source = FundSource.objects.get(leg__entry=june)
+    assert per_source == {source.pk: 0, june_source.pk: 600000}
+    assert refund.sequence == 4
+    assert verify_book(sb.book).ok
+
+
+def test_give_back_still_refused_when_no_other_income_can_take_the_later_spending(sb, user):
+    may = gift(sb, user, dt.date(2026, 5, 2), "5000")
+    spend(sb, user, dt.date(2026, 8, 26), "4000")
+    income_leg = Leg.objects.get(entry=may, credit__gt=0)
+    with nothing_written(sb.book), pytest.raises(errors.AllocatedSource):
+        services.entry_post(
+            book=sb.book, date=dt.date(2026, 5, 16), memo="refund", user=user,
+            legs=[LegSpec(account=sb.income_r, fund=sb.gen, debit=Decimal("5000"), reduces=income_leg),
+                  Cr(sb.bank, sb.gen, Decimal("5000"))],
+        )

@@ -1,0 +1,62 @@
+"""seed_demo: deterministic, refuses a non-empty database without --reset, and round-trips through its CSVs."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from charity.models import Trust
+from ledger.models import Book, JournalEntry, Leg
+from ledger.services import period_close, system_user
+
+SMALL = ["--beneficiaries", "40", "--donations", "240", "--seed", "7", "--year", "2025", "--no-progress"]
+REPORTS = [
+    ("trial-balance", ["--as-of", "2025-12-31"]),
+    ("fund-balances", ["--year", "2025"]),
+    ("activities", ["--year", "2025"]),
+    ("financial-position", ["--as-of", "2025-12-31"]),
+]
+
+
+def _ledger_content():
+    entries = list(JournalEntry.objects.order_by("sequence").values_list("sequence", "date", "memo", "source_type",
+                                                                          "source_id"))
+    legs = list(Leg.objects.order_by("entry__sequence", "position").values_list(
+        "entry__sequence", "position", "account__code", "fund__code", "currency", "debit", "credit", "debit_cny",
+        "credit_cny"))
+    return entries, legs
+
+
+def _reports():
+    out = {}
+    for name, args in REPORTS:
+        buffer = io.StringIO()
+        call_command("report", name, *args, stdout=buffer)
+        out[name] = buffer.getvalue()
+    return out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_is_deterministic_refuses_without_reset_and_round_trips(tmp_path):
+    call_command("seed_demo", *SMALL, "--export", str(tmp_path), stdout=io.StringIO())
+    first = _ledger_content()
+    reports = _reports()
+    assert len(first[0]) > 250
+    with pytest.raises(CommandError, match="--reset"):
+        call_command("seed_demo", *SMALL, stdout=io.StringIO())
+
+    call_command("seed_demo", *SMALL, "--reset", stdout=io.StringIO())
+    assert _ledger_content() == first
+
+    # The seven exported files, imported into an empty database, give the same books.
+    call_command("flush", interactive=False, verbosity=0)
+    call_command("create_trust", "CWCT", "--name", "关爱妇女儿童慈善信托", stdout=io.StringIO())
+    period_close(book=Book.objects.get(), month="2024-12", user=system_user())
+    for kind in ("funds", "donors", "donations", "beneficiaries", "expenses", "disbursements", "refunds"):
+        call_command("import_csv", kind, str(tmp_path / f"{kind}.csv"), stdout=io.StringIO())
+    assert _reports() == reports
+    assert Trust.objects.count() == 1
+    out = io.StringIO()
+    call_command("verify_ledger", stdout=out)
+    assert out.getvalue().startswith(f"OK {len(first[0])} ")

@@ -20,7 +20,6 @@ dated on or before it). A fixed number of queries, whatever the number of gifts,
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 
 from beneficiaries.models import Disbursement, Program
 from charity import chart

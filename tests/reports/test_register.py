@@ -129,8 +129,8 @@ def test_inventory_ties_to_the_stock_balances(year):
 
 def test_inventory_reversals_count_against_what_they_reverse(year):
     # a Smile Pack batch member handed back, and the books given in kind refunded whole
-    disbursement_reverse(disbursement=Disbursement.objects.get(book=year.book, external_id="DSB-S1"), user=year.approver,
-                         date=D(2026, 8, 1), reason="recorded twice")
+    handed_out = Disbursement.objects.get(book=year.book, external_id="DSB-S1")
+    disbursement_reverse(disbursement=handed_out, user=year.approver, date=D(2026, 8, 1), reason="recorded twice")
     donation_refund(donation=year.donations["G-B3"], external_id="R-2", date=D(2026, 8, 2), user=year.officer,
                     reason="goods damaged")
     rows = inventory(year.book, year=2026)

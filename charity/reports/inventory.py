@@ -88,8 +88,8 @@ class Inventory(Report):
             m = moved.get(key) or {k: [0, 0] for k in KINDS}
             (rq, rv), (bq, bv), (iq, iv) = m[StockMoveKind.RECEIVED], m[StockMoveKind.BOUGHT], m[StockMoveKind.ISSUED]
             cq, cv = oq + rq + bq + iq, ov + rv + bv + iv
-            if not any((oq, ov, rq, rv, bq, bv, iq, iv)):
-                continue
+            if key not in moved and not (oq or ov):
+                continue  # nothing held and nothing moved
             rows.append((
                 item.code, _label(item.name, item.name_en),
                 item.unit, fund.code, oq, amount(ov), rq, amount(rv), bq, amount(bv), -iq, amount(-iv), cq, amount(cv),

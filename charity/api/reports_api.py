@@ -29,7 +29,7 @@ def report_response(*, book, name: str, query, filename_prefix: str = "") -> Htt
     cls = REPORTS.get(name)
     if cls is None:
         raise NotFound(f"no report {name!r}; reports: {', '.join(report_names())}")
-    fmt = query.get("format") or "csv"
+    fmt = query.get("format") or ("csv" if "csv" in cls.formats else cls.formats[0])
     date = serializers.DateField()
     options = {}
     try:

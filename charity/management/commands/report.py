@@ -51,13 +51,16 @@ class Command(BookCommand):
                             help="short for --from YYYY-01-01 --to YYYY-12-31, or --as-of YYYY-12-31")
         parser.add_argument("--fund", metavar="CODE", help="one fund only (reports that take it)")
         parser.add_argument("--donor", metavar="EXTERNAL_ID", help="the donor (reports that take it)")
-        parser.add_argument("--format", choices=FORMATS, default="csv", help="default: csv")
+        parser.add_argument("--format", choices=FORMATS, default=None,
+                            help="default: csv, or the report's only format (annual-report: pdf)")
         parser.add_argument("--out", metavar="PATH", help="file to write (default: standard output; csv/json only)")
         super().add_arguments(parser)
 
     def handle(self, *args, **options):
         try:
             report = get_report(options["name"])
+            if options["format"] is None:
+                options["format"] = "csv" if "csv" in report.formats else report.formats[0]
             if options["format"] == "pdf" and not options["out"]:
                 raise ReportUsageError("--format pdf needs --out PATH (a PDF is not written to standard output)")
             if options["format"] not in report.formats:

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 import moneyed
-from django.db import transaction
+from django.db import connection, transaction
+
+from .services import posting_batch
 
 AMOUNT_RE = re.compile(r"^\d{1,13}(\.\d{1,2})?$")
 RATE_RE = re.compile(r"^\d{1,8}(\.\d{1,10})?$")
@@ -269,15 +271,18 @@ def run_import(importer: Importer, data: bytes, *, dry_run: bool = False, progre
         result.errors = sorted(errors)
         return result
     try:
-        with transaction.atomic():
+        with posting_batch():
             for row, payload in importer.plan:
                 try:
                     with transaction.atomic():
                         created = importer.apply_row(row, payload)
                 except importer.domain_errors as exc:
+                    # Rows were all checked before any was written, so a refusal here is rare (a rule only the
+                    # write can see). The batch's running totals in memory already count the rows before it; the
+                    # file is refused as a whole, so writing stops at the first such row.
                     message = getattr(exc, "message", str(exc))
                     result.errors.append(RowError(row.number, importer.column_for(exc), message))
-                    continue
+                    break
                 if created:
                     result.created += 1
                 else:
@@ -295,5 +300,11 @@ def run_import(importer: Importer, data: bytes, *, dry_run: bool = False, progre
                 raise _Rollback
     except _Rollback:
         pass
+    else:
+        if connection.vendor == "postgresql" and result.created >= 500:
+            # Fresh statistics after a bulk load, so that the planner keeps using the indexes (autovacuum may be
+            # late or, on some servers, off).
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE ledger_journalentry, ledger_leg, ledger_dailybalance, ledger_fundsource")
     result.errors.sort()
     return result

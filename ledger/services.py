@@ -9,6 +9,8 @@ balance at that moment) and updates the running totals, the fund's net assets an
 from __future__ import annotations
 
 import calendar
+import threading
+from contextlib import contextmanager
 import datetime as dt
 import hashlib
 import json
@@ -296,6 +298,80 @@ def entry_post(
     )
 
 
+class _Batch:
+    """Running totals kept in memory while many entries post in one transaction (see ``posting_batch``).
+
+    Posting updates the same few rows for every entry: the book's head, each fund's net assets, the day's
+    running balance. Inside one PostgreSQL transaction every such UPDATE leaves another version of the row that
+    later lookups walk past, so a long batch slows down quadratically. In a batch those rows are locked and read
+    once, kept here, and written once when the batch ends, still inside the transaction.
+    """
+
+    def __init__(self):
+        self.books: dict[int, list] = {}  # book id -> [last sequence, head hash, closed through]
+        self.funds: dict[int, list] = {}  # fund id -> [net assets, restriction, code]
+        self.daily: dict[tuple, list[int]] = {}  # (book, account, fund, date) -> [debit, credit]
+        self.touched_books: set[int] = set()
+        self.touched_funds: set[int] = set()
+
+    def snapshot(self):
+        return (
+            {k: list(v) for k, v in self.books.items()},
+            {k: list(v) for k, v in self.funds.items()},
+            {k: list(v) for k, v in self.daily.items()},
+            set(self.touched_books),
+            set(self.touched_funds),
+        )
+
+    def restore(self, state) -> None:
+        self.books, self.funds, self.daily, self.touched_books, self.touched_funds = state
+
+    def flush(self, cursor) -> None:
+        for book_id in sorted(self.touched_books):
+            last, head, _closed = self.books[book_id]
+            cursor.execute(f"UPDATE {Book._meta.db_table} SET last_sequence = %s, head_hash = %s WHERE id = %s",
+                           [last, head, book_id])
+        for fund_id in sorted(self.touched_funds):
+            cursor.execute(f"UPDATE {Fund._meta.db_table} SET net_assets = %s WHERE id = %s",
+                           [self.funds[fund_id][0], fund_id])
+        rows = list(self.daily.items())
+        for start in range(0, len(rows), 500):
+            _upsert_daily(cursor, [(b, a, f, d, dr, cr) for (b, a, f, d), (dr, cr) in rows[start:start + 500]])
+        self.touched_books.clear()
+        self.touched_funds.clear()
+        self.daily.clear()
+
+
+_batch_state = threading.local()
+
+
+def current_batch() -> _Batch | None:
+    return getattr(_batch_state, "batch", None)
+
+
+@contextmanager
+def posting_batch():
+    """Post many entries in one transaction, writing the running totals once at the end (imports, batches).
+
+    Everything the service checks is still checked, entry by entry, against the totals kept in memory; the
+    database's guards and CHECK constraints still see every row. Nested use joins the outer batch. Callers that
+    roll a single entry back to a savepoint and carry on must ``restore`` a ``snapshot`` taken before it.
+    """
+    outer = current_batch()
+    if outer is not None:
+        yield outer
+        return
+    batch = _Batch()
+    with transaction.atomic():
+        _batch_state.batch = batch
+        try:
+            yield batch
+            with connection.cursor() as cursor:
+                batch.flush(cursor)
+        finally:
+            _batch_state.batch = None
+
+
 # The hot path below talks SQL through one cursor: the ORM's query building cost more than the database did.
 _T_BOOK = Book._meta.db_table
 _T_FUND = Fund._meta.db_table
@@ -317,11 +393,18 @@ def _post(*, book, date, memo, legs, user, idempotency_key, source, fx_rate, app
         spec.position = position
     deltas = _fund_deltas(legs)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_lock(cursor, f"SELECT last_sequence, head_hash, closed_through FROM {_T_BOOK} WHERE id = %s"),
-                       [book.pk])
-        last, head, closed_through = cursor.fetchone()
-        if isinstance(closed_through, str):  # SQLite hands dates back as text on a raw cursor
-            closed_through = dt.date.fromisoformat(closed_through)
+        batch = current_batch()
+        if batch is not None and book.pk in batch.books:
+            last, head, closed_through = batch.books[book.pk]
+        else:
+            cursor.execute(
+                _lock(cursor, f"SELECT last_sequence, head_hash, closed_through FROM {_T_BOOK} WHERE id = %s"), [book.pk]
+            )
+            last, head, closed_through = cursor.fetchone()
+            if isinstance(closed_through, str):  # SQLite hands dates back as text on a raw cursor
+                closed_through = dt.date.fromisoformat(closed_through)
+            if batch is not None:
+                batch.books[book.pk] = [last, head, closed_through]
         if idempotency_key is not None:
             existing = _replay(book, idempotency_key, payload_hash)
             if existing is not None:
@@ -332,20 +415,27 @@ def _post(*, book, date, memo, legs, user, idempotency_key, source, fx_rate, app
                 field="date",
             )
         changing = sorted(fund_id for fund_id, delta in deltas.items() if delta)
-        if changing:
-            marks = ", ".join(["%s"] * len(changing))
+        held = {}
+        to_read = [fund_id for fund_id in changing if batch is None or fund_id not in batch.funds]
+        if to_read:
+            marks = ", ".join(["%s"] * len(to_read))
             cursor.execute(
-                _lock(cursor, f"SELECT id, code, restriction, net_assets FROM {_T_FUND} WHERE id IN ({marks}) ORDER BY id"),
-                changing,
+                _lock(cursor, f"SELECT id, net_assets, restriction, code FROM {_T_FUND} WHERE id IN ({marks}) ORDER BY id"),
+                to_read,
             )
-            for fund_id, code, restriction, net_assets in cursor.fetchall():
-                delta = deltas[fund_id]
-                if delta < 0 and restriction != Restriction.UNRESTRICTED and net_assets + delta < 0:
-                    raise errors.InsufficientFunds(
-                        f"fund {code} has {from_minor(net_assets)} CNY; this entry needs {from_minor(-delta)} CNY",
-                        field="fund",
-                    )
-                cursor.execute(f"UPDATE {_T_FUND} SET net_assets = %s WHERE id = %s", [net_assets + delta, fund_id])
+            held = {row[0]: list(row[1:]) for row in cursor.fetchall()}
+            if batch is not None:
+                batch.funds.update(held)
+        if batch is not None:
+            held = {fund_id: batch.funds[fund_id] for fund_id in changing}
+        for fund_id in changing:
+            net_assets, restriction, code = held[fund_id]
+            delta = deltas[fund_id]
+            if delta < 0 and restriction != Restriction.UNRESTRICTED and net_assets + delta < 0:
+                raise errors.InsufficientFunds(
+                    f"fund {code} has {from_minor(net_assets)} CNY; this entry needs {from_minor(-delta)} CNY",
+                    field="fund",
+                )
         sequence = last + 1
         previous = head or GENESIS
         digest = chain_hash(
@@ -408,10 +498,26 @@ def _post(*, book, date, memo, legs, user, idempotency_key, source, fx_rate, app
         ]
         cursor.execute(f"UPDATE {_T_ENTRY} SET status = %s WHERE id = %s", [EntryStatus.POSTED, entry.pk])
         entry.status = EntryStatus.POSTED
-        _add_daily(cursor, book.pk, date, legs)
-        cursor.execute(f"UPDATE {_T_BOOK} SET last_sequence = %s, head_hash = %s WHERE id = %s",
-                       [sequence, digest, book.pk])
         _trace(entry, legs, rows, reverses)
+        # The running totals move last, when nothing can refuse any more (in a batch they live in memory, and a
+        # refusal after they moved would leave them wrong for the entries that follow).
+        for fund_id in changing:
+            if batch is not None:
+                batch.funds[fund_id][0] += deltas[fund_id]
+                batch.touched_funds.add(fund_id)
+            else:
+                cursor.execute(f"UPDATE {_T_FUND} SET net_assets = %s WHERE id = %s",
+                               [held[fund_id][0] + deltas[fund_id], fund_id])
+        if batch is None:
+            _add_daily(cursor, book.pk, date, legs)
+            cursor.execute(f"UPDATE {_T_BOOK} SET last_sequence = %s, head_hash = %s WHERE id = %s",
+                           [sequence, digest, book.pk])
+        else:
+            for spec in legs:
+                bucket = batch.daily.setdefault((book.pk, spec.account.pk, spec.fund.pk, date), [0, 0])
+                bucket[0 if spec.side == "debit" else 1] += spec.cny
+            batch.books[book.pk][0:2] = [sequence, digest]
+            batch.touched_books.add(book.pk)
     # Only now: _trace may still refuse (AllocatedSource), and then the caller's Book must not have moved on.
     book.last_sequence, book.head_hash = sequence, digest
     return entry
@@ -450,15 +556,21 @@ def _fund_deltas(legs: list[LegSpec]) -> dict[int, int]:
 
 
 def _add_daily(cursor, book_id: int, date: dt.date, legs: list[LegSpec]) -> None:
-    """One upsert for every (account, fund) the entry touches (aggregated first: ON CONFLICT may not hit a row
-    twice in one statement)."""
     totals: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
     for spec in legs:
         totals[(spec.account.pk, spec.fund.pk)][0 if spec.side == "debit" else 1] += spec.cny
+    _upsert_daily(cursor, [(book_id, a, f, date, d, c) for (a, f), (d, c) in totals.items()])
+
+
+def _upsert_daily(cursor, rows: list[tuple]) -> None:
+    """One upsert for many (book, account, fund, date, debit, credit) rows, each key once (ON CONFLICT may not hit
+    a row twice in one statement)."""
+    if not rows:
+        return
     values, params = [], []
-    for (account, fund), (debit, credit) in totals.items():
+    for row in rows:
         values.append("(%s, %s, %s, %s, %s, %s)")
-        params += [book_id, account, fund, date, debit, credit]
+        params += list(row)
     cursor.execute(
         f"INSERT INTO {_T_DAILY} (book_id, account_id, fund_id, date, debit, credit) VALUES {', '.join(values)} "
         f"ON CONFLICT (account_id, fund_id, date) DO UPDATE SET debit = {_T_DAILY}.debit + excluded.debit, "

@@ -16,6 +16,7 @@ from django.db.models import Sum
 
 from beneficiaries.models import Program, StockBalance, StockItem
 from beneficiaries.services import stock_purchase
+from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from ledger.models import Book, Fund, Restriction, from_minor
 from ledger.services import Cr, Dr
@@ -58,9 +59,9 @@ def _check_liquid(*, fund: Fund, amount: Decimal) -> None:
     """A restricted fund's money not yet in stock must cover the purchase (its spendable balance >= 0)."""
     if fund.restriction == Restriction.UNRESTRICTED:
         return
-    net = Fund.objects.values_list("net_assets", flat=True).get(pk=fund.pk)
+    net = ledger_selectors.fund_balance(fund)
     in_stock = StockBalance.objects.filter(fund=fund).aggregate(v=Sum("value"))["v"] or 0
-    liquid = from_minor(net - in_stock)
+    liquid = net - from_minor(in_stock)
     if amount > liquid:
         raise InsufficientFunds(
             f"fund {fund.code} holds {liquid} CNY not already in stock; a purchase of {amount} CNY would take its "

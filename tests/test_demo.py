@@ -1,6 +1,7 @@
 """seed_demo: deterministic, refuses a non-empty database without --reset, and round-trips through its CSVs."""
 
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -60,3 +61,28 @@ def test_seed_is_deterministic_refuses_without_reset_and_round_trips(tmp_path):
     out = io.StringIO()
     call_command("verify_ledger", stdout=out)
     assert out.getvalue().startswith(f"OK {len(first[0])} ")
+
+
+@pytest.mark.django_db
+def test_demo_year_exports_to_beancount_with_the_same_trial_balance(tmp_path):
+    """The demo year in Beancount syntax loads with zero errors and gives every account's balance (issue 7)."""
+    import csv
+
+    from tests.ledger.test_export_verify import beancount_balances
+
+    call_command("seed_demo", *SMALL, stdout=io.StringIO())
+    path = tmp_path / "demo.beancount"
+    call_command("export_beancount", out=str(path))
+    totals, errors, _entries = beancount_balances(path)
+    assert errors == []
+    buffer = io.StringIO()
+    call_command("report", "trial-balance", stdout=buffer)
+    rows = list(csv.DictReader(io.StringIO(buffer.getvalue().lstrip("\ufeff"))))
+    checked = 0
+    for row in rows:
+        if row["account_code"] == "TOTAL":
+            continue
+        net = Decimal(row["debit"]) - Decimal(row["credit"])
+        assert totals.get(row["account_code"], Decimal(0)) == net, row["account_code"]
+        checked += 1
+    assert checked >= 8

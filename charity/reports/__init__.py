@@ -1,7 +1,7 @@
 """Reports (issue 5): a small framework and the reports built on it.
 
 Adding a report: put a module in this package that defines a ``Report`` subclass decorated with
-``@register``; the package imports every module in it, so nothing else needs editing. See README.md.
+``@register``; the package imports every module in it, so nothing else needs editing. See the Reports section of the README.
 
     from charity.reports import REPORTS, render_report, resolve_params
     cls = REPORTS["trial-balance"]

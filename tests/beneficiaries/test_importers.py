@@ -18,7 +18,7 @@ from ledger.verification import verify_book
 
 from .conftest import buy_packs, give
 
-SAMPLE = Path("/work/shared/samples/trust-2025/beneficiaries.csv")
+SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "trust-2025" / "beneficiaries.csv"
 BEN_HEADER = "external_id,name,id_number,birth_date,gender,household_id,guardian_external_id,district,community,phone\n"
 DS_HEADER = "external_id,date,beneficiary_external_id,program,fund_code,amount,quantity,batch,description\n"
 

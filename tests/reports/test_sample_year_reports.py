@@ -21,7 +21,7 @@ from ledger import services as ledger
 
 from .aidconf import csv_rows, json_doc, pdf_text, render
 
-SAMPLE = Path("/work/shared/samples/trust-2025")
+SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "trust-2025"
 
 pytestmark = [
     pytest.mark.django_db,

@@ -1,18 +1,23 @@
 # Benchmarks (issue 8). Included by the main Makefile with `-include bench/bench.mk`; uses its VENV/PY.
-# DATABASE_URL picks the engine: unset -> SQLite (var/bench.sqlite3), postgres://... -> PostgreSQL (ctl_bench,
-# dropped and re-created; the peer gets ctl_bench_hordak). Results: bench/results/<vendor>-<mode>.json.
-#   make bench         quick: N=2,000 entries, M=100,000 legs (under 5 minutes)
-#   make bench-full    N=10,000, M=1,000,000 (under 30 minutes)
+# DATABASE_URL picks the engine: unset -> SQLite (var/bench*.sqlite3), postgres://... -> PostgreSQL. The scratch
+# databases are named after the database in DATABASE_URL when it starts with ctl_bench (.../ctl_bench2 ->
+# ctl_bench2, ctl_bench2_hordak, ctl_bench2_demo), else ctl_bench*; they are dropped and re-created.
+# Results: bench/results/<vendor>-<mode>.json (+ -B5/-B6/-B7.json).
+#   make bench         quick: B1-B4 with N=2,000 entries, M=100,000 legs; B5-B7 on the default demo year
+#   make bench-full    N=10,000, M=1,000,000
 #   make bench-tiny    seconds; our side only (no hordak, no pgbench), what tests/bench runs
 #   make bench-venv    the peer's own virtualenv, bench/.venv-hordak, from bench/requirements-hordak.txt
-# BENCH_ARGS passes more options to bench/run.py (e.g. BENCH_ARGS=--profile).
+#   make bench-deps    httpx (B6's load generator) into the project venv, from bench/requirements-bench.txt
+# BENCH_ARGS passes more options to bench/run.py (e.g. BENCH_ARGS=--profile, --no-apps, --apps-only).
+# With a project venv made elsewhere: make bench VENV=/path/to/venv BENCH_VENV_DEP=   (skips its .installed stamp)
 VENV ?= .venv
 PY ?= $(VENV)/bin/python
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 BENCH_ARGS ?=
 HORDAK_VENV := bench/.venv-hordak
+BENCH_VENV_DEP ?= $(VENV)/.installed
 
-.PHONY: bench bench-full bench-tiny bench-venv
+.PHONY: bench bench-full bench-tiny bench-venv bench-deps
 
 $(HORDAK_VENV)/.installed: bench/requirements-hordak.txt
 	test -x $(HORDAK_VENV)/bin/python || $(PYTHON) -m venv $(HORDAK_VENV)
@@ -21,14 +26,19 @@ $(HORDAK_VENV)/.installed: bench/requirements-hordak.txt
 
 bench-venv: $(HORDAK_VENV)/.installed
 
-bench: $(VENV)/.installed $(HORDAK_VENV)/.installed
+# No stamp file in the project venv (it may be shared): install only when httpx is missing or not the pinned one.
+bench-deps: $(BENCH_VENV_DEP)
+	@$(PY) -c "import sys, httpx; sys.exit(httpx.__version__ != '$$(sed -n 's/^httpx==//p' bench/requirements-bench.txt)')" 2>/dev/null \
+	  || $(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements-bench.txt
+
+bench: $(BENCH_VENV_DEP) $(HORDAK_VENV)/.installed bench-deps
 	mkdir -p var
 	DJANGO_SETTINGS_MODULE=charity.settings $(PY) bench/run.py --mode quick $(BENCH_ARGS)
 
-bench-full: $(VENV)/.installed $(HORDAK_VENV)/.installed
+bench-full: $(BENCH_VENV_DEP) $(HORDAK_VENV)/.installed bench-deps
 	mkdir -p var
 	DJANGO_SETTINGS_MODULE=charity.settings $(PY) bench/run.py --mode full $(BENCH_ARGS)
 
-bench-tiny: $(VENV)/.installed
+bench-tiny: $(BENCH_VENV_DEP) bench-deps
 	mkdir -p var
 	DJANGO_SETTINGS_MODULE=charity.settings $(PY) bench/run.py --mode tiny --ours-only $(BENCH_ARGS)

@@ -32,6 +32,14 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
+def scratch_base(url: str) -> str:
+    """The prefix of every scratch database of a run: the database named in DATABASE_URL when its name starts
+    with ``ctl_bench`` (so parallel worktrees can each pass their own, e.g. ``.../ctl_bench2``), else
+    ``ctl_bench``. The run uses ``<base>``, ``<base>_hordak`` and ``<base>_demo`` on that server."""
+    name = urlsplit(url).path.lstrip("/")
+    return name if name.startswith("ctl_bench") and name.replace("_", "").isalnum() else "ctl_bench"
+
+
 def scratch_database(url: str, *, pg_name: str, sqlite_file: str) -> str:
     """Drop and create the benchmark's own database; return its URL. Never touches any other database."""
     if vendor_of(url) == "sqlite":

@@ -1,7 +1,7 @@
 """The peer: django-hordak driven through its public API on the same database server as our ledger.
 
 Run with bench/.venv-hordak/bin/python (bench/run.py does it); prints one JSON object on the last line of
-stdout. Makes its own scratch database: PostgreSQL ``ctl_bench_hordak`` or SQLite ``var/bench_hordak.sqlite3``.
+stdout. Makes its own scratch database: PostgreSQL ``<base>_hordak`` (``ctl_bench_hordak`` by default; see ``common.scratch_base``) or SQLite ``var/bench_hordak.sqlite3``.
 
   B1  N x ``Account.transfer_to`` (one DB transaction each, hordak's own @atomic)
   B2  N transactions in one DB transaction through hordak's bulk path, the one its own
@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     url = common.env_url()
     vendor = common.vendor_of(url)
     os.environ["HORDAK_DATABASE_URL"] = common.scratch_database(
-        url, pg_name="ctl_bench_hordak", sqlite_file="bench_hordak.sqlite3"
+        url, pg_name=common.scratch_base(url) + "_hordak", sqlite_file="bench_hordak.sqlite3"
     )
     os.environ["DJANGO_SETTINGS_MODULE"] = "hordak_settings"
     import django

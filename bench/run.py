@@ -381,6 +381,8 @@ def run_ours(cfg: dict, *, prefix: str = "", procs: int | None = None, profile: 
     # (and statistics), as a live ledger would.
     big = load_big_book(f"{prefix}BIG", user, m, today)
     out["load"] = big["info"]
+    out["big_book"] = {"code": big["book"].code, "from": today - dt.timedelta(days=366), "to": today,
+                       "legs": big["info"]["legs"]}
     log(f"big book: {big['info']}")
     bank, as_of = big["accounts"][0], big["as_of"]
 
@@ -574,6 +576,8 @@ def verdicts(result: dict) -> list[dict]:
     ours, peer, ceiling = result["ours"], result.get("hordak") or {}, result.get("ceiling") or {}
     pg = result["vendor"] == "postgresql"
     rows = []
+    if "B1" not in ours:  # --apps-only
+        return app_verdicts(result.get("apps"), pg)
 
     def row(name, unit, our, their, ratio, goal, passed, exact=True, note=""):
         if our is None:
@@ -624,6 +628,7 @@ def verdicts(result: dict) -> list[dict]:
         f"peer: {_get(peer, 'B4', 'api') or '-'}")
     r = ratio(hb4, b4)
     row("B4 speed-up over hordak with_balances", "x", r, None, r, ">= 10x", None if r is None else r >= 10, b4_ok)
+    rows += app_verdicts(result.get("apps"), pg)
     if pg:
         three = _get(ceiling, "three_insert_txn", "tps")
         row("ceiling: pgbench 1 INSERT/txn, 1 client", "tps", one, None, None, "(reference)", None)
@@ -631,9 +636,91 @@ def verdicts(result: dict) -> list[dict]:
     return rows
 
 
+def app_verdicts(apps: dict | None, pg: bool) -> list[dict]:
+    """The table rows of B5-B7 (bench/apps.py)."""
+    if not apps:
+        return []
+    rows = []
+
+    def row(name, unit, our, goal, passed, exact=True, note="", ratio=None, error=None):
+        if error:
+            status, note = "ERROR", error[:160]
+        elif our is None:
+            status = "n/a"
+        elif not exact:
+            status = "MISS (inexact)"
+        else:
+            status = "n/a" if passed is None else ("PASS" if passed else "MISS")
+        rows.append({"benchmark": name, "unit": unit, "ours": our, "peer": None, "ratio": ratio, "goal": goal,
+                     "status": status, "note": note})
+
+    b5 = apps.get("B5") or {}
+    ok5 = b5.get("exact", True)
+    annual, donor, receipt = _get(b5, "annual", "seconds"), _get(b5, "donor_statement", "median_ms"), \
+        _get(b5, "receipt", "median_ms")
+    row("B5 annual-report PDF, demo year", "s", annual, "<= 5 s", None if annual is None else annual <= 5, ok5,
+        f"median of {len(_get(b5, 'annual', 'samples_s') or [])} after a cold render of "
+        f"{_get(b5, 'annual', 'cold_seconds') or 0:.2f} s", error=b5.get("error"))
+    row(f"B5 donor-statement PDF (median of {_get(b5, 'donor_statement', 'calls') or '-'} donors)", "ms", donor,
+        "<= 200 ms", None if donor is None else donor <= 200, ok5,
+        f"p95 {_get(b5, 'donor_statement', 'p95_ms') or 0:.0f} ms", error=b5.get("error"))
+    row(f"B5 receipt PDF, receipt_pdf (median of {_get(b5, 'receipt', 'calls') or '-'})", "ms", receipt,
+        "<= 50 ms", None if receipt is None else receipt <= 50, ok5,
+        f"p95 {_get(b5, 'receipt', 'p95_ms') or 0:.1f} ms", error=b5.get("error"))
+
+    b6 = apps.get("B6") or {}
+    reads, writes = b6.get("reads") or {}, b6.get("writes") or {}
+    if b6.get("skipped"):
+        row("B6 API reads / writes under load", "-", None, "PostgreSQL only", None, note="skipped on SQLite")
+    else:
+        ok6 = b6.get("exact", False)
+        p99 = reads.get("p99_ms")
+        solo = b6.get("reads_1_client") or {}
+        row(f"B6 reads: {reads.get('clients', '-')} clients, donor-statement JSON, p99", "ms", p99,
+            "p99 <= 150 ms, 0 errors", None if p99 is None else (p99 <= 150 and reads.get("errors") == 0), ok6,
+            f"p50 {reads.get('p50_ms') or 0:.0f} ms, {reads.get('per_s') or 0:.1f} req/s, {reads.get('errors', '-')} "
+            f"errors; 1 client alone: p50 {solo.get('p50_ms') or 0:.0f} ms", error=b6.get("error"))
+        rate = writes.get("per_s")
+        row(f"B6 writes: {writes.get('clients', '-')} clients, POST entries + Idempotency-Key", "entries/s", rate,
+            ">= 200/s, 0 errors", None if rate is None else (rate >= 200 and writes.get("errors") == 0), ok6,
+            f"p50 {writes.get('p50_ms') or 0:.0f} / p99 {writes.get('p99_ms') or 0:.0f} ms, {writes.get('errors', '-')} "
+            f"errors, {_get(writes, 'replays', 'ok') or 0}/{_get(writes, 'replays', 'sent') or 0} replays ok",
+            error=b6.get("error"))
+        if not b6.get("error"):
+            check = b6.get("check") or {}
+            row("B6 ledger after the load (verify_ledger, trial balance)", "-", "clean" if ok6 else "NOT CLEAN",
+                "verified, debits = credits", ok6, True,
+                (check.get("verify_ledger") or "")[:24] + "..." if ok6 else b6.get("problems", ""))
+
+    b7 = apps.get("B7") or {}
+    seed = b7.get("seed") or {}
+    secs = seed.get("seconds")
+    seed_args = " ".join((apps.get("config") or {}).get("seed_args") or []) or "defaults"
+    row(f"B7 seed_demo ({seed_args}), wall clock", "s", secs, "<= 60 s", None if secs is None else secs <= 60,
+        seed.get("exact", True), f"CPU {seed.get('cpu_seconds') or 0:.1f} s, peak RSS {seed.get('peak_rss_mb') or 0:.0f} MB",
+        error=seed.get("error") or b7.get("error"))
+    demo, big = b7.get("gl_demo") or {}, b7.get("gl_big") or {}
+    base = _get(b7, "baseline", "peak_rss_mb")
+    if demo:
+        rss = demo.get("peak_rss_mb")
+        row(f"B7 general-ledger CSV, demo year ({demo.get('legs') or demo.get('expected_legs') or 0:,} legs), peak RSS",
+            "MB", rss, "<= 200 MB", None if rss is None else rss <= 200, demo.get("exact", False),
+            f"{demo.get('seconds') or 0:.1f} s; a bare manage.py: {base or 0:.0f} MB", error=demo.get("error"))
+    if big:
+        rss = big.get("peak_rss_mb")
+        grow = rss / demo["peak_rss_mb"] if rss and demo.get("peak_rss_mb") else None
+        row(f"B7 general-ledger CSV, M = {big.get('legs') or big.get('expected_legs') or 0:,} legs, peak RSS", "MB", rss,
+            "<= 200 MB", None if rss is None else rss <= 200, big.get("exact", False),
+            f"{big.get('seconds') or 0:.1f} s (start-up included); ratio = RSS / the demo year's",
+            ratio=grow, error=big.get("error"))
+    return rows
+
+
 def _fmt(value, unit=""):
     if value is None:
         return "-"
+    if isinstance(value, str):
+        return value
     if unit == "ms":
         return f"{value:.2f}"
     if unit == "s":
@@ -690,13 +777,46 @@ def write_results(result: dict, out_dir: Path, name: str) -> Path:
 
 def all_exact(result: dict) -> bool:
     ours = result["ours"]
-    flags = [ours[k]["exact"] for k in ("B1", "B2", "B3", "B4")]
+    flags = [ours[k]["exact"] for k in ("B1", "B2", "B3", "B4") if k in ours]
     if "exact" in ours.get("B1c", {}):
         flags.append(ours["B1c"]["exact"])
     flags += list((result.get("hordak") or {}).get("checks", {}).values())
     if result.get("ceiling") and "exact" in result["ceiling"]:
         flags.append(result["ceiling"]["exact"])
+    apps = result.get("apps") or {}
+    for part in (apps.get("B5"), apps.get("B6"), *(apps.get("B7") or {}).values()):
+        if isinstance(part, dict) and "exact" in part:
+            flags.append(part["exact"])
     return all(flags)
+
+
+class LoadSampler:
+    """The 1-minute load average every 10 s during the run (the machine is shared: say how busy it was)."""
+
+    def __init__(self, every: float = 10.0):
+        import threading
+
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+
+    def _run(self, every: float) -> None:
+        while True:
+            self.samples.append(round(os.getloadavg()[0], 2))
+            if self._stop.wait(every):
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict:
+        s = self.samples or [0.0]
+        return {"min": min(s), "max": max(s), "mean": round(sum(s) / len(s), 2), "samples": len(s)}
 
 
 def main(argv=None) -> int:
@@ -706,6 +826,12 @@ def main(argv=None) -> int:
     parser.add_argument("--m", type=int, help="legs in the book for B3/B4 (overrides the mode)")
     parser.add_argument("--procs", type=int, help="processes for B1c (overrides the mode)")
     parser.add_argument("--ours-only", action="store_true", help="skip django-hordak and pgbench")
+    parser.add_argument("--apps-only", action="store_true",
+                        help="B5-B7 only (the big book is still loaded for B7's general ledger)")
+    parser.add_argument("--no-apps", action="store_true", help="B1-B4 only (no B5-B7)")
+    parser.add_argument("--only-apps", default="B5,B6,B7", help="which of B5,B6,B7 to run (default: all)")
+    parser.add_argument("--force-b6", action="store_true",
+                        help="run B6 on SQLite too (the test suite does, to exercise the load client)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--profile", action="store_true",
                         help="profile B1 with pyinstrument (pip install pyinstrument in the project venv; not a "
@@ -716,10 +842,16 @@ def main(argv=None) -> int:
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
 
+    with LoadSampler() as sampler:
+        code = _main(args, cfg, sampler)
+    return code
+
+
+def _main(args, cfg, sampler) -> int:
     url = common.env_url()
     vendor = common.vendor_of(url)
     t0 = time.perf_counter()
-    scratch = common.scratch_database(url, pg_name="ctl_bench", sqlite_file="bench.sqlite3")
+    scratch = common.scratch_database(url, pg_name=common.scratch_base(url), sqlite_file="bench.sqlite3")
     os.environ["DATABASE_URL"] = scratch
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "charity.settings")
     import django
@@ -736,28 +868,61 @@ def main(argv=None) -> int:
         "started": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(scratch, vendor),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
     }
-    result["ours"] = run_ours(cfg, profile=args.profile)
+    if args.apps_only:
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        big = load_big_book("BIG", _user("bench"), cfg["m"], today)
+        result["ours"] = {"load": big["info"], "notes": [], "big_book": {
+            "code": "BIG", "from": today - dt.timedelta(days=366), "to": today, "legs": big["info"]["legs"]}}
+    else:
+        result["ours"] = run_ours(cfg, profile=args.profile)
     profile_text = result["ours"].pop("profile_text", None)
     if profile_text:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / f"{vendor}-{args.mode}-B1-profile.txt").write_text(profile_text)
     connections.close_all()
-    if not args.ours_only:
+    if not args.ours_only and not args.apps_only:
         result["hordak"] = run_hordak(url, cfg)
         if vendor == "postgresql":
             result["ceiling"] = run_pgbench(scratch, cfg["pgbench_seconds"])
+    if not args.no_apps:
+        import apps
+
+        big_book = dict(result["ours"]["big_book"], url=scratch)
+        result["apps"] = apps.run_apps(url, args.mode, big_book=big_book, force_b6=args.force_b6,
+                                       only=set(args.only_apps.split(",")))
+        result["machine"]["load_average_after_apps"] = os.getloadavg()
     result["verdicts"] = verdicts(result)
     result["table"] = table(result["verdicts"])
     result["exact"] = all_exact(result)
     result["seconds"] = time.perf_counter() - t0
     result["machine"]["load_average_at_end"] = os.getloadavg()
+    result["machine"]["load_average_1m_during_run"] = sampler.summary()
+    if args.apps_only:
+        result["name"] += "-apps"
     path = write_results(result, args.out, result["name"])
+    for part in ("B5", "B6", "B7"):  # each of B5-B7 also in a file of its own
+        if part in (result.get("apps") or {}):
+            write_results({"name": f"{vendor}-{args.mode}-{part}", "vendor": vendor, "mode": args.mode,
+                           "started": result["started"], "machine": result["machine"],
+                           "demo_database": result["apps"].get("demo_database"), "config": result["apps"]["config"],
+                           part: result["apps"][part],
+                           "verdicts": [r for r in result["verdicts"] if r["benchmark"].startswith(part)]},
+                          args.out, f"{vendor}-{args.mode}-{part}")
     print(f"\n{vendor} / {args.mode}: N={cfg['n']:,} M={cfg['m']:,} ({result['seconds']:.0f} s) -> "
           f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}\n")
     print(result["table"])
     notes = result["ours"].get("notes", []) + (result.get("hordak") or {}).get("notes", [])
     if (result.get("hordak") or {}).get("error"):
         notes.append("hordak: " + result["hordak"]["error"])
+    b6 = (result.get("apps") or {}).get("B6") or {}
+    if b6.get("donations_endpoint"):
+        notes.append("B6: a donations endpoint exists now; the writes still POST manual journal entries")
+    m = result["machine"]
+    notes.append(f"machine: {m.get('nproc')} CPUs, {m.get('memory_gib')} GiB; 1-minute load average during the run "
+                 f"{m['load_average_1m_during_run']['min']}-{m['load_average_1m_during_run']['max']} "
+                 f"(mean {m['load_average_1m_during_run']['mean']})")
     for note in notes:
         print(f"- {note}")
     if not result["exact"]:

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 
 from charity.models import IdempotencyRecord
 
@@ -79,12 +80,17 @@ def begin(request) -> IdempotencyRecord | None:
     return None
 
 
+def _storable(data):
+    """The body as plain JSON values: DRF's encoder turns Decimal, date and UUID into what the client saw."""
+    return None if data is None else json.loads(json.dumps(data, cls=JSONEncoder))
+
+
 def finish(record: IdempotencyRecord, response) -> None:
     if response.status_code >= 500:
         record.delete()
         return
     IdempotencyRecord.objects.filter(pk=record.pk).update(
-        in_progress=False, status=response.status_code, body=getattr(response, "data", None)
+        in_progress=False, status=response.status_code, body=_storable(getattr(response, "data", None))
     )
 
 

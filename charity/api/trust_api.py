@@ -38,7 +38,6 @@ from charity.selectors import donation_trace
 from ledger.models import Fund
 
 from .base import BooksViewSet, DecimalAmount
-from .idempotency import IdempotentMixin
 from .permissions import BooksPermission
 from .reports_api import report_response
 
@@ -483,8 +482,7 @@ class DonorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TrustViewSe
     queryset = Donor.objects.none()
 
     def scoped_queryset(self):
-        return Donor.objects.filter(trust=self.trust).exclude(external_id="").select_related("user").order_by(
-            "external_id")
+        return Donor.objects.filter(trust=self.trust).select_related("user").order_by("external_id", "pk")
 
     def _changes(self, data: dict) -> dict:
         if "user" in data:
@@ -698,7 +696,7 @@ class MeViewSet(viewsets.GenericViewSet):
         return report_response(book=donor.trust.book, name="donor-statement", query=query, filename_prefix="my-")
 
 
-class MyDonationViewSet(IdempotentMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class MyDonationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The signed-in donor's own gifts; anyone else's is simply not found."""
 
     serializer_class = MyDonationSerializer

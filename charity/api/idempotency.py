@@ -81,7 +81,8 @@ def begin(request) -> IdempotencyRecord | None:
 
 
 def _storable(data):
-    """The body as plain JSON values: DRF's encoder turns Decimal, date and UUID into what the client saw."""
+    """The body as the client was sent it: DRF's renderer's own encoder (dates as ISO strings, a bare Decimal as
+    a number; serializers already give amounts as strings)."""
     return None if data is None else json.loads(json.dumps(data, cls=JSONEncoder))
 
 

@@ -589,3 +589,21 @@ def test_list_queries_do_not_grow_with_the_page(trust, crowd, client_for, users,
     with CaptureQueriesContext(connection) as large:
         client.get(path + "?page_size=200")
     assert len(large) == len(small), [q["sql"] for q in large.captured_queries]
+
+
+def test_idempotency_stores_decimal_and_date_bodies(trust, users):
+    """finish() used to hand response.data to a JSONField as is: a Decimal or a date in it could not be stored.
+    Now it stores exactly what the client was sent (DRF's renderer writes a bare Decimal as a number)."""
+    from rest_framework.renderers import JSONRenderer
+    from rest_framework.response import Response
+
+    from charity.api.idempotency import finish
+
+    record = IdempotencyRecord.objects.create(user=users["officer"], key="k", method="POST", path="/x/",
+                                              request_hash="0" * 64)
+    data = {"amount": Decimal("1.10"), "date": D, "rows": [Decimal("2")]}
+    finish(record, Response(data, status=201))
+    record.refresh_from_db()
+    assert record.body == json.loads(JSONRenderer().render(data))
+    assert record.body == {"amount": 1.1, "date": "2026-03-02", "rows": [2.0]}
+    assert not record.in_progress and record.status == 201

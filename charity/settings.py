@@ -206,6 +206,8 @@ SPECTACULAR_SETTINGS = {
         "BeneficiaryStatusEnum": "beneficiaries.models.BeneficiaryStatus",
         "DisbursementStatusEnum": "beneficiaries.models.DisbursementStatus",
         "BatchStatusEnum": "beneficiaries.models.BatchStatus",
+        "DonorKindEnum": "charity.models.DonorKind",
+        "ExpenseKindEnum": "charity.models.ExpenseKind",
     },
 }
 IDEMPOTENCY_IN_PROGRESS_SECONDS = env_int("IDEMPOTENCY_IN_PROGRESS_SECONDS", 300)

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 
 from charity.models import IdempotencyRecord
 
@@ -79,12 +80,18 @@ def begin(request) -> IdempotencyRecord | None:
     return None
 
 
+def _storable(data):
+    """The body as the client was sent it: DRF's renderer's own encoder (dates as ISO strings, a bare Decimal as
+    a number; serializers already give amounts as strings)."""
+    return None if data is None else json.loads(json.dumps(data, cls=JSONEncoder))
+
+
 def finish(record: IdempotencyRecord, response) -> None:
     if response.status_code >= 500:
         record.delete()
         return
     IdempotencyRecord.objects.filter(pk=record.pk).update(
-        in_progress=False, status=response.status_code, body=getattr(response, "data", None)
+        in_progress=False, status=response.status_code, body=_storable(getattr(response, "data", None))
     )
 
 

@@ -1,0 +1,276 @@
+"""Who may do what, for every route there is: generated from the URL configuration, checked against a table.
+
+Every URL pattern under /api/ and every page (walked from ``django.urls.get_resolver()``) must have a row in
+``MATRIX``, keyed by its route name: a test fails when a route has no row (so an endpoint cannot be added without
+deciding who may use it), when a row names a route that no longer exists, and when a DRF route's methods differ
+from the row's. Each row gives the URL kwargs that make the route resolve in the world below, and per method the
+exact status for each member of the cast, in the order of ``ROLES``.
+
+Requests: GET as is; POST and PATCH with an empty body (``{}``), which is enough to tell "refused" (401/403/404)
+from "allowed but the input is missing" (400), or shows that an action needing no body succeeds (200). Each
+request runs in a transaction that is rolled back, so one role's success never changes what the next one sees.
+
+Left out on purpose: ``admin/`` (Django's admin, staff-only by its own checks), ``i18n/`` (the language switch),
+static files. Public by decision: the OpenAPI schema and its docs page (they describe the API, hold no data),
+the disclosure page and the annual report PDF (信息公开), the sign-in and password-reset pages, and the token
+endpoint (it needs a username and password in the body).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+ROLES = ["officer", "approver", "auditor", "donor_a", "donor_b", "outsider", "anonymous"]
+EXCLUDED_PREFIXES = ("admin/", "i18n/", "static/", "media/")
+
+# Status per role, in the order of ROLES:   officer approver auditor donor_a donor_b outsider anonymous
+BOOKS = "200 200 200 403 403 403 401"  # charity.read_books
+OFFICER_400 = "400 403 403 403 403 403 401"  # record_transactions / draft / post entries; the body is missing
+APPROVER_400 = "403 400 403 403 403 403 401"  # approve_disbursements / close_periods; the body is missing
+AUDIT = "403 403 200 403 403 403 401"  # charity.view_audit_log
+MINE = "404 404 404 200 200 404 401"  # the signed-in donor's own record
+MINE_A = "404 404 404 200 404 404 401"  # donor A's gift: another donor gets 404, never 403
+PUBLIC = "200 200 200 200 200 200 200"
+SIGNED_IN = "200 200 200 200 200 200 302"  # a page that sends the anonymous to the sign-in page
+PAGE_MINE = "404 404 404 200 200 404 302"
+PAGE_MINE_A = "404 404 404 200 404 404 302"
+
+T = {"trust_code": "CT"}
+RECEIPT = "2026-000001"  # DN-A's receipt: the first of the year
+
+# route name: (url kwargs, {method: statuses})
+MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
+    # -- the ledger
+    "trust-list": ({}, {"get": BOOKS}),
+    "trust-detail": (T, {"get": BOOKS}),
+    "account-list": (T, {"get": BOOKS}),
+    "account-detail": ({**T, "code": "1002"}, {"get": BOOKS}),
+    "fund-list": (T, {"get": BOOKS, "post": OFFICER_400}),
+    "fund-detail": ({**T, "code": "STUDY"}, {"get": BOOKS}),
+    "entry-list": (T, {"get": BOOKS, "post": OFFICER_400}),
+    "entry-detail": ({**T, "sequence": 1}, {"get": BOOKS}),
+    "entry-reverse": ({**T, "sequence": 1}, {"post": OFFICER_400}),
+    "period-list": (T, {"get": BOOKS, "post": APPROVER_400}),
+    "verify-list": (T, {"get": BOOKS}),
+    "report-list": (T, {"get": BOOKS}),
+    "report-detail": ({**T, "name": "trial-balance"}, {"get": BOOKS}),
+    # -- the aid side
+    "program-list": (T, {"get": BOOKS}),
+    "program-detail": ({**T, "code": "study_grant"}, {"get": BOOKS}),
+    "stock-item-list": (T, {"get": BOOKS}),
+    "stock-item-detail": ({**T, "code": "smile_pack"}, {"get": BOOKS}),
+    "stock-move-list": (T, {"get": BOOKS}),
+    "household-list": (T, {"get": BOOKS}),
+    "household-detail": ({**T, "external_id": "HH-0"}, {"get": BOOKS}),
+    "beneficiary-list": (T, {"get": BOOKS, "post": OFFICER_400}),
+    # an empty change is a valid change (nothing to do): 200
+    "beneficiary-detail": ({**T, "external_id": "K-0"}, {"get": BOOKS, "patch": "200 403 403 403 403 403 401"}),
+    "beneficiary-exit": ({**T, "external_id": "K-0"}, {"post": OFFICER_400}),
+    "disbursement-list": (T, {"get": BOOKS, "post": OFFICER_400}),
+    "disbursement-detail": ({**T, "external_id": "DS-0"}, {"get": BOOKS}),
+    # DS-0 is a draft by the officer: the approver may approve it with no body at all
+    "disbursement-approve": ({**T, "external_id": "DS-0"}, {"post": "403 200 403 403 403 403 401"}),
+    "disbursement-cancel": ({**T, "external_id": "DS-0"}, {"post": APPROVER_400}),
+    "disbursement-pay": ({**T, "external_id": "DS-0"}, {"post": APPROVER_400}),  # not approved yet
+    "disbursement-reverse": ({**T, "external_id": "DS-0"}, {"post": APPROVER_400}),
+    "disbursement-verify": ({**T, "external_id": "DS-0"}, {"post": OFFICER_400}),
+    "batch-list": (T, {"get": BOOKS, "post": OFFICER_400}),
+    "batch-detail": ({**T, "code": "B-1"}, {"get": BOOKS}),
+    "batch-approve": ({**T, "code": "B-1"}, {"post": APPROVER_400}),  # an empty batch
+    "batch-cancel": ({**T, "code": "B-1"}, {"post": APPROVER_400}),
+    "batch-post-batch": ({**T, "code": "B-1"}, {"post": APPROVER_400}),  # not approved
+    # -- the trust side
+    "donor-list": (T, {"get": BOOKS, "post": OFFICER_400}),
+    "donor-detail": ({**T, "external_id": "D-A"}, {"get": BOOKS, "patch": "200 403 403 403 403 403 401"}),
+    "donation-list": (T, {"get": BOOKS, "post": OFFICER_400}),
+    "donation-detail": ({**T, "external_id": "DN-A"}, {"get": BOOKS}),
+    "donation-receipt": ({**T, "external_id": "DN-A"}, {"get": BOOKS}),
+    "donation-refund": ({**T, "external_id": "DN-A"}, {"post": OFFICER_400}),
+    "donation-trace": ({**T, "external_id": "DN-A"}, {"get": BOOKS}),
+    "receipt-list": (T, {"get": BOOKS}),
+    "receipt-detail": ({**T, "label": RECEIPT}, {"get": BOOKS}),
+    "receipt-pdf": ({**T, "label": RECEIPT}, {"get": BOOKS}),
+    "receipt-void": ({**T, "label": RECEIPT}, {"post": OFFICER_400}),
+    "expense-list": (T, {"get": BOOKS, "post": OFFICER_400}),
+    "expense-detail": ({**T, "external_id": "E-1"}, {"get": BOOKS}),
+    "audit-event-list": ({}, {"get": AUDIT}),
+    # -- the donor's own corner
+    "me": ({}, {"get": MINE}),
+    "me-statement": ({}, {"get": MINE}),
+    "me-donation-list": ({}, {"get": MINE}),
+    "me-donation-detail": ({"external_id": "DN-A"}, {"get": MINE_A}),
+    "me-donation-trace": ({"external_id": "DN-A"}, {"get": MINE_A}),
+    "me-donation-receipt": ({"external_id": "DN-A"}, {"get": MINE_A}),
+    # -- the API's own
+    "api-token": ({}, {"get": "405 405 405 405 405 405 405", "post": "400 400 400 400 400 400 400"}),
+    "schema": ({}, {"get": PUBLIC}),
+    "api-docs": ({}, {"get": PUBLIC}),
+    # -- pages
+    "home": ({}, {"get": "302 302 302 302 302 302 302"}),
+    "auditor": ({}, {"get": "200 200 200 403 403 403 302"}),
+    "disclosure": ({}, {"get": PUBLIC}),
+    "disclosure-annual-report": ({}, {"get": PUBLIC}),
+    "donor-home": ({}, {"get": SIGNED_IN}),
+    "donor-statement": ({}, {"get": PAGE_MINE}),
+    "donor-gift": ({"external_id": "DN-A"}, {"get": PAGE_MINE_A}),
+    "donor-receipt": ({"external_id": "DN-A"}, {"get": PAGE_MINE_A}),
+    # -- signing in (Django's auth views); an empty form is shown again with its errors
+    "login": ({}, {"get": PUBLIC, "post": PUBLIC}),
+    "logout": ({}, {"get": "405 405 405 405 405 405 405", "post": "302 302 302 302 302 302 302"}),
+    "password_change": ({}, {"get": SIGNED_IN, "post": SIGNED_IN}),
+    "password_change_done": ({}, {"get": SIGNED_IN}),
+    "password_reset": ({}, {"get": PUBLIC, "post": PUBLIC}),
+    "password_reset_done": ({}, {"get": PUBLIC}),
+    "password_reset_confirm": ({"uidb64": "MQ", "token": "set-password"}, {"get": PUBLIC}),
+    "password_reset_complete": ({}, {"get": PUBLIC}),
+}
+
+
+# -- the routes there are ---------------------------------------------------------------------------------------
+
+
+def _walk(patterns, prefix=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from _walk(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            yield prefix + str(p.pattern), p
+
+
+def routes() -> dict[str, object]:
+    """Route name -> its callback, for every route that is not left out; a route without a name is an error."""
+    found, unnamed = {}, []
+    for path, pattern in _walk(get_resolver().url_patterns):
+        if re.sub(r"^\^", "", path).startswith(EXCLUDED_PREFIXES):
+            continue
+        if not pattern.name:
+            unnamed.append(path)
+            continue
+        assert pattern.name not in found, f"two routes are named {pattern.name}"
+        found[pattern.name] = pattern.callback
+    assert not unnamed, f"routes without a name cannot be given a row in MATRIX: {unnamed}"
+    return found
+
+
+ROUTES = routes()
+
+
+def test_every_route_has_a_row():
+    missing = sorted(set(ROUTES) - set(MATRIX))
+    assert not missing, f"routes with no row in MATRIX (decide who may use them): {missing}"
+
+
+def test_every_row_is_a_route():
+    stale = sorted(set(MATRIX) - set(ROUTES))
+    assert not stale, f"rows in MATRIX for routes that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize("name", sorted(ROUTES))
+def test_the_rows_methods_are_the_routes(name):
+    actions = getattr(ROUTES[name], "actions", None)
+    if actions is None:  # not a DRF viewset: the row says which methods are worth trying
+        return
+    assert set(MATRIX[name][1]) == set(actions) - {"head"}, f"{name} answers {sorted(actions)}"
+
+
+# -- the world: one of each, built once for the module ----------------------------------------------------------
+
+
+def _build():
+    from beneficiaries.idnumber import make_id_number
+    from beneficiaries.models import Program
+    from beneficiaries.services import batch_create, beneficiary_register, disbursement_draft, household_get_or_create
+    from charity import roles
+    from charity.services import donation_record, donor_create, expense_record, trust_create
+    from ledger import services as ledger
+    from ledger.models import Fund
+
+    users = {}
+    groups = {"officer": roles.OFFICER, "approver": roles.APPROVER, "auditor": roles.AUDITOR,
+              "donor_a": roles.DONOR, "donor_b": roles.DONOR}
+    for name in ROLES[:-1]:
+        user = get_user_model().objects.create_user(name)  # no password: no hashing
+        if name in groups:
+            user.groups.add(Group.objects.get(name=groups[name]))
+        users[name] = user
+    officer = users["officer"]
+    trust = trust_create(code="CT", name="关爱妇女儿童慈善信托", name_en="Caring Trust")
+    study = ledger.fund_create(book=trust.book, code="STUDY", name="助学金专项资金", restriction="restricted",
+                               purpose="study_grant")
+    general = Fund.objects.get(book=trust.book, code="GEN")
+    day = dt.date(2026, 3, 2)
+    a = donor_create(trust=trust, kind="individual", name="甲捐赠人", external_id="D-A", user=users["donor_a"])
+    b = donor_create(trust=trust, kind="individual", name="乙捐赠人", external_id="D-B", user=users["donor_b"])
+    donation_record(trust=trust, external_id="DN-A", date=day, amount=Decimal("1200.00"), fund=study,
+                    channel="bank", user=officer, donor=a)
+    donation_record(trust=trust, external_id="DN-B", date=day, amount=Decimal("800.00"), fund=general,
+                    channel="wechat", user=officer, donor=b)
+    expense_record(trust=trust, external_id="E-1", date=day, kind="admin", fund=general, amount=Decimal("10.00"),
+                   user=officer)
+    household = household_get_or_create(book=trust.book, external_id="HH-0")
+    mother = beneficiary_register(
+        book=trust.book, external_id="M-0", name="母亲", user=officer, gender="F", household=household,
+        id_number=make_id_number("440105", dt.date(1988, 1, 1), 100, "F"), birth_date=dt.date(1988, 1, 1),
+    )
+    kid = beneficiary_register(
+        book=trust.book, external_id="K-0", name="孩子", user=officer, gender="M", household=household,
+        id_number=make_id_number("440105", dt.date(2014, 2, 1), 201, "M"), birth_date=dt.date(2014, 2, 1),
+        guardian=mother,
+    )
+    disbursement_draft(book=trust.book, external_id="DS-0", beneficiary=kid, fund=study, date=dt.date(2026, 3, 5),
+                       program=Program.objects.get(book=trust.book, code="study_grant"), user=officer,
+                       amount=Decimal("300.00"))
+    batch_create(book=trust.book, code="B-1", user=officer)
+    return users
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """Built once in a transaction of its own that is rolled back after the module (each test nests inside)."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield _build()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_route_by_every_role(world, db, name):
+    if name not in ROUTES:
+        pytest.skip("stale row (reported by test_every_row_is_a_route)")
+    kwargs, methods = MATRIX[name]
+    url = reverse(name, kwargs=kwargs)
+    clients = {}
+    for role in ROLES:
+        clients[role] = Client()
+        if role != "anonymous":
+            clients[role].force_login(world[role])
+    wrong = []
+    for method, statuses in methods.items():
+        expected = dict(zip(ROLES, (int(s) for s in statuses.split()), strict=True))
+        for role in ROLES:
+            with transaction.atomic():
+                if method == "get":
+                    response = clients[role].get(url)
+                elif url.startswith("/api/"):
+                    response = getattr(clients[role], method)(url, "{}", content_type="application/json")
+                else:
+                    response = getattr(clients[role], method)(url, {})
+                transaction.set_rollback(True)
+            if response.status_code != expected[role]:
+                wrong.append(f"{method.upper()} {url} as {role}: {response.status_code}, expected {expected[role]}")
+            elif url.startswith("/api/") and response.status_code in (400, 401, 403, 404) and name != "api-token":
+                assert set(response.json()["error"]) >= {"code", "message", "field"}, (method, role)
+    assert not wrong, "\n".join(wrong)

@@ -201,7 +201,12 @@ def donation_refund(
             field="date",
         )
     with transaction.atomic():
-        donation = Donation.objects.select_for_update().select_related("entry", "fund", "trust").get(pk=donation.pk)
+        # of=self: a bare FOR UPDATE over the joins would also lock the fund (and the entry, the trust) ahead of
+        # the book, the opposite of the ledger's lock order (book, then funds): a deadlock with any posting to it.
+        donation = (
+            Donation.objects.select_for_update(of=("self",), no_key=True).select_related("entry", "fund", "trust")
+            .get(pk=donation.pk)
+        )
         refunded = donation.refunds.aggregate(a=Sum("amount"), c=Sum("amount_cny"))
         refunded_amount = refunded["a"] or Decimal(0)
         left = donation.amount.amount - refunded_amount

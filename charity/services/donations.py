@@ -95,6 +95,8 @@ def donation_record(
     description = (description or "").strip()
     if len(description) > 2000:
         raise DonationError("a description is at most 2000 characters", field="description")
+    if "\x00" in description or "\x00" in item:  # PostgreSQL refuses NUL in text; SQLite would store it
+        raise DonationError("a description or item contains a NUL character", field="description")
     if channel == Channel.IN_KIND:
         if not item or len(item) > 64:
             raise DonationError("a gift in kind names its item (1 to 64 characters)", field="item")

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-pg serve migrate bench bench-full clean
+.PHONY: demo test test-pg serve migrate bench bench-full clean chaos fuzz-api fuzz-import reliability-long
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -28,6 +28,22 @@ test: $(VENV)/.installed
 
 test-pg: $(VENV)/.installed
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ctl} $(PY) -m pytest $(PYTEST_ARGS)
+
+# The reliability suite's long modes (tests/reliability; README "Reliability and security suite"). The chaos
+# run needs PostgreSQL: DATABASE_URL defaults to the ctl database of test-pg (its test database is test_<name>).
+RELIABILITY_PG ?= $${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ctl}
+
+chaos: $(VENV)/.installed
+	DATABASE_URL=$(RELIABILITY_PG) CHAOS_PROCS=$${CHAOS_PROCS:-8} CHAOS_SECONDS=$${CHAOS_SECONDS:-60} \
+		$(PY) -m pytest tests/reliability/test_chaos.py -m slow -s $(PYTEST_ARGS)
+
+fuzz-api: $(VENV)/.installed
+	API_FUZZ_EXAMPLES=$${API_FUZZ_EXAMPLES:-50} $(PY) -m pytest tests/reliability/test_api_fuzz.py -m slow $(PYTEST_ARGS)
+
+fuzz-import: $(VENV)/.installed
+	IMPORT_FUZZ_EXAMPLES=$${IMPORT_FUZZ_EXAMPLES:-600} $(PY) -m pytest tests/reliability/test_import_fuzz.py -m slow $(PYTEST_ARGS)
+
+reliability-long: chaos fuzz-api fuzz-import
 
 -include bench/bench.mk
 

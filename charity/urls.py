@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.http import JsonResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
@@ -17,3 +19,15 @@ urlpatterns = [
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.STATIC_URL, document_root=settings.STATIC_ROOT)
+
+
+def not_found(request, exception=None):
+    """A URL that matches no route: under /api/ the API's JSON error body, elsewhere Django's 404 page. (A
+    route's own 404 already comes from the API's exception handler; this covers paths that match no route at
+    all, e.g. a lookup value the router's pattern does not accept.)"""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "not_found", "message": "no such URL", "field": None}}, status=404)
+    return page_not_found(request, exception)
+
+
+handler404 = not_found

@@ -284,6 +284,8 @@ def entry_post(
 ) -> JournalEntry:
     """Post a balanced entry. Refuses with a ``LedgerError`` subclass, writing nothing, when it cannot."""
     legs = list(legs)
+    if "\x00" in (memo or ""):  # PostgreSQL refuses NUL in text (a DataError); SQLite would store it
+        raise errors.LedgerError("a memo cannot contain a NUL character", field="memo")
     rate = _validate(book=book, date=date, legs=legs, fx_rate=fx_rate)
     return _post(
         book=book,
@@ -740,6 +742,8 @@ def entry_reverse(*, entry: JournalEntry, date: dt.date, reason: str, user, idem
     """Post the mirror image of ``entry`` (every leg swapped) that points at it. An entry is reversed once."""
     if not reason or not reason.strip():
         raise errors.LedgerError("a reversal needs a reason", field="reason")
+    if "\x00" in reason:
+        raise errors.LedgerError("a reason cannot contain a NUL character", field="reason")
     if entry.status != EntryStatus.POSTED:
         raise errors.LedgerError(f"entry #{entry.sequence} is not posted", field="entry")
     # A retried reversal (its idempotency key already used) goes on to _post, which returns the first reversal

@@ -42,6 +42,8 @@ def _text(value, *, field: str, max_length: int, required: bool = False) -> str:
         raise RegistryError(f"{field.replace('_', ' ')} is required", field=field)
     if len(value) > max_length:
         raise RegistryError(f"{field.replace('_', ' ')} is longer than {max_length} characters", field=field)
+    if "\x00" in value:  # PostgreSQL refuses NUL in text (a DataError); SQLite would store it
+        raise RegistryError(f"{field.replace('_', ' ')} contains a NUL character", field=field)
     return value
 
 

@@ -95,6 +95,8 @@ def donation_record(
     description = (description or "").strip()
     if len(description) > 2000:
         raise DonationError("a description is at most 2000 characters", field="description")
+    if "\x00" in description or "\x00" in item:  # PostgreSQL refuses NUL in text; SQLite would store it
+        raise DonationError("a description or item contains a NUL character", field="description")
     if channel == Channel.IN_KIND:
         if not item or len(item) > 64:
             raise DonationError("a gift in kind names its item (1 to 64 characters)", field="item")
@@ -201,7 +203,12 @@ def donation_refund(
             field="date",
         )
     with transaction.atomic():
-        donation = Donation.objects.select_for_update().select_related("entry", "fund", "trust").get(pk=donation.pk)
+        # of=self: a bare FOR UPDATE over the joins would also lock the fund (and the entry, the trust) ahead of
+        # the book, the opposite of the ledger's lock order (book, then funds): a deadlock with any posting to it.
+        donation = (
+            Donation.objects.select_for_update(of=("self",), no_key=True).select_related("entry", "fund", "trust")
+            .get(pk=donation.pk)
+        )
         refunded = donation.refunds.aggregate(a=Sum("amount"), c=Sum("amount_cny"))
         refunded_amount = refunded["a"] or Decimal(0)
         left = donation.amount.amount - refunded_amount

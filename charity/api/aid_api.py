@@ -446,6 +446,7 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AidViewSe
 
     serializer_class = ProgramSerializer
     lookup_field = "code"
+    lookup_value_regex = r"[^/]+"  # business keys may hold dots
     queryset = Program.objects.none()
 
     def scoped_queryset(self):
@@ -458,6 +459,7 @@ class StockItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AidView
 
     serializer_class = StockItemSerializer
     lookup_field = "code"
+    lookup_value_regex = r"[^/]+"  # business keys may hold dots
     queryset = StockItem.objects.none()
 
     def scoped_queryset(self):
@@ -486,6 +488,7 @@ class HouseholdViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AidView
 
     serializer_class = HouseholdSerializer
     lookup_field = "external_id"
+    lookup_value_regex = r"[^/]+"  # business keys may hold dots
     queryset = Household.objects.none()
 
     def scoped_queryset(self):
@@ -514,6 +517,7 @@ class BeneficiaryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AidVi
     serializer_class = BeneficiarySerializer
     filterset_class = BeneficiaryFilter
     lookup_field = "external_id"
+    lookup_value_regex = r"[^/]+"  # business keys may hold dots
     write_perm = DRAFT
     queryset = Beneficiary.objects.none()
 
@@ -592,6 +596,7 @@ class DisbursementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AidV
     serializer_class = DisbursementSerializer
     filterset_class = DisbursementFilter
     lookup_field = "external_id"
+    lookup_value_regex = r"[^/]+"  # business keys may hold dots
     write_perms = {"create": DRAFT, "verify": DRAFT, "approve": APPROVE, "pay": APPROVE, "cancel": APPROVE,
                    "reverse": APPROVE}
     queryset = Disbursement.objects.none()
@@ -675,6 +680,7 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AidViewSet)
     serializer_class = BatchSerializer
     filterset_class = BatchFilter
     lookup_field = "code"
+    lookup_value_regex = r"[^/]+"  # business keys may hold dots
     write_perms = {"create": DRAFT, "approve": APPROVE, "post_batch": APPROVE, "cancel": APPROVE}
     queryset = DisbursementBatch.objects.none()
 

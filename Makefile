@@ -39,6 +39,10 @@ messages: $(VENV)/.installed
 	$(PY) manage.py makemessages -l zh_Hans --no-location --ignore '.venv/*' --ignore 'bench/*' --ignore 'tests/*' --ignore 'var/*' --ignore 'docs/*'
 	$(PY) manage.py compilemessages -l zh_Hans
 
+# The README's screenshots, from a running demo seeded with `seed_demo --passwords username` (docs/screenshots/take.py).
+screenshots: $(VENV)/.installed
+	$(PY) docs/screenshots/take.py http://127.0.0.1:$(PORT)
+
 -include bench/bench.mk
 
 clean:

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-pg serve migrate bench bench-full clean chaos fuzz-api fuzz-import reliability-long
+.PHONY: demo test test-pg test-browser messages screenshots serve migrate bench bench-full clean chaos fuzz-api fuzz-import reliability-long
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -44,6 +44,20 @@ fuzz-import: $(VENV)/.installed
 	IMPORT_FUZZ_EXAMPLES=$${IMPORT_FUZZ_EXAMPLES:-600} $(PY) -m pytest tests/reliability/test_import_fuzz.py -m slow $(PYTEST_ARGS)
 
 reliability-long: chaos fuzz-api fuzz-import
+
+# The browser test alone (headless Debian chromium driven by Playwright; skips when either is missing).
+test-browser: $(VENV)/.installed
+	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
+
+# After changing a translatable string: refresh the Chinese catalogue, translate the new entries in
+# locale/zh_Hans/LC_MESSAGES/django.po, then `make messages` again and commit the .po and the .mo (CI has no gettext).
+messages: $(VENV)/.installed
+	$(PY) manage.py makemessages -l zh_Hans --no-location --ignore '.venv/*' --ignore 'bench/*' --ignore 'tests/*' --ignore 'var/*' --ignore 'docs/*'
+	$(PY) manage.py compilemessages -l zh_Hans
+
+# The README's screenshots, from a running demo seeded with `seed_demo --passwords username` (docs/screenshots/take.py).
+screenshots: $(VENV)/.installed
+	$(PY) docs/screenshots/take.py http://127.0.0.1:$(PORT)
 
 -include bench/bench.mk
 

@@ -19,7 +19,10 @@ from .common import current_trust
 def auditor_home(request):
     trust = current_trust(request)
     verdict = verify_book(trust.book)
-    reports = [REPORTS[name] for name in report_names()]
+    # Plain dicts: a template calls what is callable, and a Report class called without arguments fails, which
+    # left every option of the select empty.
+    reports = [{"name": name, "title": REPORTS[name].title, "title_en": REPORTS[name].title_en}
+               for name in report_names()]
     context = {
         "trust": trust,
         "verdict": verdict,

@@ -1,0 +1,98 @@
+"""The portal in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright's sync API.
+
+A donor signs in, opens "my gifts" and "where my money went", downloads a receipt; an auditor downloads the trial
+balance. The app runs in pytest-django's ``live_server`` thread on a small seeded demo year; the seeding happens
+before Playwright starts, because Django refuses ORM calls from a thread where an event loop runs (Playwright's
+sync API keeps one in this thread). Skips, saying why, when the browser or Playwright is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
+                       reason=f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run tries it)"),
+    pytest.mark.skipif(sync_playwright is None, reason="Playwright for Python is not installed (requirements.txt)"),
+]
+
+
+def sign_in(page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("form.card button[type=submit]")
+    assert page.locator("header .who").inner_text() == username
+
+
+def sign_out(page) -> None:
+    with page.expect_navigation():
+        page.click("header form.inline button[type=submit]")
+    assert page.locator("header .who").count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_donor_and_auditor_in_chromium(live_server, tmp_path, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with (tmp_path / "seed.log").open("w") as log:
+        call_command("seed_demo", "--beneficiaries", "30", "--donations", "150", "--year", "2025", "--no-progress",
+                     "--passwords", "username", stdout=log)
+    base = live_server.url
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_context(locale="zh-CN", accept_downloads=True).new_page()
+            page.set_default_timeout(20_000)
+
+            # The donor: my gifts, where my money went, a receipt.
+            sign_in(page, base, "donor", "donor-demo")
+            page.click("header nav a[href='/my/']")
+            page.wait_for_url(f"{base}/my/")
+            assert page.locator("h1").inner_text() == "我的捐赠"
+            gifts = page.locator("#gifts tbody tr")
+            assert gifts.count() >= 1
+            page.locator("a.trace-link").first.click()
+            page.wait_for_url("**/my/gifts/*/")
+            assert page.locator("h1").inner_text() == "善款去向"
+            assert page.locator("#where tbody tr").count() >= 1
+            assert page.locator("#unspent").inner_text().strip()
+            page.go_back()
+            with page.expect_download() as info:
+                page.locator("a.receipt-link").first.click()
+            receipt = tmp_path / "receipt.pdf"
+            info.value.save_as(receipt)
+            assert info.value.suggested_filename.startswith("receipt-")
+            assert receipt.read_bytes().startswith(b"%PDF")
+            sign_out(page)
+
+            # The auditor: the trial balance as CSV from the auditor's page.
+            sign_in(page, base, "auditor", "auditor-demo")
+            page.goto(f"{base}/auditor/")
+            assert page.locator("#verify-line").inner_text().startswith("OK ")
+            page.select_option("#report", "trial-balance")
+            page.fill("input[name=as_of]", "2025-12-31")
+            page.select_option("#format", "csv")
+            with page.expect_download() as info:
+                page.click("#report-form button[type=submit]")
+            csv_path = tmp_path / "trial-balance.csv"
+            info.value.save_as(csv_path)
+            header = csv_path.read_text(encoding="utf-8-sig").splitlines()[0]
+            assert header == "account_code,account_name,account_type,debit,credit"
+            sign_out(page)
+        finally:
+            browser.close()

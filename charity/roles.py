@@ -37,6 +37,9 @@ def ensure_roles(**kwargs) -> None:
     for role, dotted in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         wanted = [p for p in (_permission(d) for d in dotted) if p is not None]
+        if role == AUDITOR:
+            # Reads everything, in the admin too: every model's view permission, but never beneficiaries' PII.
+            wanted += list(Permission.objects.filter(codename__startswith="view_").exclude(codename="view_pii"))
         group.permissions.set(wanted)
     admin, _ = Group.objects.get_or_create(name=ADMINISTRATOR)
     admin.permissions.set(Permission.objects.all())

@@ -120,6 +120,8 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     "disclosure": ({}, {"get": PUBLIC}),
     "disclosure-annual-report": ({}, {"get": PUBLIC}),
     "donor-home": ({}, {"get": SIGNED_IN}),
+    "office-import": ({}, {"get": "200 403 403 403 403 403 302", "post": "400 403 403 403 403 403 302"}),
+    "office-close": ({}, {"get": "403 200 403 403 403 403 302", "post": "403 200 403 403 403 403 302"}),
     "donor-statement": ({}, {"get": PAGE_MINE}),
     "donor-gift": ({"external_id": "DN-A"}, {"get": PAGE_MINE_A}),
     "donor-receipt": ({"external_id": "DN-A"}, {"get": PAGE_MINE_A}),

@@ -1,0 +1,65 @@
+"""The finance office's own screens beside the admin: import a CSV file with its row errors shown, close a month.
+
+Both call the same code as the commands (``ledger.csvio.run_import`` with the kind's importer, and
+``ledger.services.period_close``), so what the screen accepts or refuses is exactly what ``import_csv`` and
+``close_period`` do.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from charity.importers import KINDS, importer_class
+from ledger.csvio import run_import
+from ledger.errors import LedgerError
+from ledger.models import Period
+from ledger.services import period_close
+
+from .common import current_trust
+
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+@login_required
+@permission_required("charity.record_transactions", raise_exception=True)
+def import_file(request):
+    trust = current_trust(request)
+    context = {"trust": trust, "kinds": KINDS, "result": None, "selected": {}}
+    if request.method == "POST":
+        kind = request.POST.get("kind", "")
+        upload = request.FILES.get("file")
+        context["selected"] = {"kind": kind, "dry_run": bool(request.POST.get("dry_run")),
+                               "draft": bool(request.POST.get("draft"))}
+        if kind not in KINDS:
+            context["error"] = _("Choose what the file holds.")
+        elif upload is None:
+            context["error"] = _("Choose a CSV file.")
+        elif upload.size > MAX_UPLOAD:
+            context["error"] = _("The file is larger than 20 MB; import it with the import_csv command.")
+        else:
+            importer = importer_class(kind)(book=trust.book, user=request.user, draft=context["selected"]["draft"])
+            result = run_import(importer, upload.read(), dry_run=context["selected"]["dry_run"])
+            context["result"] = result
+            context["filename"] = upload.name
+        status = 400 if context.get("error") or (context["result"] and context["result"].errors) else 200
+        return render(request, "charity/office_import.html", context, status=status)
+    return render(request, "charity/office_import.html", context)
+
+
+@login_required
+@permission_required("charity.close_periods", raise_exception=True)
+def close_month(request):
+    trust = current_trust(request)
+    if request.method == "POST":
+        month = request.POST.get("month", "").strip()
+        try:
+            period_close(book=trust.book, month=month, user=request.user)
+        except LedgerError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Closed through %(month)s.") % {"month": month})
+            return redirect("office-close")
+    periods = Period.objects.filter(book=trust.book).select_related("closed_by").order_by("-month")[:24]
+    trust.book.refresh_from_db(fields=["closed_through"])
+    return render(request, "charity/office_close.html", {"trust": trust, "periods": periods}, status=200)

@@ -1,0 +1,56 @@
+"""The office screens: a CSV import shows every bad row and writes nothing; a good file imports; closing a month."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from charity import roles
+from charity.models import Donor
+from charity.services import trust_create
+from ledger.models import Book
+
+
+@pytest.fixture
+def staff(db, django_user_model):
+    trust_create(code="CT", name="关爱妇女儿童慈善信托")
+    made = {}
+    for name, role in (("officer", roles.OFFICER), ("approver", roles.APPROVER)):
+        user = django_user_model.objects.create_user(name, password="pw-12345-x")
+        user.groups.add(Group.objects.get(name=role))
+        made[name] = user
+    return made
+
+
+def _upload(client, text: str, **extra):
+    data = {"kind": "donors", "file": SimpleUploadedFile("donors.csv", text.encode("utf-8"), "text/csv"), **extra}
+    return client.post("/office/import/", data)
+
+
+def test_import_shows_every_bad_row_and_writes_nothing(client, staff):
+    client.force_login(staff["officer"])
+    response = _upload(client, "external_id,kind,name\nD-1,individual,王芳\nD-2,robot,李娜\nD-3,individual,\n")
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "robot" in text and 'id="row-errors"' in text
+    assert text.count("<tr><td class=\"num\">") == 2  # rows 3 and 4
+    assert not Donor.objects.exists()
+
+
+def test_import_good_file_and_dry_run(client, staff):
+    client.force_login(staff["officer"])
+    dry = _upload(client, "external_id,kind,name\nD-1,individual,王芳\n", dry_run="1")
+    assert dry.status_code == 200 and not Donor.objects.exists()
+    done = _upload(client, "external_id,kind,name\nD-1,individual,王芳\n")
+    assert done.status_code == 200 and 'id="import-ok"' in done.content.decode()
+    assert Donor.objects.get().name == "王芳"
+
+
+def test_close_a_month(client, staff):
+    client.force_login(staff["approver"])
+    response = client.post("/office/close/", {"month": "2026-01"})
+    assert response.status_code == 302
+    assert str(Book.objects.get().closed_through) == "2026-01-31"
+    again = client.post("/office/close/", {"month": "2026-01"}, follow=True)
+    assert "already closed" in again.content.decode()
+    client.force_login(staff["officer"])
+    assert client.post("/office/close/", {"month": "2026-02"}).status_code == 403

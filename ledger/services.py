@@ -382,7 +382,7 @@ _T_LEG = Leg._meta.db_table
 _T_DAILY = DailyBalance._meta.db_table
 
 
-def _lock(cursor, sql: str) -> str:
+def _lock(sql: str) -> str:
     return sql + (" FOR UPDATE" if connection.features.has_select_for_update else "")
 
 
@@ -400,7 +400,7 @@ def _post(*, book, date, memo, legs, user, idempotency_key, source, fx_rate, app
             last, head, closed_through = batch.books[book.pk]
         else:
             cursor.execute(
-                _lock(cursor, f"SELECT last_sequence, head_hash, closed_through FROM {_T_BOOK} WHERE id = %s"), [book.pk]
+                _lock(f"SELECT last_sequence, head_hash, closed_through FROM {_T_BOOK} WHERE id = %s"), [book.pk]
             )
             last, head, closed_through = cursor.fetchone()
             if isinstance(closed_through, str):  # SQLite hands dates back as text on a raw cursor
@@ -422,7 +422,7 @@ def _post(*, book, date, memo, legs, user, idempotency_key, source, fx_rate, app
         if to_read:
             marks = ", ".join(["%s"] * len(to_read))
             cursor.execute(
-                _lock(cursor, f"SELECT id, net_assets, restriction, code FROM {_T_FUND} WHERE id IN ({marks}) ORDER BY id"),
+                _lock(f"SELECT id, net_assets, restriction, code FROM {_T_FUND} WHERE id IN ({marks}) ORDER BY id"),
                 to_read,
             )
             held = {row[0]: list(row[1:]) for row in cursor.fetchall()}

@@ -14,13 +14,14 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 var:
-	mkdir -p var
+	mkdir -p var/static
 
 migrate: $(VENV)/.installed var
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
 	$(PY) manage.py demo_setup
+	@echo "open http://127.0.0.1:$(PORT)/  (public disclosure; sign in for the portal, reports and office)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(VENV)/.installed

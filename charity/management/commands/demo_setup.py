@@ -25,5 +25,3 @@ class Command(BaseCommand):
             admin = users.create_superuser("admin", "admin@example.org", password)
             admin.groups.add(Group.objects.get(name=roles.ADMINISTRATOR))
             self.stdout.write(f"  {'admin':<10} {'administrator':<16} {password}")
-        self.stdout.write("")
-        self.stdout.write("open http://127.0.0.1:8000/  (public disclosure; sign in for the portal, reports and office)")

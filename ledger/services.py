@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 import moneyed
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import errors
@@ -877,7 +877,3 @@ def fund_create(
         book=book, code=code, name=name, name_en=name_en, restriction=restriction, purpose=purpose,
         description=description,
     )
-
-
-def last_sequence(book: Book) -> int:
-    return JournalEntry.objects.filter(book=book).aggregate(m=Max("sequence"))["m"] or 0

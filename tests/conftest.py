@@ -1,7 +1,6 @@
-"""Fixtures shared by every area: users, and the database vendor."""
+"""Fixtures shared by every area: users, and fast password hashing."""
 
 import pytest
-from django.db import connection
 
 
 @pytest.fixture
@@ -12,10 +11,6 @@ def officer(django_user_model):
 @pytest.fixture
 def approver(django_user_model):
     return django_user_model.objects.create_user("approver", password="pw-approver-1")
-
-
-def is_postgres() -> bool:
-    return connection.vendor == "postgresql"
 
 
 @pytest.fixture(autouse=True)

@@ -54,3 +54,7 @@ def beneficiary_pii(*, beneficiary, user, purpose: str = "") -> Pii:
             beneficiary=beneficiary, user=user, fields="id_number,phone", purpose=purpose[:200]
         )
     return Pii(beneficiary.id_number, beneficiary.phone, masked=False)
+
+# Donor-facing and public output never gives a count of beneficiaries below this exactly ("fewer than 5"), so
+# that a small group cannot be recognised. The one threshold for the portal, the API and the reports.
+MIN_SHOWN_COUNT = 5

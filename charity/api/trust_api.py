@@ -12,6 +12,7 @@ Where a gift went is told per program, with beneficiaries counted, never named, 
 
 from __future__ import annotations
 
+from beneficiaries.privacy import MIN_SHOWN_COUNT
 from collections import OrderedDict
 from decimal import Decimal
 
@@ -43,7 +44,7 @@ from .reports_api import report_response
 
 RECORD = "charity.record_transactions"
 CENT = Decimal("0.01")
-SMALL_COUNT = 5
+SMALL_COUNT = MIN_SHOWN_COUNT  # beneficiaries.privacy
 FEWER_THAN_5 = "fewer than 5"
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,

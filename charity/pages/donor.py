@@ -7,6 +7,7 @@ named, and a count below five is shown as "fewer than 5".
 
 from __future__ import annotations
 
+from beneficiaries.privacy import MIN_SHOWN_COUNT
 from collections import OrderedDict
 from decimal import Decimal
 
@@ -22,7 +23,7 @@ from charity.documents import receipt_pdf
 from charity.models import Donation, Donor, Receipt
 from charity.selectors import donation_trace
 
-SMALL_COUNT = 5
+SMALL_COUNT = MIN_SHOWN_COUNT  # beneficiaries.privacy
 
 
 def people(count: int) -> str:

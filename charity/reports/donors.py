@@ -19,6 +19,7 @@ dated on or before it). A fixed number of queries, whatever the number of gifts,
 
 from __future__ import annotations
 
+from beneficiaries.privacy import MIN_SHOWN_COUNT
 from collections import defaultdict
 
 from beneficiaries.models import Disbursement, Program
@@ -29,7 +30,7 @@ from ledger.models import Account, Allocation, AllocationKind, to_minor
 from .base import RANGE, Column, Report, ReportData, ReportError, Row, amount, register
 
 FEWER_THAN_5 = "少于5人 fewer than 5"
-SMALL_GROUP = 5
+SMALL_GROUP = MIN_SHOWN_COUNT  # beneficiaries.privacy
 MANAGEMENT = ("management", "管理及行政", "management and administration")
 FUNDRAISING = ("fundraising", "筹资", "fundraising")
 

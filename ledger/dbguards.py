@@ -75,3 +75,18 @@ def refresh(apps, schema_editor):
         kind, name = created
         if kind == "function" or name not in triggers:
             schema_editor.execute(statement, params=None)
+
+
+# Functions of earlier versions of the SQL files that nothing calls any more.
+_RETIRED_FUNCTIONS = {"postgresql": ["ledger_check_legs(bigint, bigint)"], "sqlite": []}
+
+
+def reinstall(apps, schema_editor):
+    """Drop every trigger of the current files (triggers keep their names when their events change) and the
+    retired functions, then install the current files."""
+    connection = schema_editor.connection
+    drop(connection)
+    with connection.cursor() as cursor:
+        for signature in _RETIRED_FUNCTIONS.get(connection.vendor, []):
+            cursor.execute(f"DROP FUNCTION IF EXISTS {signature}")
+    install(apps, schema_editor)

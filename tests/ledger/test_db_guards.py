@@ -219,14 +219,14 @@ def postgres_only():
 @pytest.mark.postgres
 @pytest.mark.parametrize("case", ["debits exceed credits", "balanced overall but not per fund", "a single leg"])
 def test_postgres_deferred_trigger_refuses_at_commit(postgres_only, csb, user, case):
-    """With the immediate BEFORE trigger switched off inside the transaction, the unbalanced post goes through
+    """With the immediate check switched off inside the transaction, the unbalanced post goes through
     statement by statement, and the deferred constraint trigger still refuses it when the transaction commits."""
     before = counts()
     reached_commit = False
     with pytest.raises(IntegrityError, match="ledger: "):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-            cursor.execute("ALTER TABLE ledger_journalentry DISABLE TRIGGER ledger_entry_guard")
+            cursor.execute("ALTER TABLE ledger_journalentry DISABLE TRIGGER ledger_entry_posted_check")
             _draft_then_post(csb, user, UNBALANCED[case])(cursor)
             cursor.execute("SELECT status FROM ledger_journalentry ORDER BY id DESC LIMIT 1")
             assert cursor.fetchone()[0] == "posted"  # accepted so far: only the commit is left to refuse it
@@ -235,8 +235,8 @@ def test_postgres_deferred_trigger_refuses_at_commit(postgres_only, csb, user, c
     assert counts() == before
     # ALTER TABLE is transactional: the rollback has already switched the guard back on. Make sure of it.
     with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE ledger_journalentry ENABLE TRIGGER ledger_entry_guard")
-        cursor.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = 'ledger_entry_guard'")
+        cursor.execute("ALTER TABLE ledger_journalentry ENABLE TRIGGER ledger_entry_posted_check")
+        cursor.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = 'ledger_entry_posted_check'")
         assert cursor.fetchone()[0] == "O"
 
 

@@ -1,0 +1,208 @@
+"""Posting batches: plain entries are computed in memory and written in multi-row statements. Whatever is posted
+in a batch must leave exactly the books that posting the same entries one by one leaves, and every read in
+between must see every entry posted before it."""
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from ledger import errors, selectors, services
+from ledger.models import Allocation, DailyBalance, Fund, FundSource, JournalEntry, Leg
+from ledger.services import Cr, Dr, posting_batch
+from ledger.verification import verify_book
+
+from .conftest import make_book, nothing_written
+
+D0 = dt.date(2026, 1, 5)
+
+
+def workload(seed: int, count: int) -> list[tuple]:
+    """A random mix of gifts, spends (FIFO), purchases, a give-back and a reversal, as (kind, day, amount) steps.
+    Dates go back and forth, as an imported year does."""
+    rng = random.Random(seed)
+    steps = []
+    for i in range(count):
+        day = D0 + dt.timedelta(days=rng.randrange(0, 40))
+        amount = Decimal(rng.randrange(100, 50000)) / 100
+        kind = rng.choices(["gift_a", "gift_gen", "spend_a", "spend_gen", "move"], [4, 2, 4, 2, 1])[0]
+        steps.append((kind, day, amount))
+        if i == count // 3:
+            steps.append(("give_back", day, None))
+        if i == count // 2:
+            steps.append(("reverse", day, None))
+    return steps
+
+
+def run(sb, user, steps, prefix):
+    """Post ``steps`` into ``sb``; spends that would overdraw a fund are skipped the same way in both modes."""
+    posted = []
+    for i, (kind, day, amount) in enumerate(steps):
+        key = f"{prefix}-{i}"
+        if kind == "gift_a":
+            legs = [Dr(sb.bank, sb.fa, amount), Cr(sb.income_r, sb.fa, amount)]
+        elif kind == "gift_gen":
+            legs = [Dr(sb.bank, sb.gen, amount), Cr(sb.income, sb.gen, amount)]
+        elif kind == "spend_a":
+            legs = [Dr(sb.exp_a, sb.fa, amount), Cr(sb.bank, sb.fa, amount)]
+        elif kind == "spend_gen":
+            legs = [Dr(sb.exp_admin, sb.gen, amount), Cr(sb.bank, sb.gen, amount)]
+        elif kind == "move":
+            legs = [Dr(sb.stock, sb.gen, amount), Cr(sb.bank, sb.gen, amount)]
+        elif kind == "give_back":  # income given back: the database path, in the middle of the batch
+            source = FundSource.objects.filter(fund=sb.fa, remaining__gte=100).order_by("-date", "-sequence").first()
+            if source is None:
+                continue
+            amount = Decimal(1)
+            legs = [Dr(sb.income_r, sb.fa, amount, reduces=source.leg), Cr(sb.bank, sb.fa, amount)]
+        else:  # reverse the newest spend
+            spend = next(e for e in reversed(posted) if e.memo.startswith("spend"))
+            posted.append(services.entry_reverse(entry=spend, date=day, reason="wrong", user=user, idempotency_key=key))
+            continue
+        try:
+            posted.append(services.entry_post(book=sb.book, date=day, memo=kind, legs=legs, user=user,
+                                              idempotency_key=key))
+        except (errors.InsufficientFunds, errors.AllocatedSource):
+            pass
+    return posted
+
+
+def fingerprint(sb) -> dict:
+    """The books in terms that do not depend on row ids or on the book: by entry sequence and leg position."""
+    book = sb.book
+    where = {"leg__entry__book": book}
+    return {
+        "entries": list(JournalEntry.objects.filter(book=book).order_by("sequence").values_list(
+            "sequence", "date", "memo", "status", "reverses__sequence")),
+        "legs": list(Leg.objects.filter(entry__book=book).order_by("entry__sequence", "position").values_list(
+            "entry__sequence", "position", "account__code", "fund__code", "debit", "credit", "debit_cny",
+            "credit_cny", "date")),
+        "sources": list(FundSource.objects.filter(**where).order_by("leg__entry__sequence").values_list(
+            "leg__entry__sequence", "fund__code", "date", "amount", "remaining")),
+        "allocations": sorted(Allocation.objects.filter(**where).values_list(
+            "source__leg__entry__sequence", "leg__entry__sequence", "leg__position", "kind", "amount")),
+        "daily": list(DailyBalance.objects.filter(book=book).order_by("account__code", "fund__code", "date")
+                      .values_list("account__code", "fund__code", "date", "debit", "credit")),
+        "funds": list(Fund.objects.filter(book=book).order_by("code").values_list("code", "net_assets")),
+    }
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_batch_leaves_the_same_books_as_posting_one_by_one(db, user, seed, monkeypatch):
+    # Small blocks of ids, FIFO pages and INSERTs, so that the batch takes many of each.
+    monkeypatch.setattr(services._Batch, "IDS", 7)
+    monkeypatch.setattr(services._Batch, "ROWS", 5)
+    monkeypatch.setattr(services._Fifo, "PAGE", 3)
+    steps = workload(seed, 120)
+    one = make_book("ONE")
+    run(one, user, steps, "one")
+    two = make_book("TWO")
+    with posting_batch():
+        run(two, user, steps, "two")
+    assert fingerprint(two) == fingerprint(one)
+    assert verify_book(two.book).ok
+    assert verify_book(one.book).ok
+    kinds = set(Allocation.objects.filter(leg__entry__book=two.book).values_list("kind", flat=True))
+    assert kinds == {"use", "refund"}
+    assert JournalEntry.objects.filter(book=two.book, reverses__isnull=False).exists()
+
+
+def test_reads_inside_a_batch_see_every_entry_posted_before_them(sb, user):
+    with posting_batch():
+        gift = services.entry_post(book=sb.book, date=D0, memo="gift", user=user,
+                                   legs=[Dr(sb.bank, sb.fa, Decimal("100")), Cr(sb.income_r, sb.fa, Decimal("100"))])
+        assert JournalEntry.objects.get(pk=gift.pk).status == "posted"
+        assert list(gift.legs.order_by("position").values_list("credit", flat=True)) == [0, 10000]
+        spend = services.entry_post(book=sb.book, date=D0, memo="spend", user=user,
+                                    legs=[Dr(sb.exp_a, sb.fa, Decimal("30")), Cr(sb.bank, sb.fa, Decimal("30"))])
+        allocation = Allocation.objects.get(leg__entry=spend)
+        assert (allocation.source.leg.entry_id, allocation.amount) == (gift.pk, 3000)
+        assert selectors.fund_balance(sb.fa) == Decimal("70.00")
+    assert selectors.unallocated(gift) == Decimal("70.00")
+    assert verify_book(sb.book).ok
+
+
+def test_idempotency_inside_a_batch(sb, user):
+    legs = lambda amount: [Dr(sb.bank, sb.gen, Decimal(amount)), Cr(sb.income, sb.gen, Decimal(amount))]  # noqa: E731
+    before = services.entry_post(book=sb.book, date=D0, memo="gift", user=user, legs=legs("5"), idempotency_key="k0")
+    with posting_batch() as batch:
+        batch.expect_keys(sb.book, ["k0", "k1", "k2"])
+        assert services.entry_post(book=sb.book, date=D0, memo="gift", user=user, legs=legs("5"),
+                                   idempotency_key="k0").pk == before.pk  # used before the batch: replayed
+        first = services.entry_post(book=sb.book, date=D0, memo="gift", user=user, legs=legs("7"), idempotency_key="k1")
+        again = services.entry_post(book=sb.book, date=D0, memo="gift", user=user, legs=legs("7"), idempotency_key="k1")
+        assert again is first
+        with pytest.raises(errors.IdempotencyConflict):
+            services.entry_post(book=sb.book, date=D0, memo="gift", user=user, legs=legs("8"), idempotency_key="k1")
+        services.entry_post(book=sb.book, date=D0, memo="gift", user=user, legs=legs("9"), idempotency_key="k3")
+    assert JournalEntry.objects.filter(book=sb.book).count() == 3
+    assert sorted(JournalEntry.objects.values_list("idempotency_key", flat=True)) == ["k0", "k1", "k3"]
+    assert verify_book(sb.book).ok
+
+
+def test_a_refusal_in_a_batch_writes_nothing_of_the_batch(sb, user):
+    with nothing_written(sb.book):
+        with pytest.raises(errors.InsufficientFunds):
+            with posting_batch():
+                services.entry_post(book=sb.book, date=D0, memo="gift", user=user,
+                                    legs=[Dr(sb.bank, sb.fa, Decimal("10")), Cr(sb.income_r, sb.fa, Decimal("10"))])
+                services.entry_post(book=sb.book, date=D0, memo="spend", user=user,
+                                    legs=[Dr(sb.exp_a, sb.fa, Decimal("11")), Cr(sb.bank, sb.fa, Decimal("11"))])
+        sb.book.refresh_from_db()
+
+
+def test_a_savepoint_rolled_back_inside_a_batch_with_its_snapshot(sb, user):
+    gift = [Dr(sb.bank, sb.gen, Decimal("10")), Cr(sb.income, sb.gen, Decimal("10"))]
+    with posting_batch() as batch:
+        services.entry_post(book=sb.book, date=D0, memo="one", user=user, legs=gift)
+        state = batch.snapshot()
+        with pytest.raises(RuntimeError):
+            with transaction.atomic():
+                services.entry_post(book=sb.book, date=D0, memo="dropped", user=user, legs=gift)
+                raise RuntimeError
+        batch.restore(state)
+        sb.book.refresh_from_db()
+        services.entry_post(book=sb.book, date=D0, memo="two", user=user, legs=gift)
+    assert list(JournalEntry.objects.order_by("sequence").values_list("sequence", "memo")) == [(1, "one"), (2, "two")]
+    assert verify_book(sb.book).ok
+    assert selectors.fund_balance(sb.gen) == Decimal("20.00")
+
+
+def test_a_batch_writes_its_entries_in_a_few_statements(sb, user, django_assert_max_num_queries):
+    services.entry_post(book=sb.book, date=D0, memo="gift", user=user,
+                        legs=[Dr(sb.bank, sb.fa, Decimal("1000")), Cr(sb.income_r, sb.fa, Decimal("1000"))])
+    keys = [f"s{i}" for i in range(200)]
+    # Locks, id reservations, one FIFO page, and per 500 entries an INSERT of entries, of legs, of allocations,
+    # an UPDATE to posted and of the sources; then the running totals. Not one statement per entry.
+    with django_assert_max_num_queries(25):
+        with posting_batch() as batch:
+            batch.expect_keys(sb.book, keys)
+            for key in keys:
+                services.entry_post(book=sb.book, date=D0, memo="spend", user=user, idempotency_key=key,
+                                    legs=[Dr(sb.exp_a, sb.fa, Decimal("1")), Cr(sb.bank, sb.fa, Decimal("1"))])
+    assert JournalEntry.objects.filter(memo="spend", status="posted").count() == 200
+    assert Allocation.objects.filter(kind="use").count() == 200
+    assert selectors.fund_balance(sb.fa) == Decimal("800.00")
+    assert verify_book(sb.book).ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_checks_every_entry_a_batch_posts(csb, user):
+    """The multi-row UPDATE to posted is checked by the guards: one unbalanced draft among many refuses it."""
+    from .conftest import raw_entry, raw_leg
+
+    sb = csb
+    with pytest.raises(IntegrityError, match="ledger: "):
+        with transaction.atomic(), connection.cursor() as cursor:
+            ids = []
+            for i in range(5):
+                entry_id = raw_entry(cursor, sb.book, user, sequence=i + 1)
+                raw_leg(cursor, entry_id, 1, sb.bank, sb.gen, debit=1000)
+                raw_leg(cursor, entry_id, 2, sb.income, sb.gen, credit=1000 if i != 3 else 900)
+                ids.append(entry_id)
+            cursor.execute(
+                f"UPDATE ledger_journalentry SET status = 'posted' WHERE id IN ({', '.join(['%s'] * len(ids))})", ids
+            )
+    assert JournalEntry.objects.count() == 0

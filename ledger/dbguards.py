@@ -78,7 +78,10 @@ def refresh(apps, schema_editor):
 
 
 # Functions of earlier versions of the SQL files that nothing calls any more.
-_RETIRED_FUNCTIONS = {"postgresql": ["ledger_check_legs(bigint, bigint)"], "sqlite": []}
+_RETIRED_FUNCTIONS = {
+    "postgresql": ["ledger_check_legs(bigint, bigint)", "ledger_check_entry(bigint)", "ledger_check_entries(bigint[])"],
+    "sqlite": [],
+}
 
 
 def reinstall(apps, schema_editor):

@@ -326,10 +326,11 @@ class _Fifo:
     """One fund's open sources during a batch: pages read from the database in FIFO order, merged with the sources
     the batch has posted but not yet written."""
 
-    PAGE = 500
+    PAGE = 500  # the largest page; the first is small, as most uses take from one or two sources
 
     def __init__(self, fund_id: int):
         self.fund_id = fund_id
+        self.page = 20
         self.stored: deque[_Source] = deque()
         self.stored_done = False
         self.after = None  # FIFO key of the last stored source read
@@ -341,7 +342,9 @@ class _Fifo:
         if self.after is not None:
             sql += " AND (date, sequence, leg_id) > (%s, %s, %s)"
             params += list(self.after)
-        cursor.execute(sql + f" ORDER BY date, sequence, leg_id LIMIT {self.PAGE}", params)
+        page = min(self.page, self.PAGE)
+        self.page = page * 4
+        cursor.execute(sql + f" ORDER BY date, sequence, leg_id LIMIT {page}", params)
         rows = cursor.fetchall()
         for leg_id, date, sequence, remaining in rows:
             if isinstance(date, str):  # SQLite hands dates back as text on a raw cursor
@@ -349,7 +352,7 @@ class _Fifo:
             self.stored.append(_Source(leg_id, date, sequence, remaining, False))
         if rows:
             self.after = self.stored[-1].key
-        self.stored_done = len(rows) < self.PAGE
+        self.stored_done = len(rows) < page
 
     def head(self, cursor) -> _Source | None:
         while True:
@@ -628,8 +631,10 @@ class _LazyCursor:
 
 
 def _copy_rows(cursor, table: str, columns: str, rows: list) -> None:
-    """PostgreSQL: ``COPY ... FROM STDIN`` (the database's triggers and constraints run as for an INSERT)."""
-    if not rows:
+    """PostgreSQL: ``COPY ... FROM STDIN`` (the database's triggers and constraints run as for an INSERT). COPY
+    costs two round trips, so a few rows (an entry flushed on its own) go in one INSERT instead."""
+    if len(rows) < 50:
+        _insert_rows(cursor, table, columns, rows)
         return
     with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for row in rows:

@@ -68,8 +68,8 @@ def _movements_sql(vendor: str, *, book_id, as_of, since, account_ids, fund_ids,
     """One statement: [the checkpoint rows of the newest usable closed period, UNION ALL] the daily rows after it.
 
     Indexes: ``ledger_period_unique`` (book, month) finds the period, ``ledger_checkpoint_unique`` (period,
-    account, fund) its rows; the daily rows come from ``ledger_daily_balance_unique`` (account, fund, date) or
-    ``ledger_daily_book_date``, whichever the filters fit."""
+    account, fund) its rows; the daily rows come from ``ledger_daily_balance_unique`` (account, fund, date),
+    ``ledger_daily_account_date`` (account, date) or ``ledger_daily_book_date``, whichever the filters fit."""
     if vendor not in _MONTH_AFTER:
         raise NotImplementedError(f"balances are read with SQL written for {' and '.join(_MONTH_AFTER)}, not {vendor}")
     q = connection.ops.quote_name

@@ -269,7 +269,12 @@ class DailyBalance(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "fund", "date"], name="ledger_daily_balance_unique"),
         ]
-        indexes = [models.Index(fields=["book", "date"], name="ledger_daily_book_date")]
+        indexes = [
+            models.Index(fields=["book", "date"], name="ledger_daily_book_date"),
+            # One account's days since a checkpoint, across all its funds (account_balance without a fund): the
+            # unique (account, fund, date) index cannot range over the date without a fund.
+            models.Index(fields=["account", "date"], name="ledger_daily_account_date"),
+        ]
 
 
 class Period(models.Model):

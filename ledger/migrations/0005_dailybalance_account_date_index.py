@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ledger", "0003_refresh_database_guards")]
+    dependencies = [("ledger", "0004_set_based_guards")]
 
     operations = [
         migrations.AddIndex(

@@ -85,7 +85,7 @@ def test_the_answer_is_the_entry_as_stored_and_a_replay_repeats_it(trust, client
     first = officer.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="same")
     assert first.status_code == 201, first.content
     stored = officer.get(f"{URL}{first.json()['sequence']}/")
-    assert first.json() == stored.json()
+    assert first.json() == stored.json()  # answered from what entry_post returned, no second read
     again = officer.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="same")
     assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
@@ -94,6 +94,19 @@ def test_the_answer_is_the_entry_as_stored_and_a_replay_repeats_it(trust, client
     assert not record.in_progress and record.status == 201 and record.body == first.json()
     # One audit event per request, the replay's included; none written twice.
     assert list(_writes().values_list("status", flat=True)) == [201, 201]
+
+
+def test_a_post_reads_only_the_accounts_and_funds_it_names(trust, client_for, django_assert_max_num_queries):
+    officer = client_for("officer")
+    officer.post(URL, _gift(), format="json")  # warms the user's permission cache
+    with django_assert_max_num_queries(20) as captured:  # 19 on PostgreSQL: entry_post is 11 of them
+        assert officer.post(URL, _gift("2.00"), format="json", HTTP_IDEMPOTENCY_KEY="q").status_code == 201
+    for table in ("ledger_account", "ledger_fund"):  # not every account and fund of the book
+        reads = [q["sql"] for q in captured.captured_queries if f'FROM "{table}"' in q["sql"]]
+        assert len(reads) == 1 and '"code" IN' in reads[0], reads
+    entry_reads = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")
+                   and 'FROM "ledger_journalentry"' in q["sql"]]
+    assert entry_reads == [], entry_reads  # the answer is not read back
 
 
 @pytest.mark.django_db(transaction=True)

@@ -59,6 +59,10 @@ def _request_hash(request) -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 
+def _path(request) -> str:
+    return request.path.replace("\x00", "")[:500]  # only for the record; PostgreSQL refuses a NUL in text
+
+
 def _lock_id(user_id: int, key: str) -> int:
     """The advisory lock that stands for (user, key): 64 bits of a hash; a collision costs a spurious 409."""
     digest = hashlib.blake2b(f"{user_id}\n{key}".encode(), digest_size=8, person=b"ctl-idem-key").digest()
@@ -69,7 +73,7 @@ def _claim_locked(request, key: str, digest: str) -> IdempotencyRecord | None:
     """Inside the request's transaction: insert the record if the key's advisory lock is free (never waiting for
     it) and no committed record has the key; else None."""
     now = timezone.now()
-    path = request.path[:500]
+    path = _path(request)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {_TABLE} (user_id, key, method, path, request_hash, in_progress, created_at) "
@@ -91,7 +95,7 @@ def _claim_committed(request, key: str, digest: str) -> IdempotencyRecord | None
     try:
         with transaction.atomic():
             return IdempotencyRecord.objects.create(
-                user=request.user, key=key, method=request.method, path=request.path[:500], request_hash=digest
+                user=request.user, key=key, method=request.method, path=_path(request), request_hash=digest
             )
     except IntegrityError:
         return None

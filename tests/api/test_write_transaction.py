@@ -216,3 +216,16 @@ def test_a_duplicate_after_the_first_committed_replays(trust, users, monkeypatch
     assert after.status_code == 201 and after["Idempotent-Replayed"] == "true"
     assert after.json() == results["first"].json()
     assert JournalEntry.objects.count() == 1
+
+
+@pytest.mark.parametrize("key", ["k\x00", "k" * 201])
+def test_an_unusable_key_is_400(trust, client_for, key):
+    response = client_for("officer").post(URL, _gift(), format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 400 and response.json()["error"]["field"] == "Idempotency-Key"
+    assert JournalEntry.objects.count() == 0
+
+
+def test_a_nul_in_the_path_is_404_not_500(trust, client_for):
+    response = client_for("officer").post("/api/v1/trusts/C%00T/entries/", _gift(), format="json",
+                                          HTTP_IDEMPOTENCY_KEY="nul")
+    assert response.status_code == 404

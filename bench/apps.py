@@ -13,10 +13,11 @@ B7 memory  ``manage.py report general-ledger --format csv --out FILE`` as a chil
            and over the big book of B3/B4 (M legs): peak RSS and time; the CSV is read back (every leg line
            there, debits = credits on the TOTAL line).
 B6         PostgreSQL only: gunicorn, 2 workers, on the demo database; ``bench/load.py`` drives it from this
-           process over 127.0.0.1 (reads: donor statements as JSON by the auditor; writes: manual journal
-           entries by the officer, each with an Idempotency-Key, some sent twice); afterwards
-           ``verify_ledger`` and the trial-balance report must be clean, and the entries written must be
-           exactly the keys the server accepted, to the cent.
+           process over 127.0.0.1 (reads: donor statements as JSON by the auditor; writes: gifts recorded
+           through the donations endpoint by the officer, or manual journal entries with ``--b6-writes
+           entries``, each with an Idempotency-Key, some sent twice); afterwards ``verify_ledger`` and the
+           trial-balance report must be clean, and the entries written must be exactly the keys the server
+           accepted, to the cent (gifts: one entry and one valid receipt each).
 
 Nothing here changes ``ledger/`` or ``charity/``; the bench only sets the demo users' passwords in its own
 scratch database so that it can ask ``/api/v1/auth/token/`` for their tokens.
@@ -258,7 +259,7 @@ def stop_gunicorn(proc: subprocess.Popen) -> None:
         pass
 
 
-def run_b6(url: str, acfg: dict, prep: dict) -> dict:
+def run_b6(url: str, acfg: dict, prep: dict, write_kind: str = "donations") -> dict:
     import asyncio
 
     import load
@@ -275,12 +276,12 @@ def run_b6(url: str, acfg: dict, prep: dict) -> dict:
             base=f"http://127.0.0.1:{port}", trust=TRUST, year=prep["year"], date=prep["date"],
             donors=prep["donors"], users=prep["users"], read_clients=acfg["read_clients"],
             read_seconds=acfg["read_seconds"], write_clients=acfg["write_clients"],
-            write_seconds=acfg["write_seconds"],
+            write_seconds=acfg["write_seconds"], write_kind=write_kind,
         )))
     finally:
         stop_gunicorn(proc)
-    check = _child_json("b6-check", url, "--memo-prefix", load.MEMO_PREFIX, "--entries-before",
-                        str(prep["entries"]))
+    check = _child_json("b6-check", url, "--memo-prefix", load.memo_prefix(write_kind), "--entries-before",
+                        str(prep["entries"]), *(["--donations", load.DONATION_PREFIX] if write_kind == "donations" else []))
     out["check"] = check
     writes = out.get("writes", {})
     problems = list(check["problems"])
@@ -306,12 +307,13 @@ def _gunicorn_version() -> str:
 
 
 def run_apps(url: str, mode: str, *, big_book: dict | None, force_b6: bool = False, only: set | None = None,
-             demo_url: str | None = None) -> dict:
+             demo_url: str | None = None, b6_writes: str = "donations") -> dict:
     """B5, B6 and B7 against a demo database made from ``url`` (the server/engine of the run).
 
     ``big_book``: {"url", "code", "from", "to", "legs"} of the B3/B4 book, or None; ``demo_url``: an empty
-    database to seed instead of the scratch one (the test suite passes a file in its tmp_path). Returns one dict per
-    benchmark; a failure of one is recorded as its error and the others still run."""
+    database to seed instead of the scratch one (the test suite passes a file in its tmp_path); ``b6_writes``: what
+    B6 writes, ``donations`` or ``entries`` (``bench/load.py``). Returns one dict per benchmark; a failure of one is
+    recorded as its error and the others still run."""
     acfg = APP_MODES[mode]
     vendor = common.vendor_of(url)
     only = only or {"B5", "B6", "B7"}
@@ -357,7 +359,7 @@ def run_apps(url: str, mode: str, *, big_book: dict | None, force_b6: bool = Fal
                                     "would measure SQLite's single writer lock, not the API)"}
         else:
             try:
-                out["B6"] = run_b6(demo, acfg, prep)
+                out["B6"] = run_b6(demo, acfg, prep, b6_writes)
             except Exception as exc:  # noqa: BLE001
                 out["B6"] = {"error": f"{type(exc).__name__}: {exc}", "exact": False}
     return out
@@ -479,7 +481,7 @@ def child_b6_check(args) -> dict:
     from django.core.management import call_command
     from django.db.models import Sum
 
-    from charity.models import Trust
+    from charity.models import Donation, Trust
     from charity.reports import get_report, render_report, resolve_params
     from ledger.models import JournalEntry, Leg, from_minor
 
@@ -504,6 +506,16 @@ def child_b6_check(args) -> dict:
     entries_after = JournalEntry.objects.filter(book=trust.book).count()
     if entries_after - args.entries_before != written.count():
         problems.append(f"{entries_after - args.entries_before} new entries, {written.count()} from the bench")
+    if args.donations:  # each gift recorded: its own entry, its amount, one valid receipt
+        gifts = Donation.objects.filter(trust=trust, external_id__startswith=args.donations)
+        if gifts.count() != written.count() or gifts.filter(entry__in=written).count() != written.count():
+            problems.append(f"{gifts.count()} gifts for {written.count()} entries")
+        total = gifts.aggregate(s=Sum("amount_cny"))["s"]
+        if total is not None and total != from_minor(debit):
+            problems.append(f"gifts total {total}, their entries {from_minor(debit)}")
+        unreceipted = gifts.exclude(receipts__voided_at__isnull=True).count()
+        if unreceipted:
+            problems.append(f"{unreceipted} gifts without a valid receipt")
     return {"verify_ledger": verify.getvalue().strip(), "trial_balance_totals": totals,
             "entries_written": written.count(), "amount_written": str(from_minor(debit)), "problems": problems}
 
@@ -521,6 +533,7 @@ def main(argv=None) -> int:
     check = sub.add_parser("b6-check")
     check.add_argument("--memo-prefix", required=True)
     check.add_argument("--entries-before", type=int, required=True)
+    check.add_argument("--donations", default="", help="external-id prefix of the gifts B6 recorded, if it did")
     args = parser.parse_args(argv)
     handler = {"prepare": child_prepare, "b5": child_b5, "b6-check": child_b6_check}[args.cmd]
     print(json.dumps(handler(args), default=str))

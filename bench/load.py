@@ -4,12 +4,13 @@ last one is answered, no think time), traffic to 127.0.0.1 only.
 Reads:  ``read_clients`` clients for ``read_seconds``: GET the donor-statement report as JSON for a random donor
         of the year, as the auditor (token from POST /api/v1/auth/token/). A 200 with the report's JSON is a
         success; anything else (status, timeout, connection error, a body that is not the report) an error.
-Writes: ``write_clients`` clients for ``write_seconds``: POST a manual journal entry (bank 1002 Dr / donation
-        income 4101 Cr, fund GEN, 1.00-500.00) as the officer, each with its own Idempotency-Key; every 10th
-        request of a client is sent a second time with the same key and body, and must come back as a replay
-        (``Idempotent-Replayed: true``, the same entry). The rate counts distinct entries created. If the
-        donations endpoint (``/api/v1/trusts/{code}/donations/``) exists, that is reported; the writes still
-        use entries (the bench cannot guess that endpoint's body).
+Writes: ``write_clients`` clients for ``write_seconds``: as the officer, POST a gift to the donations endpoint
+        (``donations``: ``/api/v1/trusts/{code}/donations/``, fund GEN, channel bank, 1.00-500.00, an
+        external id of its own; recording it posts one entry and issues its receipt) or a manual journal entry
+        (``entries``: bank 1002 Dr / donation income 4101 Cr, fund GEN, 1.00-500.00), each with its own
+        Idempotency-Key; every 10th request of a client is sent a second time with the same key and body, and
+        must come back as a replay (``Idempotent-Replayed: true``, the same entry). The rate counts distinct
+        entries created; ``memo_prefix(kind)`` is how the check finds them in the ledger afterwards.
 """
 
 from __future__ import annotations
@@ -20,7 +21,28 @@ import time
 import uuid
 from decimal import Decimal
 
-MEMO_PREFIX = "bench B6 write"
+MEMO_PREFIX = "bench B6 write"  # manual entries' memo
+DONATION_PREFIX = "B6W-"  # gifts' external id; donation_record writes the memo "Donation <external id>"
+WRITE_KINDS = ("donations", "entries")
+
+
+def memo_prefix(kind: str) -> str:
+    return f"Donation {DONATION_PREFIX}" if kind == "donations" else MEMO_PREFIX
+
+
+def _write_body(kind: str, date: str, amount: Decimal, client: int, n: int) -> dict:
+    if kind == "donations":
+        return {"external_id": f"{DONATION_PREFIX}{client}-{n}-{uuid.uuid4().hex[:12]}", "date": date,
+                "amount": f"{amount:.2f}", "fund": "GEN", "channel": "bank"}
+    return {"date": date, "memo": f"{MEMO_PREFIX} {client}-{n}", "legs": [
+        {"account": "1002", "fund": "GEN", "debit": f"{amount:.2f}"},
+        {"account": "4101", "fund": "GEN", "credit": f"{amount:.2f}"},
+    ]}
+
+
+def _sequence(kind: str, body: dict):
+    """The ledger entry a 201 answer names: an entry's sequence, or the entry a gift was posted as."""
+    return body.get("entry") if kind == "donations" else body.get("sequence")
 
 
 def percentiles(samples_s: list[float]) -> dict:
@@ -71,12 +93,12 @@ async def _reads(client, base, trust, year, donors, auth, seconds, clients, seed
             "error_samples": sorted(set(errors))[:5], "per_s": len(latencies) / wall}
 
 
-async def _writes(client, base, trust, date, auth, seconds, clients, seed) -> dict:
+async def _writes(client, base, trust, date, auth, seconds, clients, seed, kind: str = "donations") -> dict:
     latencies: list[float] = []
     errors: list[str] = []
     created: dict[str, tuple[int, Decimal]] = {}
     replays = {"sent": 0, "ok": 0}
-    url = f"{base}/api/v1/trusts/{trust}/entries/"
+    url = f"{base}/api/v1/trusts/{trust}/{kind}/"
     deadline = time.perf_counter() + seconds
 
     async def post(key: str, body: dict):
@@ -91,22 +113,19 @@ async def _writes(client, base, trust, date, auth, seconds, clients, seed) -> di
             n += 1
             amount = Decimal(rng.randint(100, 50_000)) / 100
             key = f"b6-{uuid.uuid4()}"
-            body = {"date": date, "memo": f"{MEMO_PREFIX} {i}-{n}", "legs": [
-                {"account": "1002", "fund": "GEN", "debit": f"{amount:.2f}"},
-                {"account": "4101", "fund": "GEN", "credit": f"{amount:.2f}"},
-            ]}
+            body = _write_body(kind, date, amount, i, n)
             try:
                 r, elapsed = await post(key, body)
                 if r.status_code != 201:
                     errors.append(f"{r.status_code} {r.text[:160]}")
                     continue
                 latencies.append(elapsed)
-                created[key] = (r.json().get("sequence"), amount)
+                created[key] = (_sequence(kind, r.json()), amount)
                 if n % 10 == 0:  # the same request again: a replay, nothing written
                     replays["sent"] += 1
                     again, _ = await post(key, body)
                     if (again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
-                            and again.json().get("sequence") == created[key][0]):
+                            and _sequence(kind, again.json()) == created[key][0]):
                         replays["ok"] += 1
                     else:
                         errors.append(f"replay: {again.status_code} {again.headers.get('Idempotent-Replayed')}")
@@ -117,14 +136,16 @@ async def _writes(client, base, trust, date, auth, seconds, clients, seed) -> di
     await asyncio.gather(*(one_client(i) for i in range(clients)))
     wall = time.perf_counter() - t0
     sequences = [s for s, _ in created.values()]
-    return {"clients": clients, "seconds": wall, **percentiles(latencies), "created": len(created),
+    return {"clients": clients, "kind": kind, "endpoint": url[len(base):], "seconds": wall, **percentiles(latencies),
+            "created": len(created),
             "per_s": len(created) / wall, "distinct_sequences": len(set(sequences)),
             "amount_created": str(sum((a for _, a in created.values()), Decimal("0.00"))), "replays": replays,
             "errors": len(errors), "error_samples": sorted(set(errors))[:5]}
 
 
 async def run(*, base: str, trust: str, year: int, date: str, donors: list[str], users: dict, read_clients: int,
-              read_seconds: float, write_clients: int, write_seconds: float, seed: int = 6) -> dict:
+              read_seconds: float, write_clients: int, write_seconds: float, seed: int = 6,
+              write_kind: str = "donations") -> dict:
     import httpx
 
     assert base.startswith("http://127.0.0.1:"), base  # traffic to this machine only
@@ -136,7 +157,9 @@ async def run(*, base: str, trust: str, year: int, date: str, donors: list[str],
         officer = {"Authorization": f"Token {await token(client, base, 'officer', users['officer'])}"}
         probe = await client.get(f"{base}/api/v1/trusts/{trust}/donations/", headers=officer)
         out["donations_endpoint"] = probe.status_code != 404
-        out["write_endpoint"] = f"/api/v1/trusts/{trust}/entries/"
+        if write_kind == "donations" and not out["donations_endpoint"]:
+            raise RuntimeError("B6 writes to the donations endpoint, and the server has none (use entries)")
+        out["write_endpoint"] = f"/api/v1/trusts/{trust}/{write_kind}/"
         # Warm-up, untimed: every worker has imported the views and opened its database connection.
         for donor in donors[:6]:
             await client.get(f"{base}/api/v1/trusts/{trust}/reports/donor-statement/",
@@ -145,5 +168,6 @@ async def run(*, base: str, trust: str, year: int, date: str, donors: list[str],
         solo = min(5.0, read_seconds / 3)
         out["reads_1_client"] = await _reads(client, base, trust, year, donors, auditor, solo, 1, seed + 1)
         out["reads"] = await _reads(client, base, trust, year, donors, auditor, read_seconds, read_clients, seed)
-        out["writes"] = await _writes(client, base, trust, date, officer, write_seconds, write_clients, seed)
+        out["writes"] = await _writes(client, base, trust, date, officer, write_seconds, write_clients, seed,
+                                      write_kind)
     return out

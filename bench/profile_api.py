@@ -4,8 +4,10 @@ the report or ``entry_post``), without HTTP or gunicorn. For BENCHMARKS.md's exp
     DATABASE_URL=<the demo database the run left, e.g. .../ctl_bench2_demo> DJANGO_SETTINGS_MODULE=charity.settings \\
         python -m pyinstrument -r text bench/profile_api.py reads 100
     ... bench/profile_api.py writes 200
+    ... bench/profile_api.py donations 200
 
-``writes`` posts real entries (memo "bench profile write") into that scratch database's CWCT book.
+``writes`` posts real entries (memo "bench profile write") into that scratch database's CWCT book; ``donations``
+records real gifts (external ids "PROF-...", fund GEN, channel bank) through the donations endpoint, as B6 does.
 """
 
 from __future__ import annotations
@@ -52,10 +54,15 @@ def main(kind: str, count: int) -> None:
         today = timezone.localdate().isoformat()
         t0 = time.perf_counter()
         for i in range(count):
-            body = {"date": today, "memo": f"bench profile write {i}", "legs": [
-                {"account": "1002", "fund": "GEN", "debit": "10.00"},
-                {"account": "4101", "fund": "GEN", "credit": "10.00"}]}
-            r = client.post("/api/v1/trusts/CWCT/entries/", body, content_type="application/json",
+            if kind == "donations":
+                url, body = "/api/v1/trusts/CWCT/donations/", {
+                    "external_id": f"PROF-{uuid.uuid4().hex[:16]}", "date": today, "amount": "10.00", "fund": "GEN",
+                    "channel": "bank"}
+            else:
+                url, body = "/api/v1/trusts/CWCT/entries/", {"date": today, "memo": f"bench profile write {i}", "legs": [
+                    {"account": "1002", "fund": "GEN", "debit": "10.00"},
+                    {"account": "4101", "fund": "GEN", "credit": "10.00"}]}
+            r = client.post(url, body, content_type="application/json",
                             HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_IDEMPOTENCY_KEY=f"p-{uuid.uuid4()}")
             assert r.status_code == 201, r.content[:200]
     elapsed = time.perf_counter() - t0

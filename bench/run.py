@@ -686,7 +686,8 @@ def app_verdicts(apps: dict | None, pg: bool) -> list[dict]:
             f"p50 {reads.get('p50_ms') or 0:.0f} ms, {reads.get('per_s') or 0:.1f} req/s, {reads.get('errors', '-')} "
             f"errors; 1 client alone: p50 {solo.get('p50_ms') or 0:.0f} ms", error=b6.get("error"))
         rate = writes.get("per_s")
-        row(f"B6 writes: {writes.get('clients', '-')} clients, POST entries + Idempotency-Key", "entries/s", rate,
+        row(f"B6 writes: {writes.get('clients', '-')} clients, POST {writes.get('kind', 'entries')} + Idempotency-Key",
+            "entries/s", rate,
             ">= 200/s, 0 errors", None if rate is None else (rate >= 200 and writes.get("errors") == 0), ok6,
             f"p50 {writes.get('p50_ms') or 0:.0f} / p99 {writes.get('p99_ms') or 0:.0f} ms, {writes.get('errors', '-')} "
             f"errors, {_get(writes, 'replays', 'ok') or 0}/{_get(writes, 'replays', 'sent') or 0} replays ok",
@@ -835,6 +836,9 @@ def main(argv=None) -> int:
                         help="B5-B7 only (the big book is still loaded for B7's general ledger)")
     parser.add_argument("--no-apps", action="store_true", help="B1-B4 only (no B5-B7)")
     parser.add_argument("--only-apps", default="B5,B6,B7", help="which of B5,B6,B7 to run (default: all)")
+    parser.add_argument("--b6-writes", choices=["donations", "entries"], default="donations",
+                        help="what B6 writes: gifts through the donations endpoint (the default, issue 8's workload) "
+                             "or manual journal entries (the earlier runs in BENCHMARKS.md)")
     parser.add_argument("--force-b6", action="store_true",
                         help="run B6 on SQLite too (the test suite does, to exercise the load client)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -896,7 +900,7 @@ def _main(args, cfg, sampler) -> int:
 
         big_book = dict(result["ours"]["big_book"], url=scratch)
         result["apps"] = apps.run_apps(url, args.mode, big_book=big_book, force_b6=args.force_b6,
-                                       only=set(args.only_apps.split(",")))
+                                       only=set(args.only_apps.split(",")), b6_writes=args.b6_writes)
         result["machine"]["load_average_after_apps"] = os.getloadavg()
     result["verdicts"] = verdicts(result)
     result["table"] = table(result["verdicts"])
@@ -922,8 +926,8 @@ def _main(args, cfg, sampler) -> int:
     if (result.get("hordak") or {}).get("error"):
         notes.append("hordak: " + result["hordak"]["error"])
     b6 = (result.get("apps") or {}).get("B6") or {}
-    if b6.get("donations_endpoint"):
-        notes.append("B6: a donations endpoint exists now; the writes still POST manual journal entries")
+    if b6.get("donations_endpoint") and (b6.get("writes") or {}).get("kind") == "entries":
+        notes.append("B6: the writes POST manual journal entries (--b6-writes entries); the default is donations")
     m = result["machine"]
     notes.append(f"machine: {m.get('nproc')} CPUs, {m.get('memory_gib')} GiB; 1-minute load average during the run "
                  f"{m['load_average_1m_during_run']['min']}-{m['load_average_1m_during_run']['max']} "

@@ -98,7 +98,7 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "charity.backends.ModelBackend",  # Django's, with the permission check in one statement
 ]
 
 ROOT_URLCONF = "charity.urls"

@@ -30,6 +30,7 @@ def test_tiny_apps_benchmark_is_exact(tmp_path):
         assert b6.get("exact") is True, b6
         assert b6["reads"]["errors"] == 0 and b6["reads"]["requests"] > 0
         assert b6["writes"]["errors"] == 0 and b6["writes"]["created"] > 0
+        assert b6["writes"]["kind"] == "donations" and b6["write_endpoint"].endswith("/donations/")
         assert b6["check"]["entries_written"] == b6["writes"]["created"]
     rows = run.app_verdicts(out, pg=False)
     assert {r["status"] for r in rows} <= {"PASS", "MISS", "n/a"}, rows

@@ -250,7 +250,7 @@ CHARITY_RATIO_MANAGEMENT_MAX = env("CHARITY_RATIO_MANAGEMENT_MAX", "0.10")
 #   locmem  (default) each process's memory; with N workers a report may be rendered N times
 #   file    one directory, REPORT_CACHE_DIR, shared by every worker on the machine (each report rendered once)
 #   off     no report cache
-# Bounded: at most REPORT_CACHE_MAX_ENTRIES renderings (the backend evicts when full) of at most
+# Bounded: at most REPORT_CACHE_MAX_ENTRIES renderings (the backend evicts some when full) of at most
 # REPORT_CACHE_MAX_ITEM_KB each (larger ones are not kept); a donor statement is 4-6 KB, an annual report ~30 KB.
 REPORT_CACHE = env("REPORT_CACHE", "locmem").strip().lower()
 REPORT_CACHE_MAX_ITEM_BYTES = env_int("REPORT_CACHE_MAX_ITEM_KB", 256) * 1024

@@ -35,6 +35,7 @@ import functools
 import hashlib
 import io
 import json
+import logging
 from pathlib import Path
 
 from django.conf import settings
@@ -45,6 +46,7 @@ from ledger.models import Book
 
 from .base import Head, Params, Report
 
+log = logging.getLogger(__name__)
 CACHE_ALIAS = "reports"
 KEY_VERSION = "1"  # bump when the key's shape changes
 HIT, MISS, OFF = "hit", "miss", "off"
@@ -135,12 +137,19 @@ def render_cached(*, book: Book, report: type[Report], params: Params, fmt: str,
     if head is None:
         head = book_head(book)
     key = cache_key(book=book, head=head, report=report, params=params, fmt=fmt, state=state)
-    content = cache.get(key)
+    try:
+        content = cache.get(key)
+    except Exception:  # noqa: BLE001 - a cache that fails (a full disk, a lost directory) only costs a render
+        log.warning("report cache: get failed", exc_info=True)
+        content = None
     if content is not None:
         return content, HIT
     snapshot = snapshot_possible()
     content, made_from = render()
     if (len(content) <= getattr(settings, "REPORT_CACHE_MAX_ITEM_BYTES", 256 * 1024) and _same_head(made_from, head)
             and (snapshot or book_head(book) == (int(head[0]), head[1]))):
-        cache.set(key, content)
+        try:
+            cache.set(key, content)
+        except Exception:  # noqa: BLE001
+            log.warning("report cache: set failed", exc_info=True)
     return content, MISS

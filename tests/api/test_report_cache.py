@@ -185,6 +185,18 @@ def test_a_revoked_token_or_deactivated_user_gets_nothing_from_the_cache(trust, 
     assert b"DN-A" not in refused.content
 
 
+def test_a_failing_cache_only_costs_a_render(trust, gifts, client_for, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(caches["reports"], "get", broken)
+    monkeypatch.setattr(caches["reports"], "set", broken)
+    for _ in range(2):
+        response = client_for("auditor").get(_base(trust) + STATEMENT + "D-A")
+        assert response.status_code == 200 and response["X-Report-Cache"] == "miss"
+        assert response.content == _fresh(trust, "donor-statement", "json", year=2026, donor="D-A")
+
+
 @pytest.mark.parametrize("name", ["beneficiary-register", "receipt-register"])
 def test_registers_are_never_cached(trust, gifts, client_for, name):
     """They show what changes without an entry: drafts and beneficiaries' names; receipts issued and voided."""

@@ -220,10 +220,10 @@ REPORT_CACHE_DIR = common.VAR / "bench-report-cache"
 
 
 def report_cache_env() -> dict:
-    """The report cache gunicorn runs with: the caller's ``REPORT_CACHE`` if set, else ``file`` in a directory of
-    the bench's own, emptied first (every run starts cold, as a freshly started server does). ``file`` rather than
-    the default ``locmem``: both workers share one cache, so each statement is rendered once, not once per worker
-    (B6 asks for ~840 different statements)."""
+    """The report cache gunicorn runs with: the caller's ``REPORT_CACHE`` if set, else ``file`` (as the project's
+    gunicorn.conf.py makes it: both workers share one cache, so each of the ~840 statements B6 asks for is
+    rendered once, not once per worker) in a directory of the bench's own, emptied first: every run starts cold,
+    as a freshly started server does."""
     import shutil
 
     kind = os.environ.get("REPORT_CACHE") or "file"
@@ -235,9 +235,7 @@ def report_cache_env() -> dict:
 
 
 def start_gunicorn(url: str, port: int, workers: int = 2, log_path: Path | None = None) -> subprocess.Popen:
-    # Sync workers, gunicorn's default. gthread (--threads 2 or 8, still 2 workers) served no more requests on
-    # this machine and its p99 was 3-4x worse: a keep-alive connection stays with the worker that accepted it, so
-    # 50 clients split unevenly between the two; sync workers take each request from the shared listen queue.
+    # The project's gunicorn.conf.py applies (cwd): sync workers, and why not gthread.
     cmd = [sys.executable, "-m", "gunicorn", "charity.wsgi:application", "--workers", str(workers), "--bind",
            f"127.0.0.1:{port}", "--chdir", str(ROOT), "--timeout", "120", "--graceful-timeout", "5"]
     log_file = open(log_path or os.devnull, "wb")

@@ -18,6 +18,9 @@ B6         PostgreSQL only: gunicorn, 2 workers, on the demo database; ``bench/l
            entries``, each with an Idempotency-Key, some sent twice); afterwards ``verify_ledger`` and the
            trial-balance report must be clean, and the entries written must be exactly the keys the server
            accepted, to the cent (gifts: one entry and one valid receipt each).
+           The server's report cache is ``REPORT_CACHE=file`` in a directory emptied first
+           (``report_cache_env``). ``python bench/apps.py b6 [--warm-all]`` runs B6 alone on a demo database an
+           earlier run left (``DATABASE_URL=.../<base>_demo``).
 
 Nothing here changes ``ledger/`` or ``charity/``; the bench only sets the demo users' passwords in its own
 scratch database so that it can ask ``/api/v1/auth/token/`` for their tokens.
@@ -215,12 +218,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+REPORT_CACHE_DIR = common.VAR / "bench-report-cache"
+
+
+def report_cache_env() -> dict:
+    """The report cache gunicorn runs with: the caller's ``REPORT_CACHE`` if set, else ``file`` (as the project's
+    gunicorn.conf.py makes it: both workers share one cache, so each of the ~840 statements B6 asks for is
+    rendered once, not once per worker) in a directory of the bench's own, emptied first: every run starts cold,
+    as a freshly started server does."""
+    import shutil
+
+    kind = os.environ.get("REPORT_CACHE") or "file"
+    env = {"REPORT_CACHE": kind}
+    if kind == "file":
+        shutil.rmtree(REPORT_CACHE_DIR, ignore_errors=True)
+        env["REPORT_CACHE_DIR"] = str(REPORT_CACHE_DIR)
+    return env
+
+
 def start_gunicorn(url: str, port: int, workers: int = 2, log_path: Path | None = None) -> subprocess.Popen:
+    # The project's gunicorn.conf.py applies (cwd): sync workers, and why not gthread.
     cmd = [sys.executable, "-m", "gunicorn", "charity.wsgi:application", "--workers", str(workers), "--bind",
            f"127.0.0.1:{port}", "--chdir", str(ROOT), "--timeout", "120", "--graceful-timeout", "5"]
     log_file = open(log_path or os.devnull, "wb")
-    proc = subprocess.Popen(cmd, env=child_env(url), cwd=str(ROOT), stdout=log_file, stderr=log_file,
-                            start_new_session=True)
+    proc = subprocess.Popen(cmd, env={**child_env(url), **report_cache_env()}, cwd=str(ROOT), stdout=log_file,
+                            stderr=log_file, start_new_session=True)
     log_file.close()
     return proc
 
@@ -259,7 +281,7 @@ def stop_gunicorn(proc: subprocess.Popen) -> None:
         pass
 
 
-def run_b6(url: str, acfg: dict, prep: dict, write_kind: str = "donations") -> dict:
+def run_b6(url: str, acfg: dict, prep: dict, write_kind: str = "donations", *, warm_all: bool = False) -> dict:
     import asyncio
 
     import load
@@ -267,8 +289,9 @@ def run_b6(url: str, acfg: dict, prep: dict, write_kind: str = "donations") -> d
     port = free_port()
     log_path = common.VAR / "bench-gunicorn.log"
     proc = start_gunicorn(url, port, log_path=log_path)
-    out: dict = {"server": f"gunicorn {_gunicorn_version()} sync, 2 workers, 127.0.0.1:{port}",
-                 "gunicorn_log": str(log_path.relative_to(ROOT))}
+    out: dict = {"server": f"gunicorn {_gunicorn_version()} sync, 2 workers, 127.0.0.1:{port}, "
+                           f"REPORT_CACHE={os.environ.get('REPORT_CACHE') or 'file'}",
+                 "gunicorn_log": str(log_path.relative_to(ROOT)), "warm_all": warm_all}
     try:
         out["startup_seconds"] = wait_until_up(port, proc)
         log(f"B6: gunicorn up in {out['startup_seconds']:.1f}s on port {port}")
@@ -276,7 +299,7 @@ def run_b6(url: str, acfg: dict, prep: dict, write_kind: str = "donations") -> d
             base=f"http://127.0.0.1:{port}", trust=TRUST, year=prep["year"], date=prep["date"],
             donors=prep["donors"], users=prep["users"], read_clients=acfg["read_clients"],
             read_seconds=acfg["read_seconds"], write_clients=acfg["write_clients"],
-            write_seconds=acfg["write_seconds"], write_kind=write_kind,
+            write_seconds=acfg["write_seconds"], write_kind=write_kind, warm_all=warm_all,
         )))
     finally:
         stop_gunicorn(proc)
@@ -501,7 +524,9 @@ def child_b6_check(args) -> dict:
         totals = totals[0] if totals else {}
     if totals.get("debit") != totals.get("credit") or totals.get("debit") is None:
         problems.append(f"trial balance totals {totals}")
-    written = JournalEntry.objects.filter(book=trust.book, memo__startswith=args.memo_prefix)
+    # Only this run's (``apps.py b6`` may run again on a database an earlier run wrote into).
+    written = JournalEntry.objects.filter(book=trust.book, memo__startswith=args.memo_prefix,
+                                          sequence__gt=args.entries_before)
     debit = Leg.objects.filter(entry__in=written).aggregate(s=Sum("debit_cny"))["s"] or 0
     entries_after = JournalEntry.objects.filter(book=trust.book).count()
     if entries_after - args.entries_before != written.count():
@@ -520,6 +545,19 @@ def child_b6_check(args) -> dict:
             "entries_written": written.count(), "amount_written": str(from_minor(debit)), "problems": problems}
 
 
+def b6_alone(args) -> dict:
+    """``apps.py b6``: the B6 of ``run_apps`` without seeding a demo year first (each run adds its writes)."""
+    url = os.environ["DATABASE_URL"]
+    if common.vendor_of(url) != "postgresql":
+        raise SystemExit("B6 runs on PostgreSQL only")
+    out = run_b6(url, APP_MODES[args.mode], _child_json("prepare", url), warm_all=args.warm_all)
+    for part in ("reads_1_client", "reads", "writes"):
+        r = out.get(part) or {}
+        log(f"B6 {part}: p50 {r.get('p50_ms', 0):.0f} ms, p99 {r.get('p99_ms', 0):.0f} ms, "
+            f"{r.get('per_s', 0):.1f}/s, {r.get('errors')} errors")
+    return out
+
+
 def main(argv=None) -> int:
     import argparse
 
@@ -534,8 +572,13 @@ def main(argv=None) -> int:
     check.add_argument("--memo-prefix", required=True)
     check.add_argument("--entries-before", type=int, required=True)
     check.add_argument("--donations", default="", help="external-id prefix of the gifts B6 recorded, if it did")
+    b6 = sub.add_parser("b6", help="B6 alone, on the demo database in DATABASE_URL (seeded and analysed by an "
+                                   "earlier run: <base>_demo); prints the B6 JSON")
+    b6.add_argument("--mode", choices=sorted(APP_MODES), default="quick")
+    b6.add_argument("--warm-all", action="store_true",
+                    help="ask for every donor's statement once before the timed reads (not the issue's protocol)")
     args = parser.parse_args(argv)
-    handler = {"prepare": child_prepare, "b5": child_b5, "b6-check": child_b6_check}[args.cmd]
+    handler = {"prepare": child_prepare, "b5": child_b5, "b6-check": child_b6_check, "b6": b6_alone}[args.cmd]
     print(json.dumps(handler(args), default=str))
     return 0
 

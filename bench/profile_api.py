@@ -5,6 +5,9 @@ the report or ``entry_post``), without HTTP or gunicorn. For BENCHMARKS.md's exp
         python -m pyinstrument -r text bench/profile_api.py reads 100
     ... bench/profile_api.py writes 200
     ... bench/profile_api.py donations 200
+    ... bench/profile_api.py reads 400 20     # the donors drawn from the first 20 only: after 20 misses, cache hits
+
+(``python -m cProfile -s cumtime`` instead of ``-m pyinstrument -r text`` where pyinstrument is not installed.)
 
 ``writes`` posts real entries (memo "bench profile write") into that scratch database's CWCT book; ``donations``
 records real gifts (external ids "PROF-...", fund GEN, channel bank) through the donations endpoint, as B6 does.
@@ -22,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def main(kind: str, count: int) -> None:
+def main(kind: str, count: int, pool: int | None = None) -> None:
     import django
 
     django.setup()
@@ -39,14 +42,17 @@ def main(kind: str, count: int) -> None:
 
         token = Token.objects.get_or_create(user=get_user_model().objects.get(username="auditor"))[0]
         donors = sorted(set(Donation.objects.filter(date__year=year, donor__isnull=False)
-                            .values_list("donor__external_id", flat=True)))
+                            .values_list("donor__external_id", flat=True)))[:pool]
         rng = random.Random(1)
+        cache: dict[str, int] = {}
         t0 = time.perf_counter()
         for _ in range(count):
             r = client.get("/api/v1/trusts/CWCT/reports/donor-statement/",
                            {"format": "json", "donor": rng.choice(donors), "year": year},
                            HTTP_AUTHORIZATION=f"Token {token.key}")
             assert r.status_code == 200, r.content[:200]
+            cache[r.get("X-Report-Cache", "-")] = cache.get(r.get("X-Report-Cache", "-"), 0) + 1
+        print(f"report cache: {cache}", file=sys.stderr)
     else:
         from django.contrib.auth import get_user_model
 
@@ -71,4 +77,4 @@ def main(kind: str, count: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else None)

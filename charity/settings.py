@@ -180,7 +180,7 @@ LOGGING = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so that an anonymous request gets 401 with "WWW-Authenticate: Token".
-        "rest_framework.authentication.TokenAuthentication",
+        "charity.api.authentication.TokenAuthentication",  # DRF's, in one lean query
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -243,3 +243,27 @@ if env_bool("PRODUCTION", False):
 # -- Reports ----------------------------------------------------------------------------------------------------
 CHARITY_RATIO_PROGRAM_MIN = env("CHARITY_RATIO_PROGRAM_MIN", "0.70")
 CHARITY_RATIO_MANAGEMENT_MAX = env("CHARITY_RATIO_MANAGEMENT_MAX", "0.10")
+
+# -- Caches -----------------------------------------------------------------------------------------------------
+# "reports": rendered reports under the ledger head they were made from (charity/reports/cache.py). A posted entry
+# gives new keys, so nothing is ever invalidated and any backend is safe. REPORT_CACHE picks it:
+#   locmem  (default) each process's memory; with N workers a report may be rendered N times
+#   file    one directory, REPORT_CACHE_DIR, shared by every worker on the machine (each report rendered once)
+#   off     no report cache
+# Bounded: at most REPORT_CACHE_MAX_ENTRIES renderings (the backend evicts some when full) of at most
+# REPORT_CACHE_MAX_ITEM_KB each (larger ones are not kept); a donor statement is 4-6 KB, an annual report ~30 KB.
+REPORT_CACHE = env("REPORT_CACHE", "locmem").strip().lower()
+REPORT_CACHE_MAX_ITEM_BYTES = env_int("REPORT_CACHE_MAX_ITEM_KB", 256) * 1024
+_report_cache = {
+    "TIMEOUT": env_int("REPORT_CACHE_TIMEOUT", 24 * 3600),
+    "OPTIONS": {"MAX_ENTRIES": env_int("REPORT_CACHE_MAX_ENTRIES", 2000)},
+}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if REPORT_CACHE == "locmem":
+    CACHES["reports"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "reports",
+                         **_report_cache}
+elif REPORT_CACHE == "file":
+    CACHES["reports"] = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                         "LOCATION": env("REPORT_CACHE_DIR", str(BASE_DIR / "var" / "report-cache")), **_report_cache}
+elif REPORT_CACHE != "off":
+    raise ImproperlyConfigured(f"REPORT_CACHE={REPORT_CACHE!r} is not one of locmem, file, off")

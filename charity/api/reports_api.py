@@ -2,11 +2,12 @@
 
 Query parameters mirror the command's options: ``as_of``, ``from``, ``to``, ``year``, ``fund``, ``donor`` and
 ``format`` (csv, json or pdf). An option the report does not take is a 400 naming it.
+
+Renderings go through the report cache (``charity.reports.cache``) after the permission check; the
+``X-Report-Cache`` header says ``hit``, ``miss`` or ``off`` (a report that is never cached).
 """
 
 from __future__ import annotations
-
-import io
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -15,7 +16,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from charity.reports import REPORTS, ReportError, render_report, report_names, resolve_params
+from charity.reports import REPORTS, ReportError, render_cached, report_names, resolve_params
 from ledger.models import JournalEntry
 
 from .base import BooksViewSet
@@ -24,8 +25,11 @@ from .errors import error_body
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json", "pdf": "application/pdf"}
 
 
-def report_response(*, book, name: str, query, filename_prefix: str = "") -> HttpResponse | Response:
-    """Parse report options from a query dict, render, and wrap as a download (shared by the API and pages)."""
+def report_response(*, book, name: str, query, filename_prefix: str = "",
+                    head: tuple[int, str] | None = None) -> HttpResponse | Response:
+    """Parse report options from a query dict, render (or take from the report cache), and wrap as a download
+    (shared by the API and pages). The caller has authorised the request. ``head``: the book's
+    (last_sequence, head_hash) when the caller read the book row in this request (else the cache reads it)."""
     cls = REPORTS.get(name)
     if cls is None:
         raise NotFound(f"no report {name!r}; reports: {', '.join(report_names())}")
@@ -47,12 +51,12 @@ def report_response(*, book, name: str, query, filename_prefix: str = "") -> Htt
             options[key] = query[key]
     try:
         params = resolve_params(cls, book, **options)
-        buffer = io.BytesIO()
-        render_report(book=book, report=cls, params=params, fmt=fmt, out=buffer)
+        content, cached = render_cached(book=book, report=cls, params=params, fmt=fmt, head=head)
     except ReportError as exc:
         field = exc.field or ("format" if "format" in str(exc) else None)
         return Response(error_body("report_error", str(exc), field), status=400)
-    response = HttpResponse(buffer.getvalue(), content_type=CONTENT_TYPES.get(fmt, "application/octet-stream"))
+    response = HttpResponse(content, content_type=CONTENT_TYPES.get(fmt, "application/octet-stream"))
+    response["X-Report-Cache"] = cached
     stamp = (params.as_of or params.date_to).isoformat() if (params.as_of or params.date_to) else "all"
     filename = f"{filename_prefix}{book.code}-{name}-{stamp}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -84,4 +88,6 @@ class ReportViewSet(BooksViewSet):
                    (200, "application/json"): OpenApiTypes.OBJECT},
     )
     def retrieve(self, request, *args, **kwargs):
-        return report_response(book=self.get_trust().book, name=kwargs["name"], query=request.query_params)
+        book = self.get_trust().book  # read in this request: its head is current
+        return report_response(book=book, name=kwargs["name"], query=request.query_params,
+                               head=(book.last_sequence, book.head_hash))

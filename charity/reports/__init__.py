@@ -7,6 +7,7 @@ Adding a report: put a module in this package that defines a ``Report`` subclass
     cls = REPORTS["trial-balance"]
     params = resolve_params(cls, book, as_of=date(2025, 12, 31))
     render_report(book=book, report=cls, params=params, fmt="csv", out=binary_stream)
+    content, how = render_cached(book=book, report=cls, params=params, fmt="csv")  # through the report cache
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from .base import (  # noqa: F401
     resolve_params,
 )
 
-_FRAMEWORK = {"base", "writers"}
+_FRAMEWORK = {"base", "writers", "cache"}
 
 
 def autodiscover() -> None:
@@ -59,6 +60,21 @@ def get_report(name: str) -> type[Report]:
         raise ReportUsageError(f"unknown report {name!r}; reports: {', '.join(report_names())}") from None
 
 
+def check_format(cls: type[Report], fmt: str) -> None:
+    from .writers import WRITERS
+
+    if fmt not in WRITERS:
+        raise ReportUsageError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt not in cls.formats:
+        raise ReportUsageError(f"report {cls.name} is not available as {fmt} (only {', '.join(cls.formats)})")
+
+
+def snapshot_possible() -> bool:
+    """Whether ``render_report`` reads one snapshot here (PostgreSQL, outside a transaction)."""
+    # On SQLite a transaction would be IMMEDIATE (settings) and hold the write lock for the whole report.
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
 def render_report(*, book, report: type[Report] | str, params: Params, fmt: str, out: BinaryIO) -> Head:
     """Write one report to ``out`` (a binary stream) and return the ledger head it was made from.
 
@@ -69,12 +85,8 @@ def render_report(*, book, report: type[Report] | str, params: Params, fmt: str,
     from .writers import WRITERS
 
     cls = get_report(report) if isinstance(report, str) else report
-    if fmt not in WRITERS:
-        raise ReportUsageError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
-    if fmt not in cls.formats:
-        raise ReportUsageError(f"report {cls.name} is not available as {fmt} (only {', '.join(cls.formats)})")
-    # On SQLite a transaction would be IMMEDIATE (settings) and hold the write lock for the whole report.
-    snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
+    check_format(cls, fmt)
+    snapshot = snapshot_possible()
     with transaction.atomic() if snapshot else contextlib.nullcontext():
         if snapshot:
             with connection.cursor() as cursor:
@@ -87,3 +99,5 @@ def render_report(*, book, report: type[Report] | str, params: Params, fmt: str,
 
 
 autodiscover()
+
+from .cache import render_cached  # noqa: E402,F401  (after render_report, which it calls)

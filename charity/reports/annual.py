@@ -52,6 +52,7 @@ class AnnualReport(Report):
     title_en = "Annual report on the trust's affairs and financial position"
     period = RANGE
     formats = ("pdf",)
+    cacheable = True  # the statements and programs (cacheable) and the trust's details, fixed at creation
 
     def build(self) -> ReportData:
         p = self.params

@@ -246,6 +246,11 @@ class Report:
     required: ClassVar[frozenset[str]] = frozenset()
     formats: ClassVar[tuple[str, ...]] = FORMATS
     landscape: ClassVar[bool] = False  # PDF page orientation
+    # The report cache (``charity.reports.cache``) keeps a rendering under the ledger head it was made from.
+    # Only a report whose output is a function of the entries, its parameters, ``cache_state()`` and what never
+    # changes once created (the trust, its accounts, funds, programs and stock items), and never of who asks,
+    # may set this; a new report is not cached until someone has checked that.
+    cacheable: ClassVar[bool] = False
 
     def __init__(self, *, book: Book, params: Params):
         self.book = book
@@ -273,6 +278,12 @@ class Report:
 
     def parameters_text(self) -> str:
         return self.params.describe()
+
+    @classmethod
+    def cache_state(cls, book: Book, params: Params) -> str | None:
+        """What the output depends on besides the ledger head and the parameters, for the cache key (read on
+        every request, so one cheap query at most); ``None``: do not cache this rendering."""
+        return ""
 
 
 @dataclass(frozen=True)

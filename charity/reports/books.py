@@ -25,6 +25,7 @@ class TrialBalance(Report):
     title_en = "Trial balance"
     period = AS_OF
     options = frozenset({"fund"})
+    cacheable = True  # entries, accounts and funds only (charity.reports.cache)
 
     def build(self) -> ReportData:
         rows = selectors.trial_balance(self.book, as_of=self.params.as_of, fund=self.params.fund)
@@ -59,6 +60,7 @@ class Journal(Report):
     title_en = "Journal"
     period = RANGE
     landscape = True
+    cacheable = True  # entries, accounts and funds only (charity.reports.cache)
 
     def build(self) -> ReportData:
         p = self.params
@@ -122,6 +124,7 @@ class GeneralLedger(Report):
     title_en = "General ledger"
     period = RANGE
     landscape = True
+    cacheable = True  # entries, accounts and funds only (charity.reports.cache)
 
     def build(self) -> ReportData:
         p = self.params

@@ -19,10 +19,14 @@ dated on or before it). A fixed number of queries, whatever the number of gifts,
 
 from __future__ import annotations
 
-from beneficiaries.privacy import MIN_SHOWN_COUNT
+import functools
+import json
 from collections import defaultdict
 
+from django.db import connection
+
 from beneficiaries.models import Disbursement, Program
+from beneficiaries.privacy import MIN_SHOWN_COUNT
 from charity import chart
 from charity.models import Donation, Donor, Receipt, Trust
 from ledger.models import Account, Allocation, AllocationKind, to_minor
@@ -64,6 +68,20 @@ def purpose_of(account: Account, programs_by_code: dict) -> tuple[str, str, str]
     return "other", account.name, account.name_en
 
 
+@functools.cache
+def _state_sql() -> str:
+    """``DonorStatement.cache_state``'s one query, in SQL: it runs on every request, cache hits included, and
+    the same query built through the ORM cost ten times its CPU (~3 ms)."""
+    donor, trust, donation, receipt = (m._meta.db_table for m in (Donor, Trust, Donation, Receipt))
+    return (
+        f"SELECT d.id, d.name, COUNT(r.id), MAX(r.id), COUNT(r.voided_at) FROM {donor} d"
+        f" JOIN {trust} t ON t.id = d.trust_id"
+        f" LEFT JOIN {donation} g ON g.donor_id = d.id AND g.date >= %s AND g.date <= %s"
+        f" LEFT JOIN {receipt} r ON r.donation_id = g.id"
+        " WHERE t.book_id = %s AND d.external_id = %s GROUP BY d.id, d.name"
+    )
+
+
 @register
 class DonorStatement(Report):
     name = "donor-statement"
@@ -72,6 +90,10 @@ class DonorStatement(Report):
     period = RANGE
     options = frozenset({"donor"})
     required = frozenset({"donor"})
+    # Cached with the donor's state in the key (``cache_state``). The rest is ledger state: gifts and refunds
+    # are recorded with their entries, spending reaches a gift only through an entry's allocations, and the
+    # disbursements, programs, accounts and funds it names never change once posted or created.
+    cacheable = True
 
     COLUMNS = [
         Column("line", "行类型", "Line", width=0.9),
@@ -231,6 +253,19 @@ class DonorStatement(Report):
                          beneficiary_count(len(everyone))), "total")],
             summary=summary, notes=notes,
         )
+
+    @classmethod
+    def cache_state(cls, book, params) -> str | None:
+        """The donor's name and the receipts of the period's gifts: an edit, an issue or a void changes them
+        without an entry. Receipts are never deleted and a void is never undone, so (count, last id, voided)
+        moves on every change. ``None`` (no such donor): the report refuses it, nothing to keep."""
+        external_id = (params.donor or "").strip()
+        if not external_id:
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute(_state_sql(), [params.date_from, params.date_to, book.pk, external_id])
+            row = cursor.fetchone()
+        return None if row is None else json.dumps(list(row), ensure_ascii=False)
 
     def parameters_text(self) -> str:
         text = self.params.describe()

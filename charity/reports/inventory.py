@@ -34,6 +34,7 @@ class Inventory(Report):
     period = RANGE
     options = frozenset({"fund"})
     landscape = True
+    cacheable = True  # every stock movement is written with its entry; stock items never change
 
     COLUMNS = [
         Column("item_code", "物资编码", "Item", width=1.1),

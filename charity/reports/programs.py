@@ -64,6 +64,9 @@ class Programs(Report):
     period = RANGE
     options = frozenset({"fund"})
     landscape = True
+    # Posted disbursements only: a disbursement enters or leaves the posted statuses only with an entry (paid,
+    # delivered, reversed); verifying one keeps it posted. Programs never change once created.
+    cacheable = True
 
     COLUMNS = [
         Column("breakdown", "分类", "Breakdown", pdf=False),

@@ -49,6 +49,9 @@ class BeneficiaryRegister(Report):
     period = RANGE
     options = frozenset({"fund"})
     landscape = True
+    # Not cached (charity.reports.cache): drafts, approvals, cancellations and beneficiaries' names change
+    # without an entry.
+    cacheable = False
 
     COLUMNS = [
         Column("batch", "批次", "Batch", width=1.6),
@@ -127,6 +130,7 @@ class ReceiptRegister(Report):
     title_en = "Register of donation receipts"
     period = RANGE
     landscape = True
+    cacheable = False  # receipts are issued and voided without an entry
 
     COLUMNS = [
         Column("number", "票据号", "Number", width=1.1),

@@ -90,6 +90,7 @@ class FinancialPosition(Report):
     title_en = "Statement of financial position"
     period = AS_OF
     options = frozenset({"fund"})
+    cacheable = True  # entries, accounts and funds only (charity.reports.cache)
 
     COLUMNS = [
         Column("section", "部分", "Section", pdf=False),
@@ -218,6 +219,7 @@ class Activities(Report):
     title_en = "Statement of activities"
     period = RANGE
     landscape = True
+    cacheable = True  # entries, accounts and funds only (charity.reports.cache)
 
     COLUMNS = [
         Column("section", "部分", "Section", pdf=False),
@@ -363,6 +365,7 @@ class FundBalances(Report):
     title_en = "Changes in net assets by fund"
     period = RANGE
     options = frozenset({"fund"})
+    cacheable = True  # entries, accounts and funds only (charity.reports.cache)
 
     COLUMNS = [
         Column("fund_code", "基金编码", "Fund", width=1.0),

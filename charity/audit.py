@@ -48,7 +48,7 @@ def audit(*, user=None, action: str, channel: str = "command", detail: dict | No
 
 
 def may_change(request) -> bool:
-    """Whether the middleware should record this request (it may change something and is not a static file)."""
+    """Whether the audit log records this request: it may change something (and is not for a static file)."""
     return request.method in UNSAFE and not request.path.startswith(SKIP_PREFIXES)
 
 

@@ -704,6 +704,46 @@ def _check_open(date: dt.date, closed_through) -> None:
         )
 
 
+def _known_entry(batch: _Batch | None, book: Book, key: str, payload_hash: str) -> JournalEntry | None:
+    """The entry already posted under ``key`` (its payload must be the same), or None. In a batch, the keys it
+    posted and the keys ``expect_keys`` found unused are answered without a query."""
+    if batch is not None:
+        known = batch.keys.get((book.pk, key))
+        if known is not None:
+            entry, stored_hash = known
+            if stored_hash != payload_hash:
+                raise errors.IdempotencyConflict(
+                    f"idempotency key {key!r} was already used for entry #{entry.sequence} with a different payload",
+                    field="idempotency_key",
+                )
+            return entry
+        if key in batch.unused_keys.get(book.pk, ()):
+            return None
+    return _replay(book, key, payload_hash)
+
+
+def _prepare(cursor, batch: _Batch | None, *, book, date, memo, legs, user, idempotency_key, source_type, source_id,
+             fx_rate, approved_by, payload_hash, deltas, reverses):
+    """What every post does first, in this order: lock the book, replay a known idempotency key, refuse a closed
+    period, lock the funds (refusing an overdraft), link the chain. Returns ``(entry, None)`` for a replay, else
+    ``(None, (changing funds, held funds, sequence, previous hash, hash))``."""
+    last, head, closed_through = _book_state(cursor, batch, book)
+    if idempotency_key is not None:
+        existing = _known_entry(batch, book, idempotency_key, payload_hash)
+        if existing is not None:
+            return existing, None
+    _check_open(date, closed_through)
+    changing, held = _lock_funds(cursor, batch, deltas)
+    sequence = last + 1
+    previous = head or GENESIS
+    digest = _digest(
+        book=book, sequence=sequence, previous=previous, date=date, memo=memo, source_type=source_type,
+        source_id=source_id, idempotency_key=idempotency_key, reverses=reverses, fx_rate=fx_rate, user=user,
+        approved_by=approved_by, legs=legs,
+    )
+    return None, (changing, held, sequence, previous, digest)
+
+
 def _can_buffer(legs: list[LegSpec], reverses) -> bool:
     """Plain entries only: a reversal, or income given back, reads and moves allocations in the database."""
     return reverses is None and not any(
@@ -727,20 +767,14 @@ def _post(*, book, date, memo, legs, user, idempotency_key, source, fx_rate, app
             payload_hash=payload_hash, deltas=deltas,
         )
     with transaction.atomic(), connection.cursor() as cursor:
-        last, head, closed_through = _book_state(cursor, batch, book)
-        if idempotency_key is not None:
-            existing = _replay(book, idempotency_key, payload_hash)
-            if existing is not None:
-                return existing
-        _check_open(date, closed_through)
-        changing, held = _lock_funds(cursor, batch, deltas)
-        sequence = last + 1
-        previous = head or GENESIS
-        digest = _digest(
-            book=book, sequence=sequence, previous=previous, date=date, memo=memo, source_type=source_type,
-            source_id=source_id, idempotency_key=idempotency_key, reverses=reverses, fx_rate=fx_rate, user=user,
-            approved_by=approved_by, legs=legs,
+        existing, prepared = _prepare(
+            cursor, batch, book=book, date=date, memo=memo, legs=legs, user=user, idempotency_key=idempotency_key,
+            source_type=source_type, source_id=source_id, fx_rate=fx_rate, approved_by=approved_by,
+            payload_hash=payload_hash, deltas=deltas, reverses=reverses,
         )
+        if existing is not None:
+            return existing
+        changing, held, sequence, previous, digest = prepared
         now = timezone.now()
         entry = JournalEntry(
             book_id=book.pk, sequence=sequence, date=date, memo=memo, status=EntryStatus.DRAFT,
@@ -843,31 +877,14 @@ def _post_buffered(batch: _Batch, *, book, date, memo, legs, user, idempotency_k
     cursor = _LazyCursor()
     batch.quiet += 1
     try:
-        last, head, closed_through = _book_state(cursor, batch, book)
-        if idempotency_key is not None:
-            known = batch.keys.get((book.pk, idempotency_key))
-            if known is not None:
-                entry, stored_hash = known
-                if stored_hash != payload_hash:
-                    raise errors.IdempotencyConflict(
-                        f"idempotency key {idempotency_key!r} was already used for entry #{entry.sequence} with a "
-                        "different payload",
-                        field="idempotency_key",
-                    )
-                return entry
-            if idempotency_key not in batch.unused_keys.get(book.pk, ()):
-                existing = _replay(book, idempotency_key, payload_hash)
-                if existing is not None:
-                    return existing
-        _check_open(date, closed_through)
-        changing, _held = _lock_funds(cursor, batch, deltas)
-        sequence = last + 1
-        previous = head or GENESIS
-        digest = _digest(
-            book=book, sequence=sequence, previous=previous, date=date, memo=memo, source_type=source_type,
-            source_id=source_id, idempotency_key=idempotency_key, reverses=None, fx_rate=fx_rate, user=user,
-            approved_by=approved_by, legs=legs,
+        existing, prepared = _prepare(
+            cursor, batch, book=book, date=date, memo=memo, legs=legs, user=user, idempotency_key=idempotency_key,
+            source_type=source_type, source_id=source_id, fx_rate=fx_rate, approved_by=approved_by,
+            payload_hash=payload_hash, deltas=deltas, reverses=None,
         )
+        if existing is not None:
+            return existing
+        changing, _held, sequence, previous, digest = prepared
         now = timezone.now()
         entry_id = batch.take_ids(cursor, _T_ENTRY, 1)[0]
         leg_ids = batch.take_ids(cursor, _T_LEG, len(legs))

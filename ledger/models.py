@@ -174,6 +174,10 @@ class JournalEntry(models.Model):
     previous_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 
+    #: Not a column: ``entry_post`` sets it on the entry it returns for an idempotency key already used (a retry),
+    #: so a caller knows it wrote nothing and may look for what the first request made.
+    replayed = False
+
     class Meta:
         verbose_name = _("journal entry")
         verbose_name_plural = _("journal entries")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import calendar
+import copy
 import datetime as dt
 import threading
 from contextlib import contextmanager
@@ -276,7 +277,9 @@ def _replay(book: Book, key: str, payload_hash: str) -> JournalEntry | None:
             f"idempotency key {key!r} was already used for entry #{sequence} with a different payload",
             field="idempotency_key",
         )
-    return JournalEntry.objects.get(pk=pk)
+    entry = JournalEntry.objects.get(pk=pk)
+    entry.replayed = True
+    return entry
 
 
 def entry_post(
@@ -336,7 +339,8 @@ class _Fifo:
         self.after = None  # FIFO key of the last stored source read
         self.new: list[_Source] = []  # kept sorted by key
 
-    def _read_page(self, cursor) -> None:
+    def page_query(self) -> tuple[str, list, int]:
+        """The next page's statement, its parameters and its size (the page after that is larger)."""
         sql = f"SELECT leg_id, date, sequence, remaining FROM {_T_SOURCE} WHERE fund_id = %s AND remaining > 0"
         params = [self.fund_id]
         if self.after is not None:
@@ -344,8 +348,14 @@ class _Fifo:
             params += list(self.after)
         page = min(self.page, self.PAGE)
         self.page = page * 4
-        cursor.execute(sql + f" ORDER BY date, sequence, leg_id LIMIT {page}", params)
-        rows = cursor.fetchall()
+        return sql + f" ORDER BY date, sequence, leg_id LIMIT {page}", params, page
+
+    def _read_page(self, cursor) -> None:
+        sql, params, page = self.page_query()
+        cursor.execute(sql, params)
+        self.take_page(cursor.fetchall(), page)
+
+    def take_page(self, rows, page: int) -> None:
         for leg_id, date, sequence, remaining in rows:
             if isinstance(date, str):  # SQLite hands dates back as text on a raw cursor
                 date = dt.date.fromisoformat(date)
@@ -435,7 +445,7 @@ class _Batch:
             self.quiet -= 1
 
     def before_statement(self, execute, sql, params, many, context):
-        if not self.quiet:
+        if not self.quiet and not _blind_to_ledger(sql):
             if self.entries:
                 with self.quietly(), connection.cursor() as cursor:
                     self.flush_rows(cursor)
@@ -546,6 +556,10 @@ class _Batch:
         self.touched_funds.clear()
         self.daily.clear()
 
+    def knows_unused(self, book: Book, key: str) -> bool:
+        """True when ``key`` is known to be unused in ``book`` (``expect_keys``), so a lookup can be skipped."""
+        return key in self.unused_keys.get(book.pk, ())
+
     def expect_keys(self, book: Book, keys) -> None:
         """Tell the batch which idempotency keys are about to be posted in ``book`` (a CSV import knows them all).
         One query finds which are already used; for the others ``entry_post`` then skips its lookup. The book
@@ -562,6 +576,31 @@ class _Batch:
                 )
                 used = {row[0] for row in cursor.fetchall()}
                 self.unused_keys[book.pk].update(k for k in chunk if k not in used)
+
+
+def _blind_to_ledger(sql: str) -> bool:
+    """True for a statement that can neither see nor change the ledger's rows, so the batch need not write its
+    pending rows first: plain DML whose text names no ledger table (a gift's donation and receipt rows, the
+    receipt counter). It relies on two facts kept by the schema: no trigger outside the ledger reads the
+    ledger's tables (``tests/ledger/test_posting_batch.py`` checks it), and a foreign key to them is checked at
+    COMMIT, after the batch has written everything. Savepoints, SET CONSTRAINTS and everything else still
+    write the pending rows first."""
+    head = sql.lstrip()[:8].upper()
+    if head.startswith("RELEASE "):
+        # Releasing a savepoint keeps what was done inside it: pending rows posted there still belong to the
+        # transaction, and a later rollback to an outer savepoint writes them first, so they roll back with it.
+        return True
+    return head[:7] in _BLIND_HEADS and "ledger_" not in sql
+
+
+_BLIND_HEADS = frozenset({"INSERT ", "UPDATE ", "SELECT ", "DELETE "})
+
+
+def batch_atomic():
+    """``transaction.atomic()`` for a step of a service that may run inside a posting batch (an import): there
+    without a savepoint, as a refusal rolls the whole batch back anyway, and a savepoint would make the batch
+    write its pending rows first, entry by entry. Outside a batch, an ordinary savepoint when nested."""
+    return transaction.atomic(savepoint=current_batch() is None)
 
 
 _batch_state = threading.local()
@@ -632,11 +671,14 @@ class _LazyCursor:
 
 def _copy_rows(cursor, table: str, columns: str, rows: list) -> None:
     """PostgreSQL: ``COPY ... FROM STDIN`` (the database's triggers and constraints run as for an INSERT). COPY
-    costs two round trips, so a few rows (an entry flushed on its own) go in one INSERT instead."""
-    if len(rows) < 50:
-        _insert_rows(cursor, table, columns, rows)
+    costs two round trips, so a few rows (an entry flushed on its own) go in one INSERT instead, and so does
+    everything in pipeline mode, where COPY cannot run."""
+    raw = getattr(cursor, "cursor", cursor)  # Django's cursor wraps psycopg's
+    if len(rows) < 50 or raw.connection.pgconn.pipeline_status:
+        for start in range(0, len(rows), 1000):
+            _insert_rows(cursor, table, columns, rows[start:start + 1000])
         return
-    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+    with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
 
@@ -716,7 +758,9 @@ def _known_entry(batch: _Batch | None, book: Book, key: str, payload_hash: str) 
                     f"idempotency key {key!r} was already used for entry #{entry.sequence} with a different payload",
                     field="idempotency_key",
                 )
-            return entry
+            replay = copy.copy(entry)  # the first caller's instance stays as it was
+            replay.replayed = True
+            return replay
         if key in batch.unused_keys.get(book.pk, ()):
             return None
     return _replay(book, key, payload_hash)
@@ -763,6 +807,12 @@ def _post(*, book, date, memo, legs, user, idempotency_key, source, fx_rate, app
     if batch is not None and _can_buffer(legs, reverses):
         return _post_buffered(
             batch, book=book, date=date, memo=memo, legs=legs, user=user, idempotency_key=idempotency_key,
+            source_type=source_type, source_id=source_id, fx_rate=fx_rate, approved_by=approved_by,
+            payload_hash=payload_hash, deltas=deltas,
+        )
+    if batch is None and connection.vendor == "postgresql" and _can_buffer(legs, reverses):
+        return _post_pipelined(
+            book=book, date=date, memo=memo, legs=legs, user=user, idempotency_key=idempotency_key,
             source_type=source_type, source_id=source_id, fx_rate=fx_rate, approved_by=approved_by,
             payload_hash=payload_hash, deltas=deltas,
         )
@@ -943,6 +993,93 @@ def _post_buffered(batch: _Batch, *, book, date, memo, legs, user, idempotency_k
         batch.unused_keys[book.pk].discard(idempotency_key)
     book.last_sequence, book.head_hash = sequence, digest
     return entry
+
+
+def _post_pipelined(*, book, date, memo, legs, user, idempotency_key, source_type, source_id, fx_rate,
+                    approved_by, payload_hash, deltas) -> JournalEntry:
+    """PostgreSQL, one plain entry outside a batch: posted as a batch of one, in three round trips instead of one
+    per statement.
+
+    psycopg's pipeline mode sends many statements and waits once. The first pipeline takes the book's lock and
+    reads, in this order, what the checks need: the book's head, whether the idempotency key is used, the
+    changing funds (locked), the spent funds' oldest open sources and the new rows' ids. ``_post_buffered`` then
+    computes the entry exactly as in a batch (every check, the chain, the FIFO); the second pipeline writes it
+    (draft, legs, posted, sources, allocations, running totals) and COMMIT follows. The server runs the
+    statements of a pipeline one after the other, so each still sees what the one before it locked or wrote,
+    and the database's guards check the rows as they do on every other path.
+    """
+    from psycopg import Cursor
+
+    batch = _Batch()
+    with transaction.atomic():
+        connection.ensure_connection()
+        raw = connection.connection
+        # Django turns psycopg's prepared statements off (they break behind a transaction-pooling PgBouncer older
+        # than 1.21); these statements, the same for every entry, are prepared on their first use on a connection.
+        threshold, raw.prepare_threshold = raw.prepare_threshold, 0
+        try:
+            with connection.wrap_database_errors:
+                _preload(raw, batch, book, legs, deltas, idempotency_key)
+                entry = _post_buffered(
+                    batch, book=book, date=date, memo=memo, legs=legs, user=user, idempotency_key=idempotency_key,
+                    source_type=source_type, source_id=source_id, fx_rate=fx_rate, approved_by=approved_by,
+                    payload_hash=payload_hash, deltas=deltas,
+                )
+                if batch.entries:  # else a replay: nothing to write
+                    with raw.pipeline(), Cursor(raw) as cursor:
+                        batch.flush(cursor)
+        finally:
+            raw.prepare_threshold = threshold
+    return entry
+
+
+def _preload(raw, batch: _Batch, book: Book, legs: list[LegSpec], deltas: dict[int, int], key: str | None) -> None:
+    """Fill a batch of one with what ``_post_buffered`` would otherwise ask for statement by statement.
+
+    Server-side binding (Django's own cursors bind on the client): psycopg prepares a statement it has run a few
+    times, so the server stops parsing and planning the same statements for every entry."""
+    from psycopg import Cursor
+
+    changing = sorted(fund_id for fund_id, delta in deltas.items() if delta)
+    spent = sorted({s.fund_id for s in legs if s.account.type == AccountType.EXPENSE and s.side == "debit"})
+    fifos = {fund_id: _Fifo(fund_id) for fund_id in spent}
+    with raw.pipeline():
+        book_cursor = Cursor(raw)
+        book_cursor.execute(
+            f"SELECT last_sequence, head_hash, closed_through FROM {_T_BOOK} WHERE id = %s FOR UPDATE", [book.pk]
+        )
+        if key is not None:
+            key_cursor = Cursor(raw)
+            key_cursor.execute(f"SELECT 1 FROM {_T_ENTRY} WHERE book_id = %s AND idempotency_key = %s", [book.pk, key])
+        if changing:
+            fund_cursor = Cursor(raw)
+            fund_cursor.execute(
+                f"SELECT id, net_assets, restriction, code FROM {_T_FUND} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                [changing],
+            )
+        pages = []
+        for fifo in fifos.values():
+            sql, params, size = fifo.page_query()
+            page_cursor = Cursor(raw)
+            page_cursor.execute(sql, params)
+            pages.append((fifo, page_cursor, size))
+        ids_cursor = Cursor(raw)
+        ids_cursor.execute(
+            f"SELECT nextval(pg_get_serial_sequence('{_T_ENTRY}', 'id')), "
+            f"ARRAY(SELECT nextval(pg_get_serial_sequence('{_T_LEG}', 'id')) FROM generate_series(1, %s))",
+            [len(legs)],
+        )
+    batch.books[book.pk] = list(book_cursor.fetchone())
+    if key is not None and key_cursor.fetchone() is None:
+        batch.unused_keys[book.pk].add(key)
+    if changing:
+        batch.funds.update((row[0], list(row[1:])) for row in fund_cursor.fetchall())
+    for fifo, page_cursor, size in pages:
+        fifo.take_page(page_cursor.fetchall(), size)
+    batch.fifo.update(fifos)
+    entry_id, leg_ids = ids_cursor.fetchone()
+    batch.ids[_T_ENTRY].append(entry_id)
+    batch.ids[_T_LEG].extend(leg_ids)
 
 
 def _db_datetime(value):

@@ -129,11 +129,12 @@ def test_idempotency_inside_a_batch(sb, user):
     before = services.entry_post(book=sb.book, date=D0, memo="gift", user=user, legs=legs("5"), idempotency_key="k0")
     with posting_batch() as batch:
         batch.expect_keys(sb.book, ["k0", "k1", "k2"])
-        assert services.entry_post(book=sb.book, date=D0, memo="gift", user=user, legs=legs("5"),
-                                   idempotency_key="k0").pk == before.pk  # used before the batch: replayed
+        replay = services.entry_post(book=sb.book, date=D0, memo="gift", user=user, legs=legs("5"),
+                                     idempotency_key="k0")
+        assert replay.pk == before.pk and replay.replayed and not before.replayed  # used before the batch
         first = services.entry_post(book=sb.book, date=D0, memo="gift", user=user, legs=legs("7"), idempotency_key="k1")
         again = services.entry_post(book=sb.book, date=D0, memo="gift", user=user, legs=legs("7"), idempotency_key="k1")
-        assert again is first
+        assert again.pk == first.pk and again.replayed and not first.replayed  # the retry says it wrote nothing
         with pytest.raises(errors.IdempotencyConflict):
             services.entry_post(book=sb.book, date=D0, memo="gift", user=user, legs=legs("8"), idempotency_key="k1")
         services.entry_post(book=sb.book, date=D0, memo="gift", user=user, legs=legs("9"), idempotency_key="k3")
@@ -206,3 +207,70 @@ def test_the_database_checks_every_entry_a_batch_posts(csb, user):
                 f"UPDATE ledger_journalentry SET status = 'posted' WHERE id IN ({', '.join(['%s'] * len(ids))})", ids
             )
     assert JournalEntry.objects.count() == 0
+
+
+def test_statements_blind_to_the_ledger_leave_the_pending_rows_pending(sb, user):
+    """A gift's own rows (a donation, a receipt) are written while its entry is still pending; the first statement
+    that names a ledger table, or a savepoint, writes the pending rows first."""
+    from django.contrib.auth.models import Group
+    from django.test.utils import CaptureQueriesContext
+
+    gift = [Dr(sb.bank, sb.gen, Decimal("10")), Cr(sb.income, sb.gen, Decimal("10"))]
+    with posting_batch() as batch:
+        entry = services.entry_post(book=sb.book, date=D0, memo="one", user=user, legs=gift)
+        with CaptureQueriesContext(connection) as seen:
+            Group.objects.create(name="blind")
+            Group.objects.filter(name="blind").update(name="still blind")
+            assert Group.objects.filter(name="still blind").exists()
+        assert seen.captured_queries and not any("ledger_" in q["sql"] for q in seen.captured_queries)
+        assert [row[0] for row in batch.entries] == [entry.pk]  # not written yet
+        assert JournalEntry.objects.filter(pk=entry.pk, status="posted").exists()  # names the ledger: written first
+        assert batch.entries == []
+        services.entry_post(book=sb.book, date=D0, memo="two", user=user, legs=gift)
+        assert batch.entries
+        with transaction.atomic():  # a savepoint: what was posted before it must not roll back with it
+            assert batch.entries == []
+    assert verify_book(sb.book).ok
+    assert selectors.fund_balance(sb.gen) == Decimal("20.00")
+
+
+def test_no_trigger_outside_the_ledger_reads_it(db):
+    """What ``_blind_to_ledger`` relies on: a statement on another table runs no trigger of the ledger's."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal")
+        else:
+            cursor.execute("SELECT tbl_name FROM sqlite_master WHERE type = 'trigger'")
+        tables = {row[0] for row in cursor.fetchall()}
+    assert tables and all(table.startswith("ledger_") for table in tables), sorted(tables)
+
+
+def test_a_single_post_on_postgresql_is_pipelined(sb, user):
+    """Outside a batch a plain entry is posted as a batch of one: on PostgreSQL its statements go in psycopg's
+    pipelines, on raw cursors (Django sees none of them); refusals, retries and big entries behave as ever."""
+    from django.test.utils import CaptureQueriesContext
+
+    gift = services.entry_post(book=sb.book, date=D0, memo="gift", user=user, idempotency_key="g",
+                               legs=[Dr(sb.bank, sb.fa, Decimal("100")), Cr(sb.income_r, sb.fa, Decimal("100"))])
+    with CaptureQueriesContext(connection) as seen:
+        spend = services.entry_post(book=sb.book, date=D0, memo="spend", user=user, idempotency_key="s",
+                                    legs=[Dr(sb.exp_a, sb.fa, Decimal("30")), Cr(sb.bank, sb.fa, Decimal("30"))])
+    statements = [q["sql"] for q in seen.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    if connection.vendor == "postgresql":
+        assert statements == []
+    else:
+        assert statements  # SQLite: the cursor path, statement by statement
+    assert spend.status == "posted" and not spend.replayed
+    allocation = Allocation.objects.get(leg__entry=spend)
+    assert (allocation.source.leg.entry_id, allocation.amount) == (gift.pk, 3000)
+    again = services.entry_post(book=sb.book, date=D0, memo="spend", user=user, idempotency_key="s",
+                                legs=[Dr(sb.exp_a, sb.fa, Decimal("30")), Cr(sb.bank, sb.fa, Decimal("30"))])
+    assert again.pk == spend.pk and again.replayed
+    with nothing_written(sb.book), pytest.raises(errors.InsufficientFunds):
+        services.entry_post(book=sb.book, date=D0, memo="too much", user=user,
+                            legs=[Dr(sb.exp_a, sb.fa, Decimal("70.01")), Cr(sb.bank, sb.fa, Decimal("70.01"))])
+    many = [Dr(sb.bank, sb.gen, Decimal("1")) for _ in range(60)] + [Cr(sb.income, sb.gen, Decimal("60"))]
+    big = services.entry_post(book=sb.book, date=D0, memo="61 legs", user=user, legs=many)
+    assert big.legs.count() == 61
+    assert selectors.fund_balance(sb.fa) == Decimal("70.00") and selectors.fund_balance(sb.gen) == Decimal("60.00")
+    assert verify_book(sb.book).ok

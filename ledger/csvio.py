@@ -3,8 +3,9 @@
 Generic plumbing for ``import_csv`` (CONTRACT.md); the kinds themselves live in the apps that own the records.
 An ``Importer`` declares its columns, parses every row (``check``) and then writes (``apply``). ``run_import``
 reads the file, checks the header, runs ``check`` over every row and, only when no row is bad, runs ``apply``
-inside one transaction, each row in a savepoint so that every failing row is reported; if any row fails,
-everything is rolled back. ``--dry-run`` rolls back even when all rows pass.
+inside one transaction; the first row a service refuses is reported and everything is rolled back (rows are
+not wrapped in savepoints of their own: nothing of a refused file is kept, and on PostgreSQL a subtransaction
+per row costs more than the row). ``--dry-run`` rolls back even when all rows pass.
 
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first data row is row 2.
 """
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 import moneyed
-from django.db import connection, transaction
+from django.db import connection
 
 from .services import posting_batch
 
@@ -195,6 +196,9 @@ class Importer:
         """Parse every row into ``self.plan`` (items of the form ``(row, payload)``) and report bad rows."""
         raise NotImplementedError
 
+    def begin(self, batch) -> None:
+        """Called once inside the posting batch before any row is applied (e.g. ``batch.expect_keys``)."""
+
     def apply_row(self, row: Row, payload) -> bool:
         """Write one planned row; return False when it was skipped as already imported."""
         raise NotImplementedError
@@ -271,11 +275,11 @@ def run_import(importer: Importer, data: bytes, *, dry_run: bool = False, progre
         result.errors = sorted(errors)
         return result
     try:
-        with posting_batch():
+        with posting_batch() as batch:
+            importer.begin(batch)
             for row, payload in importer.plan:
                 try:
-                    with transaction.atomic():
-                        created = importer.apply_row(row, payload)
+                    created = importer.apply_row(row, payload)
                 except importer.domain_errors as exc:
                     # Rows were all checked before any was written, so a refusal here is rare (a rule only the
                     # write can see). The batch's running totals in memory already count the rows before it; the

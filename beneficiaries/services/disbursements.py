@@ -269,6 +269,11 @@ def _refused(d: Disbursement, exc: LedgerError | AidError) -> PostingRefused:
     return PostingRefused(f"disbursement {d.external_id}: {exc.message}", field=exc.field, code=exc.code)
 
 
+def _entry_key(d: Disbursement) -> str:
+    """The idempotency key of a disbursement's entry in the ledger."""
+    return f"disbursement:{d.external_id}"
+
+
 def _post(d: Disbursement, user) -> None:
     """Post one approved disbursement (the caller holds its row lock and the transaction)."""
     Beneficiary.objects.select_for_update().filter(pk=d.beneficiary_id).first()
@@ -285,7 +290,7 @@ def _post(d: Disbursement, user) -> None:
             move = stock_issue(
                 item=program.stock_item, fund=d.fund, quantity=d.quantity, expense_account=program.expense_account,
                 date=d.date, user=user, approved_by=d.approved_by, source=("disbursement", d.external_id),
-                idempotency_key=f"disbursement:{d.external_id}", expected_value=d.amount,
+                idempotency_key=_entry_key(d), expected_value=d.amount,
                 memo=f"{program.code} {d.external_id}: {d.quantity} x {program.stock_item.code}",
             )
             entry, amount, status = move.entry, -move.value_amount, DisbursementStatus.DELIVERED
@@ -295,7 +300,7 @@ def _post(d: Disbursement, user) -> None:
             entry = ledger.entry_post(
                 book=d.book, date=d.date, memo=f"{program.code} {d.external_id}", user=user,
                 approved_by=d.approved_by, source=("disbursement", d.external_id),
-                idempotency_key=f"disbursement:{d.external_id}",
+                idempotency_key=_entry_key(d),
                 legs=[Dr(program.expense_account, d.fund, d.amount), Cr(program.pay_account, d.fund, d.amount)],
             )
             amount, status = d.amount, DisbursementStatus.PAID
@@ -416,8 +421,9 @@ def _members(batch: DisbursementBatch, status: str) -> list[Disbursement]:
     return list(
         Disbursement.objects.select_for_update(of=("self",))
         .filter(batch=batch, status=status)
-        .select_related("program", "fund", "beneficiary", "batch", "program__stock_item", "program__expense_account",
-                        "program__pay_account", "book")
+        .select_related("program", "fund", "beneficiary", "batch", "program__stock_item", "program__stock_item__book",
+                        "program__stock_item__inventory_account",
+                        "program__expense_account", "program__pay_account", "book")
         .order_by("pk")
     )
 
@@ -462,6 +468,9 @@ def _post_batch(batch: DisbursementBatch, user) -> DisbursementBatch:
     if locked.status != BatchStatus.APPROVED:
         raise InvalidTransition(f"batch {locked.code} is {locked.status}; only an approved batch is posted", field="status")
     members = _members(locked, DisbursementStatus.APPROVED)
+    posting = ledger.current_batch()
+    if posting is not None and members:  # an import: one query for all the entries' keys
+        posting.expect_keys(locked.book, [_entry_key(d) for d in members])
     for d in members:
         try:
             _post(d, user)

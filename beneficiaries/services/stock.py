@@ -53,7 +53,7 @@ def _move_in(*, kind, item, fund, quantity, value: Decimal, credit_account, date
     _check_quantity(quantity)
     if item.book_id != fund.book_id:
         raise StockError("the item and the fund belong to different books", field="fund")
-    with transaction.atomic():
+    with ledger.batch_atomic():
         balance = _locked_balance(item, fund)
         entry = ledger.entry_post(
             book=item.book, date=date, memo=memo, user=user, idempotency_key=idempotency_key, source=source,
@@ -110,9 +110,10 @@ def stock_issue(
 ) -> StockMove:
     """Hand goods out: weighted-average cost moves from inventory to the program's expense, in the fund."""
     _check_quantity(quantity)
-    with transaction.atomic():
+    with ledger.batch_atomic():
         balance = _locked_balance(item, fund)
-        if idempotency_key is not None:
+        batch = ledger.current_batch()
+        if idempotency_key is not None and not (batch is not None and batch.knows_unused(item.book, idempotency_key)):
             replay = StockMove.objects.filter(
                 entry__book=item.book, entry__idempotency_key=idempotency_key
             ).first()

@@ -5,6 +5,7 @@ from ledger.models import Fund
 
 from ..models import Channel, Donation, Donor
 from ..services import donation_record
+from ..services.donations import donation_key
 from ._base import TrustImporter, chunked, parse_cells, parse_past_date
 
 
@@ -106,6 +107,11 @@ class DonationImporter(TrustImporter):
             raise CellError(f"is required for a gift in {currency} (CNY per unit)")
         return parse_rate(text)
 
+    def begin(self, batch) -> None:
+        # check() found which gifts are new; their entries' keys are then known to be unused too.
+        batch.expect_keys(self.book, [donation_key(data["external_id"]) for _row, data in self.plan
+                                      if not data["imported"]])
+
     def apply_row(self, row, data) -> bool:
         if data.get("imported"):
             return False
@@ -113,6 +119,6 @@ class DonationImporter(TrustImporter):
             trust=self.trust, external_id=data["external_id"], date=data["date"], amount=data["amount"],
             currency=data["currency"], fx_rate=data["fx_rate"], fund=data["fund"], channel=data["channel"],
             donor=data["donor"], item=data["item"], quantity=data["quantity"], description=data["description"],
-            user=self.user,
+            user=self.user, unrecorded=True,
         )
         return True

@@ -65,6 +65,11 @@ def _rate(currency: str, fx_rate) -> Decimal | None:
     return fx_rate
 
 
+def donation_key(external_id: str) -> str:
+    """The idempotency key of a gift's entry in the ledger."""
+    return f"donation:{external_id}"
+
+
 def _same_donation(d: Donation, **want) -> bool:
     return (
         d.date == want["date"] and d.donor_id == (want["donor"].pk if want["donor"] else None)
@@ -78,10 +83,14 @@ def _same_donation(d: Donation, **want) -> bool:
 def donation_record(
     *, trust: Trust, external_id: str, date: dt.date, amount, fund: Fund, channel: str, user,
     donor: Donor | None = None, currency: str | None = None, fx_rate=None, item: str = "",
-    quantity: int | None = None, description: str = "",
+    quantity: int | None = None, description: str = "", unrecorded: bool = False,
 ) -> Donation:
     """Record and post a gift and issue its receipt. Idempotent on ``external_id``: the same gift again returns
-    the first record and writes nothing; the same id with different content is refused."""
+    the first record and writes nothing; the same id with different content is refused.
+
+    ``unrecorded=True`` says the caller has already looked ``external_id`` up and found no donation (an import
+    looks up the whole file in one query), so the lookup is skipped; a donation recorded in between is still
+    caught, by the entry's idempotency key or by the unique constraint."""
     external_id = check_external_id(external_id)
     date = check_date(date)
     amount, currency = money_parts(amount, currency)
@@ -107,16 +116,16 @@ def donation_record(
     want = dict(date=date, donor=donor, amount=amount, currency=currency, fx_rate=rate, channel=channel,
                 fund=fund, item=item, quantity=quantity, description=description)
 
-    existing = Donation.objects.filter(trust=trust, external_id=external_id).first()
+    existing = None if unrecorded else Donation.objects.filter(trust=trust, external_id=external_id).first()
     if existing is not None:
         if _same_donation(existing, **want):
             return existing
         raise DuplicateExternalId(
             f"donation {external_id} was already recorded with different content", field="external_id"
         )
-    key, source = f"donation:{external_id}", ("donation", external_id)
+    key, source = donation_key(external_id), ("donation", external_id)
     memo = f"Donation {external_id}" + (f": {description}" if description else "")
-    with unique_or(f"donation {external_id} is being recorded twice"), transaction.atomic(), \
+    with unique_or(f"donation {external_id} is being recorded twice"), ledger.batch_atomic(), \
             translated(DonationError):
         if channel == Channel.IN_KIND:
             income = account(trust, IN_KIND_ACCOUNTS[fund.restriction])
@@ -127,17 +136,21 @@ def donation_record(
                 item=stock_item, fund=fund, quantity=quantity, value=amount, income_account=income, date=date,
                 user=user, memo=memo, source=source, idempotency_key=key, currency=currency, fx_rate=rate,
             ).entry
+            amount_cny = None
         else:
             income = account(trust, INCOME_ACCOUNTS[fund.restriction])
             pay = account(trust, CHANNEL_ACCOUNTS[channel])
+            debit = Dr(pay, fund, amount, currency)
             entry = ledger.entry_post(
                 book=trust.book, date=date, memo=memo, user=user, idempotency_key=key, source=source, fx_rate=rate,
-                legs=[Dr(pay, fund, amount, currency), Cr(income, fund, amount, currency)],
+                legs=[debit, Cr(income, fund, amount, currency)],
             )
-        replay = Donation.objects.filter(entry=entry).first()
-        if replay is not None:  # a concurrent identical request got there first
-            return replay
-        amount_cny = entry.legs.aggregate(s=Sum("debit_cny"))["s"]
+            amount_cny = debit.cny  # in fen, as posted
+        if entry.replayed or amount_cny is None:
+            replay = Donation.objects.filter(entry=entry).first()
+            if replay is not None:  # a concurrent identical request got there first
+                return replay
+            amount_cny = entry.legs.aggregate(s=Sum("debit_cny"))["s"]
         donation = Donation.objects.create(
             trust=trust, external_id=external_id, donor=donor, date=date, amount=amount, amount_currency=currency,
             fx_rate=rate, amount_cny=from_minor(amount_cny), channel=channel, fund=fund, item=item,

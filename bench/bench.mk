@@ -7,7 +7,8 @@
 #   make bench-full    N=10,000, M=1,000,000
 #   make bench-tiny    seconds; our side only (no hordak, no pgbench), what tests/bench runs
 #   make bench-venv    the peer's own virtualenv, bench/.venv-hordak, from bench/requirements-hordak.txt
-#   make bench-deps    httpx (B6's load generator) into the project venv, from bench/requirements-bench.txt
+#   make bench-deps    httpx (B6's load generator) and the profilers into the project venv, from
+#                      bench/requirements-bench.txt
 # BENCH_ARGS passes more options to bench/run.py (e.g. BENCH_ARGS=--profile, --no-apps, --apps-only).
 # With a project venv made elsewhere: make bench VENV=/path/to/venv BENCH_VENV_DEP=   (skips its .installed stamp)
 VENV ?= .venv
@@ -28,7 +29,7 @@ bench-venv: $(HORDAK_VENV)/.installed
 
 # No stamp file in the project venv (it may be shared): install only when httpx is missing or not the pinned one.
 bench-deps: $(BENCH_VENV_DEP)
-	@$(PY) -c "import sys, httpx; sys.exit(httpx.__version__ != '$$(sed -n 's/^httpx==//p' bench/requirements-bench.txt)')" 2>/dev/null \
+	@$(PY) -c "import sys, httpx, pyinstrument; sys.exit(httpx.__version__ != '$$(sed -n 's/^httpx==//p' bench/requirements-bench.txt)')" 2>/dev/null \
 	  || $(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements-bench.txt
 
 bench: $(BENCH_VENV_DEP) $(HORDAK_VENV)/.installed bench-deps

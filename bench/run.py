@@ -395,6 +395,12 @@ def run_ours(cfg: dict, *, prefix: str = "", procs: int | None = None, profile: 
         _post_spends(sb, user, [Decimal("1.00")], day, f"{prefix}q")
     out["statements_per_entry"] = len(captured.captured_queries)
     out["statements"] = [q["sql"][:90] for q in captured.captured_queries]
+    if connection.vendor == "postgresql":
+        out["statements_note"] = (
+            "on PostgreSQL a single post goes through psycopg pipelines on raw cursors, which Django does not see: "
+            "one round trip for the book lock, key lookup, fund locks, FIFO page and ids, one for the entry's rows "
+            "and running totals, then COMMIT (ledger.services._post_pipelined)"
+        )
 
     # B1: one client, one entry per transaction.
     sb = _small_book(f"{prefix}B1", user, day)

@@ -138,6 +138,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# PostgreSQL: the statements of a single post are prepared on a connection's first use (ledger.services). Off for
+# a transaction-pooling PgBouncer older than 1.21, which cannot carry prepared statements across connections.
+LEDGER_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

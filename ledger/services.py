@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import moneyed
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -1015,8 +1016,11 @@ def _post_pipelined(*, book, date, memo, legs, user, idempotency_key, source_typ
         connection.ensure_connection()
         raw = connection.connection
         # Django turns psycopg's prepared statements off (they break behind a transaction-pooling PgBouncer older
-        # than 1.21); these statements, the same for every entry, are prepared on their first use on a connection.
-        threshold, raw.prepare_threshold = raw.prepare_threshold, 0
+        # than 1.21); these statements, the same for every entry, are prepared on their first use on a connection
+        # unless settings.LEDGER_PREPARED_STATEMENTS is False.
+        threshold = raw.prepare_threshold
+        if getattr(settings, "LEDGER_PREPARED_STATEMENTS", True):
+            raw.prepare_threshold = 0
         try:
             with connection.wrap_database_errors:
                 _preload(raw, batch, book, legs, deltas, idempotency_key)

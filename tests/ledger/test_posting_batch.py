@@ -274,3 +274,23 @@ def test_a_single_post_on_postgresql_is_pipelined(sb, user):
     assert big.legs.count() == 61
     assert selectors.fund_balance(sb.fa) == Decimal("70.00") and selectors.fund_balance(sb.gen) == Decimal("60.00")
     assert verify_book(sb.book).ok
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_a_single_post_prepares_its_statements_unless_told_not_to(sb, user, settings, prepared):
+    """DB_PREPARED_STATEMENTS=false (a transaction-pooling PgBouncer older than 1.21) posts without preparing."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements: PostgreSQL only")
+    settings.LEDGER_PREPARED_STATEMENTS = prepared
+
+    def prepared_count():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+            return cursor.fetchone()[0]
+
+    before = prepared_count()
+    # Seven legs: an INSERT of legs this connection has not sent before, whatever ran on it earlier.
+    legs = [Dr(sb.bank, sb.gen, Decimal("1")) for _ in range(6)] + [Cr(sb.income, sb.gen, Decimal("6"))]
+    entry = services.entry_post(book=sb.book, date=D0, memo="seven", user=user, legs=legs)
+    assert entry.legs.count() == 7 and verify_book(sb.book).ok
+    assert (prepared_count() > before) is prepared

@@ -1009,9 +1009,22 @@ def _post_pipelined(*, book, date, memo, legs, user, idempotency_key, source_typ
     statements of a pipeline one after the other, so each still sees what the one before it locked or wrote,
     and the database's guards check the rows as they do on every other path.
     """
+    batch = _Batch()
+    head = book.last_sequence, book.head_hash
+    try:
+        return _pipelined(batch, book=book, date=date, memo=memo, legs=legs, user=user,
+                          idempotency_key=idempotency_key, source_type=source_type, source_id=source_id,
+                          fx_rate=fx_rate, approved_by=approved_by, payload_hash=payload_hash, deltas=deltas)
+    except BaseException:
+        # The database may refuse the rows after _post_buffered moved the caller's Book on: it must not have.
+        book.last_sequence, book.head_hash = head
+        raise
+
+
+def _pipelined(batch: _Batch, *, book, date, memo, legs, user, idempotency_key, source_type, source_id, fx_rate,
+               approved_by, payload_hash, deltas) -> JournalEntry:
     from psycopg import Cursor
 
-    batch = _Batch()
     with transaction.atomic():
         connection.ensure_connection()
         raw = connection.connection

@@ -294,3 +294,28 @@ def test_a_single_post_prepares_its_statements_unless_told_not_to(sb, user, sett
     entry = services.entry_post(book=sb.book, date=D0, memo="seven", user=user, legs=legs)
     assert entry.legs.count() == 7 and verify_book(sb.book).ok
     assert (prepared_count() > before) is prepared
+
+
+def test_the_database_refuses_inside_a_pipeline_and_the_connection_carries_on(sb, user, monkeypatch):
+    """With the service's overdraft check switched off, the fund's CHECK constraint refuses the entry's own
+    statements (on PostgreSQL inside the write pipeline): Django's IntegrityError, nothing written, and the
+    connection posts the next entry as usual."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the pipelines are PostgreSQL's")
+    services.entry_post(book=sb.book, date=D0, memo="gift", user=user,
+                        legs=[Dr(sb.bank, sb.fa, Decimal("10")), Cr(sb.income_r, sb.fa, Decimal("10"))])
+    original = services._lock_funds
+
+    def lenient(cursor, batch, deltas):  # the funds as the first pipeline read them, without the overdraft check
+        changing = sorted(fund_id for fund_id, delta in deltas.items() if delta)
+        return changing, {fund_id: batch.funds[fund_id] for fund_id in changing}
+
+    monkeypatch.setattr(services, "_lock_funds", lenient)
+    with nothing_written(sb.book), pytest.raises(IntegrityError, match="never_below_zero"):
+        services.entry_post(book=sb.book, date=D0, memo="overdraft", user=user,
+                            legs=[Dr(sb.exp_a, sb.fa, Decimal("11")), Cr(sb.bank, sb.fa, Decimal("11"))])
+    monkeypatch.setattr(services, "_lock_funds", original)
+    services.entry_post(book=sb.book, date=D0, memo="spend", user=user,
+                        legs=[Dr(sb.exp_a, sb.fa, Decimal("4")), Cr(sb.bank, sb.fa, Decimal("4"))])
+    assert selectors.fund_balance(sb.fa) == Decimal("6.00")
+    assert verify_book(sb.book).ok

@@ -557,10 +557,6 @@ class _Batch:
         self.touched_funds.clear()
         self.daily.clear()
 
-    def knows_unused(self, book: Book, key: str) -> bool:
-        """True when ``key`` is known to be unused in ``book`` (``expect_keys``), so a lookup can be skipped."""
-        return key in self.unused_keys.get(book.pk, ())
-
     def expect_keys(self, book: Book, keys) -> None:
         """Tell the batch which idempotency keys are about to be posted in ``book`` (a CSV import knows them all).
         One query finds which are already used; for the others ``entry_post`` then skips its lookup. The book
@@ -595,6 +591,13 @@ def _blind_to_ledger(sql: str) -> bool:
 
 
 _BLIND_HEADS = frozenset({"INSERT ", "UPDATE ", "SELECT ", "DELETE "})
+
+
+def key_known_unused(book: Book, key: str) -> bool:
+    """True when the current posting batch was told (``expect_keys``) that ``key`` is unused in ``book``, so a
+    caller's own lookup by that key can be skipped. False outside a batch: then nothing is known."""
+    batch = current_batch()
+    return batch is not None and key in batch.unused_keys.get(book.pk, ())
 
 
 def batch_atomic():
@@ -698,11 +701,14 @@ def _lock(sql: str) -> str:
     return sql + (" FOR UPDATE" if connection.features.has_select_for_update else "")
 
 
+_BOOK_STATE = f"SELECT last_sequence, head_hash, closed_through FROM {_T_BOOK} WHERE id = %s"
+
+
 def _book_state(cursor, batch: _Batch | None, book: Book) -> list:
     """[last sequence, head hash, closed through] of the book, locked (read once per batch)."""
     if batch is not None and book.pk in batch.books:
         return batch.books[book.pk]
-    cursor.execute(_lock(f"SELECT last_sequence, head_hash, closed_through FROM {_T_BOOK} WHERE id = %s"), [book.pk])
+    cursor.execute(_lock(_BOOK_STATE), [book.pk])
     last, head, closed_through = cursor.fetchone()
     if isinstance(closed_through, str):  # SQLite hands dates back as text on a raw cursor
         closed_through = dt.date.fromisoformat(closed_through)
@@ -805,24 +811,16 @@ def _post(*, book, date, memo, legs, user, idempotency_key, source, fx_rate, app
         spec.position = position
     deltas = _fund_deltas(legs)
     batch = current_batch()
-    if batch is not None and _can_buffer(legs, reverses):
-        return _post_buffered(
-            batch, book=book, date=date, memo=memo, legs=legs, user=user, idempotency_key=idempotency_key,
-            source_type=source_type, source_id=source_id, fx_rate=fx_rate, approved_by=approved_by,
-            payload_hash=payload_hash, deltas=deltas,
-        )
-    if batch is None and connection.vendor == "postgresql" and _can_buffer(legs, reverses):
-        return _post_pipelined(
-            book=book, date=date, memo=memo, legs=legs, user=user, idempotency_key=idempotency_key,
-            source_type=source_type, source_id=source_id, fx_rate=fx_rate, approved_by=approved_by,
-            payload_hash=payload_hash, deltas=deltas,
-        )
+    post = dict(book=book, date=date, memo=memo, legs=legs, user=user, idempotency_key=idempotency_key,
+                source_type=source_type, source_id=source_id, fx_rate=fx_rate, approved_by=approved_by,
+                payload_hash=payload_hash, deltas=deltas)
+    if _can_buffer(legs, reverses):
+        if batch is not None:
+            return _post_buffered(batch, **post)
+        if connection.vendor == "postgresql":
+            return _post_pipelined(**post)
     with transaction.atomic(), connection.cursor() as cursor:
-        existing, prepared = _prepare(
-            cursor, batch, book=book, date=date, memo=memo, legs=legs, user=user, idempotency_key=idempotency_key,
-            source_type=source_type, source_id=source_id, fx_rate=fx_rate, approved_by=approved_by,
-            payload_hash=payload_hash, deltas=deltas, reverses=reverses,
-        )
+        existing, prepared = _prepare(cursor, batch, **post, reverses=reverses)
         if existing is not None:
             return existing
         changing, held, sequence, previous, digest = prepared
@@ -996,8 +994,7 @@ def _post_buffered(batch: _Batch, *, book, date, memo, legs, user, idempotency_k
     return entry
 
 
-def _post_pipelined(*, book, date, memo, legs, user, idempotency_key, source_type, source_id, fx_rate,
-                    approved_by, payload_hash, deltas) -> JournalEntry:
+def _post_pipelined(**post) -> JournalEntry:
     """PostgreSQL, one plain entry outside a batch: posted as a batch of one, in three round trips instead of one
     per statement.
 
@@ -1009,44 +1006,34 @@ def _post_pipelined(*, book, date, memo, legs, user, idempotency_key, source_typ
     statements of a pipeline one after the other, so each still sees what the one before it locked or wrote,
     and the database's guards check the rows as they do on every other path.
     """
+    from psycopg import Cursor
+
+    book = post["book"]
     batch = _Batch()
     head = book.last_sequence, book.head_hash
     try:
-        return _pipelined(batch, book=book, date=date, memo=memo, legs=legs, user=user,
-                          idempotency_key=idempotency_key, source_type=source_type, source_id=source_id,
-                          fx_rate=fx_rate, approved_by=approved_by, payload_hash=payload_hash, deltas=deltas)
+        with transaction.atomic():
+            connection.ensure_connection()
+            raw = connection.connection
+            # Django turns psycopg's prepared statements off (they break behind a transaction-pooling PgBouncer
+            # older than 1.21); these statements, the same for every entry, are prepared on their first use on a
+            # connection unless settings.LEDGER_PREPARED_STATEMENTS is False.
+            threshold = raw.prepare_threshold
+            if getattr(settings, "LEDGER_PREPARED_STATEMENTS", True):
+                raw.prepare_threshold = 0
+            try:
+                with connection.wrap_database_errors:
+                    _preload(raw, batch, book, post["legs"], post["deltas"], post["idempotency_key"])
+                    entry = _post_buffered(batch, **post)
+                    if batch.entries:  # else a replay: nothing to write
+                        with raw.pipeline(), Cursor(raw) as cursor:
+                            batch.flush(cursor)
+            finally:
+                raw.prepare_threshold = threshold
     except BaseException:
         # The database may refuse the rows after _post_buffered moved the caller's Book on: it must not have.
         book.last_sequence, book.head_hash = head
         raise
-
-
-def _pipelined(batch: _Batch, *, book, date, memo, legs, user, idempotency_key, source_type, source_id, fx_rate,
-               approved_by, payload_hash, deltas) -> JournalEntry:
-    from psycopg import Cursor
-
-    with transaction.atomic():
-        connection.ensure_connection()
-        raw = connection.connection
-        # Django turns psycopg's prepared statements off (they break behind a transaction-pooling PgBouncer older
-        # than 1.21); these statements, the same for every entry, are prepared on their first use on a connection
-        # unless settings.LEDGER_PREPARED_STATEMENTS is False.
-        threshold = raw.prepare_threshold
-        if getattr(settings, "LEDGER_PREPARED_STATEMENTS", True):
-            raw.prepare_threshold = 0
-        try:
-            with connection.wrap_database_errors:
-                _preload(raw, batch, book, legs, deltas, idempotency_key)
-                entry = _post_buffered(
-                    batch, book=book, date=date, memo=memo, legs=legs, user=user, idempotency_key=idempotency_key,
-                    source_type=source_type, source_id=source_id, fx_rate=fx_rate, approved_by=approved_by,
-                    payload_hash=payload_hash, deltas=deltas,
-                )
-                if batch.entries:  # else a replay: nothing to write
-                    with raw.pipeline(), Cursor(raw) as cursor:
-                        batch.flush(cursor)
-        finally:
-            raw.prepare_threshold = threshold
     return entry
 
 
@@ -1062,9 +1049,7 @@ def _preload(raw, batch: _Batch, book: Book, legs: list[LegSpec], deltas: dict[i
     fifos = {fund_id: _Fifo(fund_id) for fund_id in spent}
     with raw.pipeline():
         book_cursor = Cursor(raw)
-        book_cursor.execute(
-            f"SELECT last_sequence, head_hash, closed_through FROM {_T_BOOK} WHERE id = %s FOR UPDATE", [book.pk]
-        )
+        book_cursor.execute(_BOOK_STATE + " FOR UPDATE", [book.pk])
         if key is not None:
             key_cursor = Cursor(raw)
             key_cursor.execute(f"SELECT 1 FROM {_T_ENTRY} WHERE book_id = %s AND idempotency_key = %s", [book.pk, key])

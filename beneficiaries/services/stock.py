@@ -112,8 +112,7 @@ def stock_issue(
     _check_quantity(quantity)
     with ledger.batch_atomic():
         balance = _locked_balance(item, fund)
-        batch = ledger.current_batch()
-        if idempotency_key is not None and not (batch is not None and batch.knows_unused(item.book, idempotency_key)):
+        if idempotency_key is not None and not ledger.key_known_unused(item.book, idempotency_key):
             replay = StockMove.objects.filter(
                 entry__book=item.book, entry__idempotency_key=idempotency_key
             ).first()

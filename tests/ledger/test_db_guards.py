@@ -240,6 +240,72 @@ def test_postgres_deferred_trigger_refuses_at_commit(postgres_only, csb, user, c
         assert cursor.fetchone()[0] == "O"
 
 
+def _without_the_statement_guard(cursor):
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    cursor.execute("ALTER TABLE ledger_journalentry DISABLE TRIGGER ledger_entry_posted_check")
+
+
+def _last_entry_id(cursor) -> int:
+    cursor.execute("SELECT MAX(id) FROM ledger_journalentry")
+    return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+def test_postgres_commit_check_reaches_entries_beyond_the_first_range(postgres_only, csb, user):
+    """The check at commit goes by ranges of 1,000 ids: an unbalanced entry far above the first one posted in the
+    transaction is outside the range checked first, and is still checked and refused."""
+    before = counts()
+    with pytest.raises(IntegrityError, match="ledger: ") as info:
+        with transaction.atomic(), connection.cursor() as cursor:
+            _without_the_statement_guard(cursor)
+            _draft_then_post(csb, user, lambda sb: [(sb.bank, sb.gen, {"debit": 500}),
+                                                    (sb.income, sb.gen, {"credit": 500})])(cursor)
+            first = _last_entry_id(cursor)
+            cursor.execute("SELECT setval(pg_get_serial_sequence('ledger_journalentry', 'id'), %s)", [first + 5000])
+            _draft_then_post(csb, user, UNBALANCED["debits exceed credits"])(cursor)
+            bad = _last_entry_id(cursor)
+            assert bad > first + 999
+    assert f"entry {bad} " in str(info.value)
+    assert counts() == before
+
+
+@pytest.mark.postgres
+def test_postgres_commit_check_is_not_fooled_by_an_earlier_check(postgres_only, csb, user):
+    """``SET CONSTRAINTS ALL IMMEDIATE`` runs the deferred check early, over the range of the entry posted so far;
+    an unbalanced entry posted afterwards in that same range is still checked at COMMIT."""
+    before = counts()
+    with pytest.raises(IntegrityError, match="ledger: ") as info:
+        with transaction.atomic(), connection.cursor() as cursor:
+            _without_the_statement_guard(cursor)
+            _draft_then_post(csb, user, lambda sb: [(sb.bank, sb.gen, {"debit": 500}),
+                                                    (sb.income, sb.gen, {"credit": 500})])(cursor)
+            first = _last_entry_id(cursor)
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # checks the first entry's range now, and passes
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            _draft_then_post(csb, user, UNBALANCED["a single leg"])(cursor)
+            bad = _last_entry_id(cursor)
+            assert first < bad <= first + 999
+    assert f"entry {bad} " in str(info.value)
+    assert counts() == before
+
+
+@pytest.mark.postgres
+def test_postgres_commit_check_once_per_range(postgres_only, csb, user):
+    """Entries posted together are checked by one query over their range of ids: the first firing notes the range
+    it checked, and the firings for the other entries of the range find it and stop there."""
+    with transaction.atomic():
+        with services.posting_batch():
+            gifts = [post_gift(csb, user, "1.00") for _ in range(30)]
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred checks run now, in this statement
+            cursor.execute("SELECT current_setting('ledger.commit_checked', true)")
+            noted = cursor.fetchone()[0]
+    ids = sorted(gift.pk for gift in gifts)
+    assert ids[-1] - ids[0] < 999
+    assert noted.split("|")[1:] == [str(ids[0]), str(ids[0] + 999)]
+    assert JournalEntry.objects.filter(pk__in=ids, status="posted").count() == 30
+
+
 @pytest.mark.postgres
 def test_postgres_before_trigger_refuses_at_once(postgres_only, csb, user):
     """The immediate guard refuses the draft -> posted statement itself, before any commit."""

@@ -496,7 +496,13 @@ class _Batch:
         ids = [row[0] for row in self.entries]
         sources = [row[:5] + [source.remaining] for row, source in self.sources]
         updates = sorted((leg_id, source.remaining) for leg_id, source in self.source_updates.items())
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and _few_rows(cursor, self.entries):
+            # A few entries (a single post, a small import): their rows in one statement, then the UPDATE to
+            # posted (a statement of its own: it must see the drafts).
+            _insert_few(cursor, self.entries, self.legs, sources, self.allocations, updates)
+            cursor.execute(f"UPDATE {_T_ENTRY} SET status = %s WHERE id IN ({', '.join(['%s'] * len(ids))})",
+                           [EntryStatus.POSTED, *ids])
+        elif connection.vendor == "postgresql":
             # COPY: psycopg sends the rows without composing a statement in Python (a 500-row INSERT with its
             # 8,500 parameters took longer to build than the server took to run it). Server-side parameters for
             # the arrays, for the same reason.
@@ -543,6 +549,14 @@ class _Batch:
 
     def flush(self, cursor) -> None:
         self.flush_rows(cursor)
+        if connection.vendor == "postgresql":
+            _write_totals(cursor, [(book_id, *self.books[book_id][:2]) for book_id in sorted(self.touched_books)],
+                          [(fund_id, self.funds[fund_id][0]) for fund_id in sorted(self.touched_funds)],
+                          [(*key, dr, cr) for key, (dr, cr) in self.daily.items()])
+            self.touched_books.clear()
+            self.touched_funds.clear()
+            self.daily.clear()
+            return
         for book_id in sorted(self.touched_books):
             last, head, _closed = self.books[book_id]
             cursor.execute(f"UPDATE {Book._meta.db_table} SET last_sequence = %s, head_hash = %s WHERE id = %s",
@@ -695,6 +709,74 @@ def _insert_rows(cursor, table: str, columns: str, rows: list) -> None:
         f"INSERT INTO {table} ({columns}) VALUES {', '.join([marks] * len(rows))}",
         [value for row in rows for value in row],
     )
+
+
+def _few_rows(cursor, entries: list) -> bool:
+    """Whether the rows go in one composed statement rather than by COPY: a few entries, or pipeline mode (where
+    COPY cannot run)."""
+    raw = getattr(cursor, "cursor", cursor)  # Django's cursor wraps psycopg's
+    return len(entries) < 25 or bool(raw.connection.pgconn.pipeline_status)
+
+
+def _values(table: str, columns: str, rows: list, params: list) -> str:
+    params += [value for row in rows for value in row]
+    marks = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
+    return f"INSERT INTO {table} ({columns}) VALUES {', '.join([marks] * len(rows))}"
+
+
+def _insert_few(cursor, entries: list, legs: list, sources: list, allocations: list, updates: list) -> None:
+    """PostgreSQL: the drafts, their legs, the new sources, the allocations and the sources' new remainders in one
+    statement (data-modifying WITH clauses), instead of one round trip and one execution each. The tables'
+    statement-level guards run at its end, as for separate statements."""
+    params: list = []
+    parts = [_values(_T_ENTRY, _ENTRY_COLUMNS, entries, params)]
+    for table, columns, rows in ((_T_LEG, _LEG_COLUMNS, legs), (_T_SOURCE, _SOURCE_COLUMNS, sources),
+                                 (_T_ALLOCATION, _ALLOCATION_COLUMNS, allocations)):
+        if rows:
+            parts.append(_values(table, columns, rows, params))
+    if updates:
+        parts.append(
+            f"UPDATE {_T_SOURCE} s SET remaining = u.remaining FROM (VALUES "
+            + ", ".join(["(%s::bigint, %s::bigint)"] * len(updates)) + ") AS u(leg_id, remaining) "
+            "WHERE s.leg_id = u.leg_id"
+        )
+        params += [value for pair in updates for value in pair]
+    _one_statement(cursor, parts, params)
+
+
+def _write_totals(cursor, books: list[tuple], funds: list[tuple], daily: list[tuple]) -> None:
+    """PostgreSQL: the books' heads, the funds' net assets and the day totals in one statement. The rows are locked
+    already: the books and the funds since the entries' checks; day totals belong to a book whose lock is held.
+    Scalar parameters throughout: psycopg dumps an array parameter in Python, element by element."""
+    parts, params = [], []
+    if books:
+        parts.append(
+            f"UPDATE {_T_BOOK} b SET last_sequence = u.last, head_hash = u.head FROM (VALUES "
+            + ", ".join(["(%s::bigint, %s::bigint, %s::text)"] * len(books)) + ") AS u(id, last, head) WHERE b.id = u.id"
+        )
+        params += [value for row in books for value in row]
+    if funds:
+        parts.append(
+            f"UPDATE {_T_FUND} f SET net_assets = u.net_assets FROM (VALUES "
+            + ", ".join(["(%s::bigint, %s::bigint)"] * len(funds)) + ") AS u(id, net_assets) WHERE f.id = u.id"
+        )
+        params += [value for row in funds for value in row]
+    if daily:
+        parts.append(
+            _values(_T_DAILY, "book_id, account_id, fund_id, date, debit, credit", daily, params)
+            + f" ON CONFLICT (account_id, fund_id, date) DO UPDATE SET debit = {_T_DAILY}.debit + excluded.debit, "
+            f"credit = {_T_DAILY}.credit + excluded.credit"
+        )
+    _one_statement(cursor, parts, params)
+
+
+def _one_statement(cursor, parts: list[str], params: list) -> None:
+    """Run data-modifying statements as one: all but the last in WITH clauses."""
+    if not parts:
+        return
+    *first, last = parts
+    head = ("WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(first)) + " ") if first else ""
+    cursor.execute(head + last, params)
 
 
 def _lock(sql: str) -> str:
@@ -1048,16 +1130,25 @@ def _preload(raw, batch: _Batch, book: Book, legs: list[LegSpec], deltas: dict[i
     spent = sorted({s.fund_id for s in legs if s.account.type == AccountType.EXPENSE and s.side == "debit"})
     fifos = {fund_id: _Fifo(fund_id) for fund_id in spent}
     with raw.pipeline():
+        # The book's lock comes first (then the funds', as everywhere), with the new ids. The key is looked up by
+        # a statement of its own, after the lock: a statement sees what was committed before it started, and a
+        # concurrent post of the same key commits while this one waits for the lock.
         book_cursor = Cursor(raw)
-        book_cursor.execute(_BOOK_STATE + " FOR UPDATE", [book.pk])
+        book_cursor.execute(
+            f"SELECT last_sequence, head_hash, closed_through, nextval(pg_get_serial_sequence('{_T_ENTRY}', 'id')), "
+            f"ARRAY(SELECT nextval(pg_get_serial_sequence('{_T_LEG}', 'id')) FROM generate_series(1, %s)) "
+            f"FROM {_T_BOOK} WHERE id = %s FOR UPDATE",
+            [len(legs), book.pk],
+        )
         if key is not None:
             key_cursor = Cursor(raw)
             key_cursor.execute(f"SELECT 1 FROM {_T_ENTRY} WHERE book_id = %s AND idempotency_key = %s", [book.pk, key])
         if changing:
             fund_cursor = Cursor(raw)
             fund_cursor.execute(
-                f"SELECT id, net_assets, restriction, code FROM {_T_FUND} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                [changing],
+                f"SELECT id, net_assets, restriction, code FROM {_T_FUND} WHERE id IN ({', '.join(['%s'] * len(changing))}) "
+                "ORDER BY id FOR UPDATE",
+                changing,
             )
         pages = []
         for fifo in fifos.values():
@@ -1065,13 +1156,8 @@ def _preload(raw, batch: _Batch, book: Book, legs: list[LegSpec], deltas: dict[i
             page_cursor = Cursor(raw)
             page_cursor.execute(sql, params)
             pages.append((fifo, page_cursor, size))
-        ids_cursor = Cursor(raw)
-        ids_cursor.execute(
-            f"SELECT nextval(pg_get_serial_sequence('{_T_ENTRY}', 'id')), "
-            f"ARRAY(SELECT nextval(pg_get_serial_sequence('{_T_LEG}', 'id')) FROM generate_series(1, %s))",
-            [len(legs)],
-        )
-    batch.books[book.pk] = list(book_cursor.fetchone())
+    last, head, closed_through, entry_id, leg_ids = book_cursor.fetchone()
+    batch.books[book.pk] = [last, head, closed_through]
     if key is not None and key_cursor.fetchone() is None:
         batch.unused_keys[book.pk].add(key)
     if changing:
@@ -1079,7 +1165,6 @@ def _preload(raw, batch: _Batch, book: Book, legs: list[LegSpec], deltas: dict[i
     for fifo, page_cursor, size in pages:
         fifo.take_page(page_cursor.fetchall(), size)
     batch.fifo.update(fifos)
-    entry_id, leg_ids = ids_cursor.fetchone()
     batch.ids[_T_ENTRY].append(entry_id)
     batch.ids[_T_LEG].extend(leg_ids)
 

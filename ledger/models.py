@@ -146,7 +146,8 @@ class EntryStatus(models.TextChoices):
 
 
 class JournalEntry(models.Model):
-    book = models.ForeignKey(Book, on_delete=models.PROTECT, related_name="entries")
+    # No index of its own: (book, sequence) and (book, date) lead with it. Every index is written on every post.
+    book = models.ForeignKey(Book, on_delete=models.PROTECT, related_name="entries", db_index=False)
     sequence = models.BigIntegerField(_("sequence number"))
     date = models.DateField(_("date"))
     memo = models.TextField(_("memo"), blank=True)
@@ -204,10 +205,11 @@ class JournalEntry(models.Model):
 class Leg(models.Model):
     """One line of an entry. Amounts in integer minor units; see the module docstring."""
 
-    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="legs")
+    # No indexes of their own: (entry, position), (account, date) and (fund, date) lead with them.
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="legs", db_index=False)
     position = models.PositiveSmallIntegerField()
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="legs")
-    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="legs")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="legs", db_index=False)
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="legs", db_index=False)
     currency = models.CharField(max_length=3)
     debit = models.BigIntegerField(default=0)
     credit = models.BigIntegerField(default=0)
@@ -262,8 +264,9 @@ class Leg(models.Model):
 class DailyBalance(models.Model):
     """CNY debits and credits posted per account, fund and day (a running aggregate of ``Leg``)."""
 
-    book = models.ForeignKey(Book, on_delete=models.PROTECT, related_name="+")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    # book and account: (book, date) and (account, fund, date) lead with them.
+    book = models.ForeignKey(Book, on_delete=models.PROTECT, related_name="+", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
     fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="+")
     date = models.DateField()
     debit = models.BigIntegerField(default=0)
@@ -349,7 +352,7 @@ class Allocation(models.Model):
     """``amount`` fen of ``source`` consumed by ``leg`` (negative: released again by a reversal)."""
 
     source = models.ForeignKey(FundSource, on_delete=models.PROTECT, related_name="allocations")
-    leg = models.ForeignKey(Leg, on_delete=models.PROTECT, related_name="allocations")
+    leg = models.ForeignKey(Leg, on_delete=models.PROTECT, related_name="allocations", db_index=False)  # Meta's index
     kind = models.CharField(max_length=8, choices=AllocationKind.choices)
     amount = models.BigIntegerField()
 

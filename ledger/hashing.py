@@ -22,6 +22,9 @@ import json
 from collections.abc import Iterable, Sequence
 
 GENESIS = "0" * 64
+# What json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False) makes, without a new encoder
+# for every entry.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical(
@@ -52,7 +55,7 @@ def canonical(
         "approved": approved_by_id,
         "legs": [list(leg) for leg in legs],
     }
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _CANONICAL.encode(payload).encode("utf-8")
 
 
 def chain_hash(previous_hash: str, canonical_bytes: bytes) -> str:

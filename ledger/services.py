@@ -259,7 +259,10 @@ def _payload_hash(*, date, memo, legs, fx_rate, source) -> str:
             for s in legs
         ],
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return hashlib.sha256(_PAYLOAD_JSON.encode(payload).encode()).hexdigest()
+
+
+_PAYLOAD_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)  # json.dumps(sort_keys=True, ensure_ascii=False)
 
 
 def _replay(book: Book, key: str, payload_hash: str) -> JournalEntry | None:
@@ -490,7 +493,7 @@ class _Batch:
     # -- writing -----------------------------------------------------------------------------------------------
     def flush_rows(self, cursor) -> None:
         """Write the entries computed so far: drafts, legs, one UPDATE to posted (checked by the database's
-        guards per statement, and again per entry at commit on PostgreSQL), sources and allocations."""
+        guards per statement, and again at commit on PostgreSQL), sources and allocations."""
         if not self.entries:
             return
         ids = [row[0] for row in self.entries]
@@ -1077,50 +1080,80 @@ def _post_buffered(batch: _Batch, *, book, date, memo, legs, user, idempotency_k
 
 
 def _post_pipelined(**post) -> JournalEntry:
-    """PostgreSQL, one plain entry outside a batch: posted as a batch of one, in three round trips instead of one
+    """PostgreSQL, one plain entry outside a batch: posted as a batch of one, in two round trips instead of one
     per statement.
 
     psycopg's pipeline mode sends many statements and waits once. The first pipeline takes the book's lock and
-    reads, in this order, what the checks need: the book's head, whether the idempotency key is used, the
-    changing funds (locked), the spent funds' oldest open sources and the new rows' ids. ``_post_buffered`` then
-    computes the entry exactly as in a batch (every check, the chain, the FIFO); the second pipeline writes it
-    (draft, legs, posted, sources, allocations, running totals) and COMMIT follows. The server runs the
-    statements of a pipeline one after the other, so each still sees what the one before it locked or wrote,
-    and the database's guards check the rows as they do on every other path.
+    reads, in this order, what the checks need: the book's head and the new rows' ids, whether the idempotency key
+    is used, the changing funds (locked), the spent funds' oldest open sources. ``_post_buffered`` then computes
+    the entry exactly as in a batch (every check, the chain, the FIFO); the second pipeline writes it (draft, legs,
+    sources and allocations; posted; running totals). The server runs the statements of a pipeline one after the
+    other, so each still sees what the one before it locked or wrote, and the database's guards check the rows as
+    they do on every other path.
+
+    Outside any transaction the post is a transaction of its own: BEGIN goes with the first pipeline and COMMIT
+    with the second, so committing costs no round trip of its own. Inside one (a request, an import of single
+    posts) it is a savepoint, taken and released the same way. Either is undone on any failure.
     """
     from psycopg import Cursor
 
     book = post["book"]
     batch = _Batch()
     head = book.last_sequence, book.head_hash
+    connection.ensure_connection()
+    raw = connection.connection
+    if connection.get_autocommit() and not connection.in_atomic_block:
+        begin, end, undo = "BEGIN", "COMMIT", ["ROLLBACK"]
+    else:
+        begin, end = "SAVEPOINT ledger_post", "RELEASE SAVEPOINT ledger_post"
+        undo = ["ROLLBACK TO SAVEPOINT ledger_post", "RELEASE SAVEPOINT ledger_post"]
+    # Django turns psycopg's prepared statements off (they break behind a transaction-pooling PgBouncer older than
+    # 1.21); these statements, the same for every entry, are prepared on their first use on a connection unless
+    # settings.LEDGER_PREPARED_STATEMENTS is False.
+    threshold = raw.prepare_threshold
+    if getattr(settings, "LEDGER_PREPARED_STATEMENTS", True):
+        raw.prepare_threshold = 0
     try:
-        with transaction.atomic():
-            connection.ensure_connection()
-            raw = connection.connection
-            # Django turns psycopg's prepared statements off (they break behind a transaction-pooling PgBouncer
-            # older than 1.21); these statements, the same for every entry, are prepared on their first use on a
-            # connection unless settings.LEDGER_PREPARED_STATEMENTS is False.
-            threshold = raw.prepare_threshold
-            if getattr(settings, "LEDGER_PREPARED_STATEMENTS", True):
-                raw.prepare_threshold = 0
+        with connection.wrap_database_errors:
             try:
-                with connection.wrap_database_errors:
-                    _preload(raw, batch, book, post["legs"], post["deltas"], post["idempotency_key"])
-                    entry = _post_buffered(batch, **post)
+                _preload(raw, batch, book, post["legs"], post["deltas"], post["idempotency_key"], begin=begin)
+                entry = _post_buffered(batch, **post)
+                with raw.pipeline(), Cursor(raw) as cursor:
                     if batch.entries:  # else a replay: nothing to write
-                        with raw.pipeline(), Cursor(raw) as cursor:
-                            batch.flush(cursor)
-            finally:
-                raw.prepare_threshold = threshold
+                        batch.flush(cursor)
+                    cursor.execute(end, prepare=False)
+            except BaseException:
+                _undo(raw, undo)
+                raise
     except BaseException:
         # The database may refuse the rows after _post_buffered moved the caller's Book on: it must not have.
         book.last_sequence, book.head_hash = head
         raise
+    finally:
+        raw.prepare_threshold = threshold
     return entry
 
 
-def _preload(raw, batch: _Batch, book: Book, legs: list[LegSpec], deltas: dict[int, int], key: str | None) -> None:
-    """Fill a batch of one with what ``_post_buffered`` would otherwise ask for statement by statement.
+def _undo(raw, statements: list[str]) -> None:
+    """Roll back what ``_post_pipelined`` began, if anything of it is still open (a failed COMMIT has already
+    ended its transaction). A statement that cannot run (the connection is gone, the caller's transaction had
+    already failed) is left: the caller sees the first error, not this one."""
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    if raw.closed or raw.info.transaction_status == TransactionStatus.IDLE:
+        return
+    for sql in statements:
+        try:
+            raw.execute(sql, prepare=False)
+        except psycopg.Error:
+            return
+
+
+def _preload(raw, batch: _Batch, book: Book, legs: list[LegSpec], deltas: dict[int, int], key: str | None, *,
+             begin: str | None = None) -> None:
+    """Fill a batch of one with what ``_post_buffered`` would otherwise ask for statement by statement (after
+    ``begin``, BEGIN or SAVEPOINT, when given).
 
     Server-side binding (Django's own cursors bind on the client): psycopg prepares a statement it has run a few
     times, so the server stops parsing and planning the same statements for every entry."""
@@ -1130,6 +1163,8 @@ def _preload(raw, batch: _Batch, book: Book, legs: list[LegSpec], deltas: dict[i
     spent = sorted({s.fund_id for s in legs if s.account.type == AccountType.EXPENSE and s.side == "debit"})
     fifos = {fund_id: _Fifo(fund_id) for fund_id in spent}
     with raw.pipeline():
+        if begin is not None:
+            Cursor(raw).execute(begin, prepare=False)
         # The book's lock comes first (then the funds', as everywhere), with the new ids. The key is looked up by
         # a statement of its own, after the lock: a statement sees what was committed before it started, and a
         # concurrent post of the same key commits while this one waits for the lock.

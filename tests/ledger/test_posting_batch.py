@@ -319,3 +319,57 @@ def test_the_database_refuses_inside_a_pipeline_and_the_connection_carries_on(sb
                         legs=[Dr(sb.exp_a, sb.fa, Decimal("4")), Cr(sb.bank, sb.fa, Decimal("4"))])
     assert selectors.fund_balance(sb.fa) == Decimal("6.00")
     assert verify_book(sb.book).ok
+
+
+@pytest.mark.parametrize("inside", [False, True], ids=["own transaction", "inside the caller's"])
+def test_a_pipelined_post_begins_and_ends_its_own_transaction_or_savepoint(csb, user, monkeypatch, inside):
+    """Outside any transaction a single post on PostgreSQL sends BEGIN with its first pipeline and COMMIT with
+    its second; inside one, a savepoint. A refusal by the service (after the first pipeline took the locks) or by
+    the database (inside the second) leaves nothing open: no transaction holding the book's lock, or the caller's
+    transaction clean and able to go on and commit."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the pipelines are PostgreSQL's")
+    from contextlib import nullcontext
+
+    from psycopg.pq import TransactionStatus
+
+    def status():
+        return connection.connection.info.transaction_status
+
+    services.entry_post(book=csb.book, date=D0, memo="gift", user=user,
+                        legs=[Dr(csb.bank, csb.fa, Decimal("10")), Cr(csb.income_r, csb.fa, Decimal("10"))])
+    assert status() == TransactionStatus.IDLE  # committed: nothing left open
+    original = services._lock_funds
+
+    def lenient(cursor, batch, deltas):
+        changing = sorted(fund_id for fund_id, delta in deltas.items() if delta)
+        return changing, {fund_id: batch.funds[fund_id] for fund_id in changing}
+
+    with transaction.atomic() if inside else nullcontext():
+        with pytest.raises(errors.InsufficientFunds):  # refused in Python, between the two pipelines
+            services.entry_post(book=csb.book, date=D0, memo="too much", user=user,
+                                legs=[Dr(csb.exp_a, csb.fa, Decimal("11")), Cr(csb.bank, csb.fa, Decimal("11"))])
+        assert status() == (TransactionStatus.INTRANS if inside else TransactionStatus.IDLE)
+        monkeypatch.setattr(services, "_lock_funds", lenient)
+        with pytest.raises(IntegrityError, match="never_below_zero"):  # refused by the database, second pipeline
+            services.entry_post(book=csb.book, date=D0, memo="overdraft", user=user,
+                                legs=[Dr(csb.exp_a, csb.fa, Decimal("11")), Cr(csb.bank, csb.fa, Decimal("11"))])
+        monkeypatch.setattr(services, "_lock_funds", original)
+        assert status() == (TransactionStatus.INTRANS if inside else TransactionStatus.IDLE)
+        spend = services.entry_post(book=csb.book, date=D0, memo="spend", user=user,
+                                    legs=[Dr(csb.exp_a, csb.fa, Decimal("4")), Cr(csb.bank, csb.fa, Decimal("4"))])
+    assert status() == TransactionStatus.IDLE
+    # Committed: seen from another connection, which would wait for the book's lock if anything still held it.
+    from django.db import connections
+
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+            cursor.execute("SELECT memo FROM ledger_journalentry WHERE book_id = %s ORDER BY sequence", [csb.book.pk])
+            assert [row[0] for row in cursor.fetchall()] == ["gift", "spend"]
+            cursor.execute("SELECT id FROM ledger_book WHERE id = %s FOR UPDATE", [csb.book.pk])
+    finally:
+        other.close()
+    assert spend.status == "posted" and selectors.fund_balance(csb.fa) == Decimal("6.00")
+    assert verify_book(csb.book).ok

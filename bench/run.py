@@ -391,16 +391,33 @@ def run_ours(cfg: dict, *, prefix: str = "", procs: int | None = None, profile: 
     from django.test.utils import CaptureQueriesContext
 
     sb = _small_book(f"{prefix}Q", user, day)
-    with CaptureQueriesContext(connection) as captured:
-        _post_spends(sb, user, [Decimal("1.00")], day, f"{prefix}q")
-    out["statements_per_entry"] = len(captured.captured_queries)
-    out["statements"] = [q["sql"][:90] for q in captured.captured_queries]
     if connection.vendor == "postgresql":
+        # A single post goes through psycopg pipelines on raw cursors, which Django's query log does not see:
+        # count what psycopg itself is asked to run (Django's own cursors are psycopg cursors too).
+        import psycopg
+
+        sent, execute = [], psycopg.Cursor.execute
+
+        def counting(self, query, params=None, **kwargs):
+            sent.append(query if isinstance(query, str) else str(query))
+            return execute(self, query, params, **kwargs)
+
+        psycopg.Cursor.execute = counting
+        try:
+            _post_spends(sb, user, [Decimal("1.00")], day, f"{prefix}q")
+        finally:
+            psycopg.Cursor.execute = execute
         out["statements_note"] = (
-            "on PostgreSQL a single post goes through psycopg pipelines on raw cursors, which Django does not see: "
-            "one round trip for the book lock, key lookup, fund locks, FIFO page and ids, one for the entry's rows "
-            "and running totals, then COMMIT (ledger.services._post_pipelined)"
+            "PostgreSQL, counted at psycopg: BEGIN, the book lock with the new ids, the key lookup, the fund lock "
+            "and the FIFO page in one round trip; the entry's rows (one statement), the UPDATE to posted, the "
+            "running totals (one statement) and COMMIT in a second (ledger.services._post_pipelined)"
         )
+    else:
+        with CaptureQueriesContext(connection) as captured:
+            _post_spends(sb, user, [Decimal("1.00")], day, f"{prefix}q")
+        sent = [q["sql"] for q in captured.captured_queries]
+    out["statements_per_entry"] = len(sent)
+    out["statements"] = [sql[:90] for sql in sent]
 
     # B1: one client, one entry per transaction.
     sb = _small_book(f"{prefix}B1", user, day)

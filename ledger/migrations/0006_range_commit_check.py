@@ -2,8 +2,8 @@
 
 - the deferred check at commit checks the posted entries of a range of ids in one query, once per range,
   instead of one query per entry;
-- the set-based checks are held to index lookups of each entry's legs and never JIT-compiled, whatever the
-  statistics say.
+- the set-based checks are held to index lookups (of each entry's legs, of an inserted leg's entry) and never
+  JIT-compiled, whatever the statistics say.
 """
 
 from django.db import migrations

@@ -232,8 +232,10 @@ $$;
 CREATE TRIGGER ledger_leg_guard BEFORE UPDATE OR DELETE ON ledger_leg
 FOR EACH ROW EXECUTE FUNCTION ledger_leg_guard();
 -- ;
--- Legs are added to drafts only (checked per statement: one join however many legs it inserts).
-CREATE OR REPLACE FUNCTION ledger_leg_inserted_check() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Legs are added to drafts only (checked per statement: one join however many legs it inserts, by index lookups
+-- of the entries: never a scan of every entry of the ledger, whatever the statistics say).
+CREATE OR REPLACE FUNCTION ledger_leg_inserted_check() RETURNS trigger
+LANGUAGE plpgsql SET jit = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM new_legs n JOIN ledger_journalentry e ON e.id = n.entry_id WHERE e.status = 'posted') THEN
         RAISE EXCEPTION 'ledger: legs cannot be added to or moved into a posted entry' USING ERRCODE = '23514';

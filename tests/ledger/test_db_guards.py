@@ -240,14 +240,19 @@ def test_postgres_deferred_trigger_refuses_at_commit(postgres_only, csb, user, c
         assert cursor.fetchone()[0] == "O"
 
 
-def _without_the_statement_guard(cursor):
-    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    cursor.execute("ALTER TABLE ledger_journalentry DISABLE TRIGGER ledger_entry_posted_check")
-
-
 def _last_entry_id(cursor) -> int:
     cursor.execute("SELECT MAX(id) FROM ledger_journalentry")
     return cursor.fetchone()[0]
+
+
+def _balanced_without_the_statement_guard(sb, user, cursor) -> int:
+    """Switch the statement-level guard off for the transaction, post a balanced raw entry, return its id."""
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    cursor.execute("ALTER TABLE ledger_journalentry DISABLE TRIGGER ledger_entry_posted_check")
+    _draft_then_post(sb, user, lambda sb: [(sb.bank, sb.gen, {"debit": 500}), (sb.income, sb.gen, {"credit": 500})])(
+        cursor
+    )
+    return _last_entry_id(cursor)
 
 
 @pytest.mark.postgres
@@ -257,10 +262,7 @@ def test_postgres_commit_check_reaches_entries_beyond_the_first_range(postgres_o
     before = counts()
     with pytest.raises(IntegrityError, match="ledger: ") as info:
         with transaction.atomic(), connection.cursor() as cursor:
-            _without_the_statement_guard(cursor)
-            _draft_then_post(csb, user, lambda sb: [(sb.bank, sb.gen, {"debit": 500}),
-                                                    (sb.income, sb.gen, {"credit": 500})])(cursor)
-            first = _last_entry_id(cursor)
+            first = _balanced_without_the_statement_guard(csb, user, cursor)
             cursor.execute("SELECT setval(pg_get_serial_sequence('ledger_journalentry', 'id'), %s)", [first + 5000])
             _draft_then_post(csb, user, UNBALANCED["debits exceed credits"])(cursor)
             bad = _last_entry_id(cursor)
@@ -276,10 +278,7 @@ def test_postgres_commit_check_is_not_fooled_by_an_earlier_check(postgres_only, 
     before = counts()
     with pytest.raises(IntegrityError, match="ledger: ") as info:
         with transaction.atomic(), connection.cursor() as cursor:
-            _without_the_statement_guard(cursor)
-            _draft_then_post(csb, user, lambda sb: [(sb.bank, sb.gen, {"debit": 500}),
-                                                    (sb.income, sb.gen, {"credit": 500})])(cursor)
-            first = _last_entry_id(cursor)
+            first = _balanced_without_the_statement_guard(csb, user, cursor)
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # checks the first entry's range now, and passes
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             _draft_then_post(csb, user, UNBALANCED["a single leg"])(cursor)

@@ -152,38 +152,16 @@ $$;
 CREATE TRIGGER ledger_entry_posted_check AFTER UPDATE ON ledger_journalentry
 REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entry_posted_check();
 -- ;
--- The same checks for every posted entry whose id lies in [p_low, p_high], in one query held to index lookups.
+-- The same checks for every posted entry whose id lies in [p_low, p_high] (found by the primary key's index).
 CREATE OR REPLACE FUNCTION ledger_check_entry_range(p_low bigint, p_high bigint) RETURNS void
 LANGUAGE plpgsql SET jit = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 DECLARE
-    v_entry bigint;
-    v_problem int;
+    v_entries bigint[];
+    v_books bigint[];
 BEGIN
-    SELECT x.entry, x.problem INTO v_entry, v_problem FROM (
-        SELECT p.id AS entry,
-            CASE
-                WHEN GROUPING(l.fund_id) = 1 AND COUNT(l.id) < 2 THEN 1
-                WHEN GROUPING(l.fund_id) = 0 AND GROUPING(l.currency) = 0 AND SUM(l.debit) <> SUM(l.credit) THEN 2
-                WHEN GROUPING(l.fund_id) = 0 AND GROUPING(l.currency) = 1 AND SUM(l.debit_cny) <> SUM(l.credit_cny)
-                    THEN 2
-                WHEN GROUPING(l.fund_id) = 1 AND bool_or(
-                    a.book_id <> p.book_id OR f.book_id <> p.book_id
-                    OR (l.debit > 0 AND a.type = 'expense' AND (
-                        f.restriction = 'endowment'
-                        OR (f.restriction = 'restricted' AND (a.purpose = '' OR a.purpose <> f.purpose))))
-                ) THEN 3
-            END AS problem
-        FROM ledger_journalentry p
-        LEFT JOIN ledger_leg l ON l.entry_id = p.id
-        LEFT JOIN ledger_account a ON a.id = l.account_id
-        LEFT JOIN ledger_fund f ON f.id = l.fund_id
-        WHERE p.id BETWEEN p_low AND p_high AND p.status = 'posted'
-        GROUP BY GROUPING SETS ((p.id, p.book_id), (p.id, p.book_id, l.fund_id), (p.id, p.book_id, l.fund_id, l.currency))
-    ) x
-    WHERE x.problem IS NOT NULL
-    ORDER BY x.entry, x.problem
-    LIMIT 1;
-    PERFORM ledger_raise_entry_problem(v_entry, v_problem);
+    SELECT array_agg(id ORDER BY id), array_agg(book_id ORDER BY id) INTO v_entries, v_books
+    FROM ledger_journalentry WHERE id BETWEEN p_low AND p_high AND status = 'posted';
+    PERFORM ledger_check_entries(coalesce(v_entries, '{}'), coalesce(v_books, '{}'));
 END;
 $$;
 -- ;

@@ -499,7 +499,7 @@ class _Batch:
         ids = [row[0] for row in self.entries]
         sources = [row[:5] + [source.remaining] for row, source in self.sources]
         updates = sorted((leg_id, source.remaining) for leg_id, source in self.source_updates.items())
-        if connection.vendor == "postgresql" and _few_rows(cursor, self.entries):
+        if connection.vendor == "postgresql" and _few_rows(self.entries, self.legs, sources, self.allocations):
             # A few entries (a single post, a small import): their rows in one statement, then the UPDATE to
             # posted (a statement of its own: it must see the drafts).
             _insert_few(cursor, self.entries, self.legs, sources, self.allocations, updates)
@@ -714,11 +714,11 @@ def _insert_rows(cursor, table: str, columns: str, rows: list) -> None:
     )
 
 
-def _few_rows(cursor, entries: list) -> bool:
-    """Whether the rows go in one composed statement rather than by COPY: a few entries, or pipeline mode (where
-    COPY cannot run)."""
-    raw = getattr(cursor, "cursor", cursor)  # Django's cursor wraps psycopg's
-    return len(entries) < 25 or bool(raw.connection.pgconn.pipeline_status)
+def _few_rows(entries: list, legs: list, sources: list, allocations: list) -> bool:
+    """Whether the rows go in one composed statement (a single post, a small import) rather than by COPY. Bounded
+    so that the statement keeps well under PostgreSQL's 65,535 parameters; more rows in pipeline mode, where COPY
+    cannot run, go by INSERTs of 1,000 rows (``_copy_rows``)."""
+    return len(entries) < 25 and len(legs) + len(sources) + len(allocations) <= 1000
 
 
 def _values(table: str, columns: str, rows: list, params: list) -> str:
@@ -764,12 +764,15 @@ def _write_totals(cursor, books: list[tuple], funds: list[tuple], daily: list[tu
             + ", ".join(["(%s::bigint, %s::bigint)"] * len(funds)) + ") AS u(id, net_assets) WHERE f.id = u.id"
         )
         params += [value for row in funds for value in row]
-    if daily:
+    # Day totals 500 rows to a statement (a year's import touches thousands): the first ones with the rest.
+    for start in range(0, len(daily), 500):
         parts.append(
-            _values(_T_DAILY, "book_id, account_id, fund_id, date, debit, credit", daily, params)
+            _values(_T_DAILY, "book_id, account_id, fund_id, date, debit, credit", daily[start:start + 500], params)
             + f" ON CONFLICT (account_id, fund_id, date) DO UPDATE SET debit = {_T_DAILY}.debit + excluded.debit, "
             f"credit = {_T_DAILY}.credit + excluded.credit"
         )
+        _one_statement(cursor, parts, params)
+        parts, params = [], []
     _one_statement(cursor, parts, params)
 
 

@@ -373,3 +373,28 @@ def test_a_pipelined_post_begins_and_ends_its_own_transaction_or_savepoint(csb, 
         other.close()
     assert spend.status == "posted" and selectors.fund_balance(csb.fa) == Decimal("6.00")
     assert verify_book(csb.book).ok
+
+
+def test_a_single_post_with_more_rows_than_one_statement_takes(sb, user):
+    """1,001 legs: more than the one-statement path takes (on PostgreSQL in pipeline mode, where COPY cannot run,
+    the rows go by INSERTs of 1,000)."""
+    legs = [Dr(sb.bank, sb.gen, Decimal("0.01")) for _ in range(1000)] + [Cr(sb.income, sb.gen, Decimal("10.00"))]
+    entry = services.entry_post(book=sb.book, date=D0, memo="many", user=user, legs=legs)
+    assert entry.legs.count() == 1001
+    assert selectors.fund_balance(sb.gen) == Decimal("10.00")
+    assert verify_book(sb.book).ok
+
+
+def test_a_batch_writes_more_day_totals_than_one_statement_takes(sb, user):
+    """A batch over 600 days writes 1,200 day totals at its end (500 to a statement on PostgreSQL), each right."""
+    days = [D0 - dt.timedelta(days=i) for i in range(600)]
+    with posting_batch():
+        for i, day in enumerate(days):
+            services.entry_post(book=sb.book, date=day, memo=f"gift {i}", user=user,
+                                legs=[Dr(sb.bank, sb.gen, Decimal(i + 1)), Cr(sb.income, sb.gen, Decimal(i + 1))])
+    rows = DailyBalance.objects.filter(book=sb.book, fund=sb.gen)
+    assert rows.count() == 1200
+    bank = {row.date: row.debit for row in rows.filter(account=sb.bank)}
+    assert all(bank[day] == 100 * (i + 1) for i, day in enumerate(days))
+    assert selectors.fund_balance(sb.gen) == Decimal(600 * 601 // 2)
+    assert verify_book(sb.book).ok

@@ -766,11 +766,7 @@ def _write_totals(cursor, books: list[tuple], funds: list[tuple], daily: list[tu
         params += [value for row in funds for value in row]
     # Day totals 500 rows to a statement (a year's import touches thousands): the first ones with the rest.
     for start in range(0, len(daily), 500):
-        parts.append(
-            _values(_T_DAILY, "book_id, account_id, fund_id, date, debit, credit", daily[start:start + 500], params)
-            + f" ON CONFLICT (account_id, fund_id, date) DO UPDATE SET debit = {_T_DAILY}.debit + excluded.debit, "
-            f"credit = {_T_DAILY}.credit + excluded.credit"
-        )
+        parts.append(_daily_upsert(daily[start:start + 500], params))
         _one_statement(cursor, parts, params)
         parts, params = [], []
     _one_statement(cursor, parts, params)
@@ -1251,15 +1247,15 @@ def _upsert_daily(cursor, rows: list[tuple]) -> None:
     a row twice in one statement)."""
     if not rows:
         return
-    values, params = [], []
-    for row in rows:
-        values.append("(%s, %s, %s, %s, %s, %s)")
-        params += list(row)
-    cursor.execute(
-        f"INSERT INTO {_T_DAILY} (book_id, account_id, fund_id, date, debit, credit) VALUES {', '.join(values)} "
-        f"ON CONFLICT (account_id, fund_id, date) DO UPDATE SET debit = {_T_DAILY}.debit + excluded.debit, "
-        f"credit = {_T_DAILY}.credit + excluded.credit",
-        params,
+    params: list = []
+    cursor.execute(_daily_upsert(rows, params), params)
+
+
+def _daily_upsert(rows: list[tuple], params: list) -> str:
+    """The upsert statement of ``_upsert_daily`` (its values appended to ``params``)."""
+    return _values(_T_DAILY, "book_id, account_id, fund_id, date, debit, credit", rows, params) + (
+        f" ON CONFLICT (account_id, fund_id, date) DO UPDATE SET debit = {_T_DAILY}.debit + excluded.debit, "
+        f"credit = {_T_DAILY}.credit + excluded.credit"
     )
 
 

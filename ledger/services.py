@@ -552,24 +552,19 @@ class _Batch:
 
     def flush(self, cursor) -> None:
         self.flush_rows(cursor)
+        books = [(book_id, *self.books[book_id][:2]) for book_id in sorted(self.touched_books)]
+        funds = [(fund_id, self.funds[fund_id][0]) for fund_id in sorted(self.touched_funds)]
+        daily = [(*key, dr, cr) for key, (dr, cr) in self.daily.items()]
         if connection.vendor == "postgresql":
-            _write_totals(cursor, [(book_id, *self.books[book_id][:2]) for book_id in sorted(self.touched_books)],
-                          [(fund_id, self.funds[fund_id][0]) for fund_id in sorted(self.touched_funds)],
-                          [(*key, dr, cr) for key, (dr, cr) in self.daily.items()])
-            self.touched_books.clear()
-            self.touched_funds.clear()
-            self.daily.clear()
-            return
-        for book_id in sorted(self.touched_books):
-            last, head, _closed = self.books[book_id]
-            cursor.execute(f"UPDATE {Book._meta.db_table} SET last_sequence = %s, head_hash = %s WHERE id = %s",
-                           [last, head, book_id])
-        for fund_id in sorted(self.touched_funds):
-            cursor.execute(f"UPDATE {Fund._meta.db_table} SET net_assets = %s WHERE id = %s",
-                           [self.funds[fund_id][0], fund_id])
-        rows = list(self.daily.items())
-        for start in range(0, len(rows), 500):
-            _upsert_daily(cursor, [(b, a, f, d, dr, cr) for (b, a, f, d), (dr, cr) in rows[start:start + 500]])
+            _write_totals(cursor, books, funds, daily)
+        else:
+            for book_id, last, head in books:
+                cursor.execute(f"UPDATE {_T_BOOK} SET last_sequence = %s, head_hash = %s WHERE id = %s",
+                               [last, head, book_id])
+            for fund_id, net_assets in funds:
+                cursor.execute(f"UPDATE {_T_FUND} SET net_assets = %s WHERE id = %s", [net_assets, fund_id])
+            for start in range(0, len(daily), 500):
+                _upsert_daily(cursor, daily[start:start + 500])
         self.touched_books.clear()
         self.touched_funds.clear()
         self.daily.clear()
@@ -707,11 +702,8 @@ def _copy_rows(cursor, table: str, columns: str, rows: list) -> None:
 def _insert_rows(cursor, table: str, columns: str, rows: list) -> None:
     if not rows:
         return
-    marks = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
-    cursor.execute(
-        f"INSERT INTO {table} ({columns}) VALUES {', '.join([marks] * len(rows))}",
-        [value for row in rows for value in row],
-    )
+    params: list = []
+    cursor.execute(_values(table, columns, rows, params), params)
 
 
 def _few_rows(entries: list, legs: list, sources: list, allocations: list) -> bool:
@@ -755,7 +747,8 @@ def _write_totals(cursor, books: list[tuple], funds: list[tuple], daily: list[tu
     if books:
         parts.append(
             f"UPDATE {_T_BOOK} b SET last_sequence = u.last, head_hash = u.head FROM (VALUES "
-            + ", ".join(["(%s::bigint, %s::bigint, %s::text)"] * len(books)) + ") AS u(id, last, head) WHERE b.id = u.id"
+            + ", ".join(["(%s::bigint, %s::bigint, %s::text)"] * len(books))
+            + ") AS u(id, last, head) WHERE b.id = u.id"
         )
         params += [value for row in books for value in row]
     if funds:
@@ -785,14 +778,11 @@ def _lock(sql: str) -> str:
     return sql + (" FOR UPDATE" if connection.features.has_select_for_update else "")
 
 
-_BOOK_STATE = f"SELECT last_sequence, head_hash, closed_through FROM {_T_BOOK} WHERE id = %s"
-
-
 def _book_state(cursor, batch: _Batch | None, book: Book) -> list:
     """[last sequence, head hash, closed through] of the book, locked (read once per batch)."""
     if batch is not None and book.pk in batch.books:
         return batch.books[book.pk]
-    cursor.execute(_lock(_BOOK_STATE), [book.pk])
+    cursor.execute(_lock(f"SELECT last_sequence, head_hash, closed_through FROM {_T_BOOK} WHERE id = %s"), [book.pk])
     last, head, closed_through = cursor.fetchone()
     if isinstance(closed_through, str):  # SQLite hands dates back as text on a raw cursor
         closed_through = dt.date.fromisoformat(closed_through)
@@ -1180,8 +1170,8 @@ def _preload(raw, batch: _Batch, book: Book, legs: list[LegSpec], deltas: dict[i
         if changing:
             fund_cursor = Cursor(raw)
             fund_cursor.execute(
-                f"SELECT id, net_assets, restriction, code FROM {_T_FUND} WHERE id IN ({', '.join(['%s'] * len(changing))}) "
-                "ORDER BY id FOR UPDATE",
+                f"SELECT id, net_assets, restriction, code FROM {_T_FUND} "
+                f"WHERE id IN ({', '.join(['%s'] * len(changing))}) ORDER BY id FOR UPDATE",
                 changing,
             )
         pages = []

@@ -66,7 +66,7 @@ class ProgramAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         program_set_limits(
             program=obj, limit_amount_per_year=form.cleaned_data["limit_amount_per_year"],
-            limit_count_per_year=form.cleaned_data["limit_count_per_year"],
+            limit_count_per_year=form.cleaned_data["limit_count_per_year"], user=request.user,
         )
 
 
@@ -121,6 +121,9 @@ class HistoryInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the history is append-only: shown, never a form
 
 
 class BeneficiaryForm(forms.ModelForm):
@@ -205,6 +208,9 @@ class BeneficiaryAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         pass  # history rows are written by the service only
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        return super().construct_change_message(request, form, [], add)  # the history inline is never saved
 
 
 @admin.register(PiiAccessLog)

@@ -236,7 +236,7 @@ class BeneficiaryImporter(Importer):
             guardian = Beneficiary.objects.get(book=self.book, external_id=data["guardian_external_id"])
         household = None
         if data["household_id"]:
-            household = household_get_or_create(book=self.book, external_id=data["household_id"])
+            household = household_get_or_create(book=self.book, external_id=data["household_id"], user=self.user)
         beneficiary_register(
             book=self.book, external_id=data["external_id"], name=data["name"], id_number=data["id_number"],
             birth_date=data["birth_date"], gender=data["gender"], household=household, guardian=guardian,

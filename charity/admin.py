@@ -119,7 +119,7 @@ class TrustForm(ServiceForm):
         fields = ("code", "name", "name_en", "trustee", "supervisor", "filing_number")
 
     def run(self, data):
-        return trust_create(**{k: data.get(k) or "" for k in self.Meta.fields})
+        return trust_create(user=self.user, **{k: data.get(k) or "" for k in self.Meta.fields})
 
 
 @admin.register(Trust)
@@ -139,6 +139,7 @@ class FundForm(ServiceForm):
         return ledger.fund_create(
             book=data["trust"].book, code=data["code"], name=data["name"], name_en=data.get("name_en") or "",
             restriction=data["restriction"], purpose=data.get("purpose") or "", description=data.get("description") or "",
+            user=self.user,
         )
 
 
@@ -166,7 +167,7 @@ class DonorAddForm(ServiceForm):
         fields = ("trust", "external_id") + DONOR_FIELDS
 
     def run(self, data):
-        return donor_create(trust=data["trust"], external_id=data.get("external_id") or "",
+        return donor_create(trust=data["trust"], external_id=data.get("external_id") or "", by=self.user,
                             **{k: data.get(k) for k in DONOR_FIELDS if k in data})
 
 
@@ -176,7 +177,7 @@ class DonorChangeForm(ServiceForm):
         fields = DONOR_FIELDS
 
     def run(self, data):
-        return donor_update(donor=self.instance, **{k: data.get(k) for k in DONOR_FIELDS})
+        return donor_update(donor=self.instance, by=self.user, **{k: data.get(k) for k in DONOR_FIELDS})
 
 
 @admin.register(Donor)

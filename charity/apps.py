@@ -12,3 +12,4 @@ class CharityConfig(AppConfig):
         from .roles import ensure_roles
 
         post_migrate.connect(ensure_roles, sender=self, dispatch_uid="charity.ensure_roles")
+

@@ -26,10 +26,24 @@ def client_address(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def trust_of_request(request):
+    """The trust a request works in: the URL's ``trust_code``, else the page's ``?trust=`` (None if neither)."""
+    from .models import Trust
+
+    match = getattr(request, "resolver_match", None)
+    code = (match.kwargs.get("trust_code") if match is not None else None) or request.GET.get("trust")
+    if not code or "\x00" in code:
+        return None
+    return Trust.objects.filter(code=code).first()
+
+
 def audit(*, user=None, action: str, channel: str = "command", detail: dict | None = None, request=None,
-          status: int | None = None, strict: bool = False) -> AuditEvent | None:
+          status: int | None = None, strict: bool = False, trust=None) -> AuditEvent | None:
     try:
+        if trust is None and request is not None:
+            trust = trust_of_request(request)
         return AuditEvent.objects.create(
+            trust=trust,
             user=user if getattr(user, "pk", None) else None,
             username=getattr(user, "username", "") or "",
             address=client_address(request) if request is not None else None,

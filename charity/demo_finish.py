@@ -5,6 +5,7 @@ from django.db.models import Count
 
 from charity.models import Donor, Receipt
 from charity.services import donor_update, receipt_void
+from ledger.services import system_user
 
 
 def finish(*, trust, year, today, stdout) -> None:
@@ -15,7 +16,7 @@ def finish(*, trust, year, today, stdout) -> None:
         .annotate(n=Count("donations")).filter(n__gte=3).order_by("-n", "external_id").first()
     )
     if donor_user is not None and donor is not None:
-        donor_update(donor=donor, user=donor_user)
+        donor_update(donor=donor, user=donor_user, by=system_user())
         stdout.write(f"the demo user 'donor' signs in as {donor.name} ({donor.external_id}, {donor.n} gifts)")
     # One receipt voided and issued again (a typo in the donor's name on the first print, say).
     receipt = (

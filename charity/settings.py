@@ -65,7 +65,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "charity.admin_site.AdminConfig",  # django.contrib.admin on a site for administrators only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -98,7 +98,8 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "charity.backends.ModelBackend",  # Django's, with the permission check in one statement
+    "charity.backends.ModelBackend",  # Django's, with the permission check in one statement: global grants
+    "charity.backends.MembershipBackend",  # a role in one trust, asked as user.has_perm(perm, trust_or_book)
 ]
 
 ROOT_URLCONF = "charity.urls"

@@ -52,6 +52,12 @@ class Book(models.Model):
     class Meta:
         verbose_name = _("book")
         verbose_name_plural = _("books")
+        # Asked with the book as the object: ``user.has_perm("ledger.post_entries", book)`` (ledger.authority).
+        permissions = [
+            ("post_entries", _("Can post entries to the book")),
+            ("close_periods", _("Can close periods of the book")),
+            ("manage_funds", _("Can open funds in the book")),
+        ]
 
     def __str__(self) -> str:
         return self.code

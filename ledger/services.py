@@ -28,6 +28,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from . import errors
+from .authority import CLOSE_PERIODS, MANAGE_FUNDS, POST_ENTRIES, require
 from .hashing import GENESIS, canonical, chain_hash, fx_text
 from .models import (
     Account,
@@ -91,14 +92,18 @@ def Cr(account: Account, fund: Fund, amount, currency: str | None = None, **kw) 
 
 
 def system_user():
-    """The built-in user recorded on what commands write when no ``--user`` is given."""
+    """The built-in user recorded on what commands write when no ``--user`` is given.
+
+    The operator at the shell: a superuser that cannot sign in (no usable password, no token). Whoever runs a
+    command without ``--user`` already holds the database; the audit log records the command as ``system``."""
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(
-        username="system", defaults={"is_active": False, "first_name": "system"}
+        username="system", defaults={"is_active": True, "is_superuser": True, "first_name": "system"}
     )
-    if created:
+    if created or not (user.is_active and user.is_superuser):
         user.set_unusable_password()
-        user.save(update_fields=["password"])
+        user.is_active, user.is_superuser = True, True
+        user.save(update_fields=["password", "is_active", "is_superuser"])
     return user
 
 
@@ -298,7 +303,9 @@ def entry_post(
     fx_rate=None,
     approved_by=None,
 ) -> JournalEntry:
-    """Post a balanced entry. Refuses with a ``LedgerError`` subclass, writing nothing, when it cannot."""
+    """Post a balanced entry. Refuses with a ``LedgerError`` subclass, writing nothing, when it cannot, and with
+    ``PermissionDenied`` when ``user`` may not post to ``book``."""
+    require(user, POST_ENTRIES, book)
     legs = list(legs)
     if "\x00" in (memo or ""):  # PostgreSQL refuses NUL in text (a DataError); SQLite would store it
         raise errors.LedgerError("a memo cannot contain a NUL character", field="memo")
@@ -1415,6 +1422,7 @@ def _release(original: Leg, row: Leg) -> list[Allocation]:
 
 def entry_reverse(*, entry: JournalEntry, date: dt.date, reason: str, user, idempotency_key: str | None = None):
     """Post the mirror image of ``entry`` (every leg swapped) that points at it. An entry is reversed once."""
+    require(user, POST_ENTRIES, entry.book)
     if not reason or not reason.strip():
         raise errors.LedgerError("a reversal needs a reason", field="reason")
     if "\x00" in reason:
@@ -1474,6 +1482,7 @@ def month_bounds(month: str) -> tuple[dt.date, dt.date]:
 
 def period_close(*, book: Book, month: str, user) -> Period:
     """Close ``month`` (YYYY-MM) and every month before it; snapshot balances as a checkpoint."""
+    require(user, CLOSE_PERIODS, book)
     first, last = month_bounds(month)
     if first > timezone.localdate():
         raise errors.PeriodError(f"month {month} has not begun yet", field="month")
@@ -1535,9 +1544,10 @@ def account_create(
 
 
 def fund_create(
-    *, book: Book, code: str, name: str, restriction: str, name_en: str = "", purpose: str = "",
+    *, book: Book, code: str, name: str, restriction: str, user, name_en: str = "", purpose: str = "",
     description: str = "",
 ) -> Fund:
+    require(user, MANAGE_FUNDS, book)
     if restriction not in Restriction.values:
         raise errors.LedgerError(
             f"restriction {restriction!r} is not one of {', '.join(Restriction.values)}", field="restriction"

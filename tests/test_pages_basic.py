@@ -1,18 +1,20 @@
+from ledger.services import system_user
 import pytest
 from django.contrib.auth.models import Group
 
 from charity import roles
 from charity.services import trust_create
+from tests.conftest import grant
 
 
 @pytest.fixture
 def trust(db):
-    return trust_create(code="CT", name="关爱妇女儿童慈善信托")
+    return trust_create(user=system_user(), code="CT", name="关爱妇女儿童慈善信托")
 
 
 def test_auditor_page_and_download(client, trust, django_user_model):
     auditor = django_user_model.objects.create_user("aud", password="pw-aud-12345")
-    auditor.groups.add(Group.objects.get(name=roles.AUDITOR))
+    grant(auditor, roles.AUDITOR, trust)
     assert client.get("/auditor/").status_code == 302  # sign in first
     client.force_login(auditor)
     page = client.get("/auditor/")
@@ -27,7 +29,6 @@ def test_auditor_page_and_download(client, trust, django_user_model):
 
 def test_donor_cannot_open_auditor_page(client, trust, django_user_model):
     donor = django_user_model.objects.create_user("don", password="pw-don-12345")
-    donor.groups.add(Group.objects.get(name=roles.DONOR))
     client.force_login(donor)
     assert client.get("/auditor/").status_code == 403
 

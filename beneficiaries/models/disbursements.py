@@ -136,6 +136,12 @@ class Disbursement(models.Model):
     class Meta:
         verbose_name = _("disbursement")
         verbose_name_plural = _("disbursements")
+        permissions = [
+            ("draft_disbursements", _("Can draft disbursements and batches")),
+            ("approve_disbursements", _("Can approve and pay disbursements and batches (not one's own drafts)")),
+            ("manage_programs", _("Can create programs and set their limits")),
+            ("manage_stock", _("Can receive, buy and return stock")),
+        ]
         ordering = ["book", "date", "external_id"]
         constraints = [
             models.UniqueConstraint(fields=["book", "external_id"], name="beneficiaries_disbursement_ext_unique"),

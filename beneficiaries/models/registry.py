@@ -80,7 +80,10 @@ class Beneficiary(models.Model):
         verbose_name = _("beneficiary")
         verbose_name_plural = _("beneficiaries")
         ordering = ["book", "external_id"]
-        permissions = [("view_pii", _("Can see identity numbers and phone numbers of beneficiaries"))]
+        permissions = [
+            ("view_pii", _("Can see identity numbers and phone numbers of beneficiaries")),
+            ("register_beneficiaries", _("Can register, change and exit beneficiaries and households")),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["book", "external_id"], name="beneficiaries_beneficiary_ext_unique"),
             models.UniqueConstraint(fields=["book", "id_number"], name="beneficiaries_beneficiary_id_unique"),

@@ -34,7 +34,9 @@ from ledger import services as ledger
 from ledger.errors import LedgerError
 from ledger.models import Book, Fund, Restriction
 from ledger.services import Cr, Dr
+from ledger.authority import require
 
+from ..authority import APPROVE, DRAFT
 from ..errors import (
     AidError,
     DisbursementError,
@@ -202,6 +204,7 @@ def disbursement_draft(
     batch: DisbursementBatch | None = None,
 ) -> Disbursement:
     """Propose aid. Checks the fund rule, the beneficiary, the amount and the program's yearly limits."""
+    require(user, DRAFT, book)
     external_id = (external_id or "").strip()
     if not external_id or len(external_id) > 64:
         raise DisbursementError("an external id is 1 to 64 characters", field="external_id")
@@ -258,6 +261,7 @@ def _approve(d: Disbursement, user, *, outside: bool) -> None:
 @transaction.atomic
 def disbursement_approve(*, disbursement: Disbursement, user) -> Disbursement:
     """Approve a draft that is not part of a batch. The approver must not be the drafter."""
+    require(user, APPROVE, disbursement.book)
     d = _locked(disbursement)
     _not_in_batch(d, "approve")
     _expect(d, (DisbursementStatus.DRAFT,), "approved")
@@ -314,6 +318,7 @@ def _post(d: Disbursement, user) -> None:
 @transaction.atomic
 def disbursement_pay(*, disbursement: Disbursement, user) -> Disbursement:
     """Pay (cash) or deliver (goods) an approved disbursement: posts its entry. Not for batch members."""
+    require(user, APPROVE, disbursement.book)
     d = _locked(disbursement)
     _not_in_batch(d, "post")
     _expect(d, (DisbursementStatus.APPROVED,), "paid or delivered")
@@ -327,6 +332,7 @@ disbursement_deliver = disbursement_pay
 @transaction.atomic
 def disbursement_record_given(*, disbursement: Disbursement, user) -> Disbursement:
     """Record aid already given and approved outside the system (the import): approve as ``user`` and post."""
+    require(user, APPROVE, disbursement.book)
     d = _locked(disbursement)
     _not_in_batch(d, "record")
     _expect(d, (DisbursementStatus.DRAFT,), "recorded as given")
@@ -340,6 +346,7 @@ def disbursement_verify(
     *, disbursement: Disbursement, user, date: dt.date, method: str, result: str, note: str = ""
 ) -> Verification:
     """Record a follow-up that the aid arrived (or not)."""
+    require(user, DRAFT, disbursement.book)
     d = _locked(disbursement)
     _expect(d, (DisbursementStatus.PAID, DisbursementStatus.DELIVERED), "verified")
     if method not in VerificationMethod.values:
@@ -368,6 +375,7 @@ def _reason(reason: str) -> str:
 @transaction.atomic
 def disbursement_cancel(*, disbursement: Disbursement, user, reason: str) -> Disbursement:
     """Cancel before posting. A member of an approved batch is cancelled with its batch."""
+    require(user, APPROVE, disbursement.book)
     reason = _reason(reason)
     d = _locked(disbursement)
     _expect(d, (DisbursementStatus.DRAFT, DisbursementStatus.APPROVED), "cancelled (only a reversal undoes a posting)")
@@ -384,6 +392,7 @@ def disbursement_cancel(*, disbursement: Disbursement, user, reason: str) -> Dis
 @transaction.atomic
 def disbursement_reverse(*, disbursement: Disbursement, user, date: dt.date, reason: str) -> Disbursement:
     """Undo a posted disbursement with a reversing entry (goods go back into stock at the value they left)."""
+    require(user, APPROVE, disbursement.book)
     reason = _reason(reason)
     d = _locked(disbursement)
     _expect(d, POSTED_STATUSES, "reversed")
@@ -405,6 +414,7 @@ def disbursement_reverse(*, disbursement: Disbursement, user, date: dt.date, rea
 
 @transaction.atomic
 def batch_create(*, book: Book, code: str, user, description: str = "") -> DisbursementBatch:
+    require(user, DRAFT, book)
     code = (code or "").strip()
     if not code or len(code) > 64:
         raise DisbursementError("a batch code is 1 to 64 characters", field="batch")
@@ -460,6 +470,7 @@ def _approve_batch(batch: DisbursementBatch, user, *, outside: bool) -> Disburse
 @transaction.atomic
 def batch_approve(*, batch: DisbursementBatch, user) -> DisbursementBatch:
     """Approve every draft in the batch at once. The approver drafted neither the batch nor any of its rows."""
+    require(user, APPROVE, batch.book)
     return _sync_batch(batch, _approve_batch(batch, user, outside=False))
 
 
@@ -487,12 +498,14 @@ def _post_batch(batch: DisbursementBatch, user) -> DisbursementBatch:
 @transaction.atomic
 def batch_post(*, batch: DisbursementBatch, user) -> DisbursementBatch:
     """Post every disbursement of an approved batch in one transaction: all of them or, on any refusal, none."""
+    require(user, APPROVE, batch.book)
     return _sync_batch(batch, _post_batch(batch, user))
 
 
 @transaction.atomic
 def batch_record_given(*, batch: DisbursementBatch, user) -> DisbursementBatch:
     """Record a batch of aid already given and approved outside the system (the import) and post it."""
+    require(user, APPROVE, batch.book)
     _approve_batch(batch, user, outside=True)
     return _sync_batch(batch, _post_batch(batch, user))
 
@@ -500,6 +513,7 @@ def batch_record_given(*, batch: DisbursementBatch, user) -> DisbursementBatch:
 @transaction.atomic
 def batch_cancel(*, batch: DisbursementBatch, user, reason: str) -> DisbursementBatch:
     """Cancel a batch that has not been posted, with every disbursement still live in it."""
+    require(user, APPROVE, batch.book)
     reason = _reason(reason)
     locked = _locked_batch(batch)
     if locked.status not in (BatchStatus.DRAFT, BatchStatus.APPROVED):

@@ -2,8 +2,10 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from ledger.authority import require
 from ledger.models import Account, AccountType, Book
 
+from ..authority import PROGRAMS
 from ..errors import ProgramError
 from ..models import Program, ProgramKind, StockItem
 
@@ -21,7 +23,9 @@ def program_create(
     pay_account: Account | None = None,
     limit_amount_per_year: Decimal | None = None,
     limit_count_per_year: int | None = None,
+    user,
 ) -> Program:
+    require(user, PROGRAMS, book)
     if kind not in ProgramKind.values:
         raise ProgramError(f"program kind {kind!r} is not one of {', '.join(ProgramKind.values)}", field="kind")
     if not code or len(code) > 32:
@@ -49,9 +53,10 @@ def program_create(
 
 @transaction.atomic
 def program_set_limits(
-    *, program: Program, limit_amount_per_year: Decimal | None, limit_count_per_year: int | None
+    *, program: Program, limit_amount_per_year: Decimal | None, limit_count_per_year: int | None, user
 ) -> Program:
     """Set (or clear, with None) what one beneficiary may receive from the program in a calendar year."""
+    require(user, PROGRAMS, program.book)
     if limit_amount_per_year is not None and limit_amount_per_year <= 0:
         raise ProgramError("a yearly amount limit must be above zero", field="limit_amount_per_year")
     if limit_count_per_year is not None and limit_count_per_year <= 0:

@@ -11,10 +11,13 @@ import datetime as dt
 import re
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ledger.models import Book
+from ledger.authority import require
 
+from ..authority import REGISTER
 from ..errors import DuplicateBeneficiary, GuardianRequired, RegistryError
 from ..idnumber import validate_id_number
 from ..models import Beneficiary, BeneficiaryHistory, BeneficiaryStatus, HistoryAction, Household
@@ -160,6 +163,7 @@ def beneficiary_register(
     consent_given_by: str = "",
 ) -> Beneficiary:
     """Register a person. Refuses a bad identity number, a minor without a guardian and a person already here."""
+    require(user, REGISTER, book)
     today = timezone.localdate()
     external_id = _text(external_id, field="external_id", max_length=64, required=True)
     if Beneficiary.objects.filter(book=book, external_id=external_id).exists():
@@ -186,6 +190,7 @@ def beneficiary_register(
 @transaction.atomic
 def beneficiary_update(*, beneficiary: Beneficiary, user, **changes: object) -> Beneficiary:
     """Change any of ``EDITABLE``; the whole record is checked again and the change is kept in its history."""
+    require(user, REGISTER, beneficiary.book)
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise RegistryError(f"cannot change {', '.join(unknown)} of a beneficiary", field=unknown[0])
@@ -203,13 +208,39 @@ def beneficiary_update(*, beneficiary: Beneficiary, user, **changes: object) -> 
         setattr(locked, name, value)
     locked.save()
     _maybe_mother(locked.household, locked, timezone.localdate())
+    if IDENTITY & set(diff):
+        voided = _void_approvals(locked)
+        if voided:
+            diff["approvals_voided"] = [None, voided]
     BeneficiaryHistory.objects.create(beneficiary=locked, action=HistoryAction.UPDATED, changed_by=user, changes=diff)
     return locked
+
+
+# What names the person aid is paid to: an approval was given for her, and changing any of these after it voids it.
+IDENTITY = {"name", "id_number", "birth_date", "phone"}
+
+
+def _void_approvals(beneficiary: Beneficiary) -> list[str]:
+    """An approval binds to whom it approved: approved, unposted aid to ``beneficiary`` goes back to draft (and so
+    does an approved batch holding some, with all its members), for an approver to look at again."""
+    from ..models import BatchStatus, Disbursement, DisbursementBatch, DisbursementStatus
+
+    approved = Disbursement.objects.select_for_update().filter(
+        beneficiary=beneficiary, status=DisbursementStatus.APPROVED)
+    batch_ids = {d.batch_id for d in approved if d.batch_id is not None}
+    members = Disbursement.objects.filter(
+        Q(pk__in=[d.pk for d in approved]) | Q(batch_id__in=batch_ids, status=DisbursementStatus.APPROVED))
+    voided = sorted(members.values_list("external_id", flat=True))
+    members.update(status=DisbursementStatus.DRAFT, approved_by=None, approved_at=None, approved_outside=False)
+    DisbursementBatch.objects.filter(pk__in=batch_ids, status=BatchStatus.APPROVED).update(
+        status=BatchStatus.DRAFT, approved_by=None, approved_at=None, approved_outside=False)
+    return voided
 
 
 @transaction.atomic
 def beneficiary_exit(*, beneficiary: Beneficiary, user, date: dt.date, reason: str = "") -> Beneficiary:
     """The person leaves the programs. The record stays (aid given to her stays traceable)."""
+    require(user, REGISTER, beneficiary.book)
     locked = Beneficiary.objects.select_for_update().get(pk=beneficiary.pk)
     if locked.status == BeneficiaryStatus.EXITED:
         raise RegistryError(f"beneficiary {locked.external_id} has already exited", field="status")
@@ -225,7 +256,8 @@ def beneficiary_exit(*, beneficiary: Beneficiary, user, date: dt.date, reason: s
 
 
 @transaction.atomic
-def household_create(*, book: Book, external_id: str) -> Household:
+def household_create(*, book: Book, external_id: str, user) -> Household:
+    require(user, REGISTER, book)
     external_id = _text(external_id, field="household_id", max_length=64, required=True)
     if Household.objects.filter(book=book, external_id=external_id).exists():
         raise RegistryError(f"household {external_id} already exists", field="household_id")
@@ -233,15 +265,17 @@ def household_create(*, book: Book, external_id: str) -> Household:
 
 
 @transaction.atomic
-def household_get_or_create(*, book: Book, external_id: str) -> Household:
+def household_get_or_create(*, book: Book, external_id: str, user) -> Household:
+    require(user, REGISTER, book)
     external_id = _text(external_id, field="household_id", max_length=64, required=True)
     household, _ = Household.objects.get_or_create(book=book, external_id=external_id)
     return household
 
 
 @transaction.atomic
-def household_set_mother(*, household: Household, mother: Beneficiary) -> Household:
+def household_set_mother(*, household: Household, mother: Beneficiary, user) -> Household:
     """Name the household's mother: an adult woman among its members."""
+    require(user, REGISTER, household.book)
     if mother.household_id != household.pk:
         raise RegistryError(f"beneficiary {mother.external_id} is not a member of household {household}", field="mother")
     if mother.gender != "F" or age_on(mother.birth_date, timezone.localdate()) < ADULT_AGE:

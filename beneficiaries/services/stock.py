@@ -15,14 +15,17 @@ from django.db import transaction
 from ledger import services as ledger
 from ledger.models import Account, AccountType, Book, Fund, JournalEntry, from_minor, to_minor
 from ledger.services import Cr, Dr
+from ledger.authority import POST_ENTRIES, require
 
+from ..authority import STOCK
 from ..errors import InsufficientStock, StockError
 from ..models import StockBalance, StockItem, StockMove, StockMoveKind
 
 
 def stock_item_create(
-    *, book: Book, code: str, name: str, inventory_account: Account, name_en: str = "", unit: str = ""
+    *, book: Book, code: str, name: str, inventory_account: Account, user, name_en: str = "", unit: str = ""
 ) -> StockItem:
+    require(user, STOCK, book)
     if not code or len(code) > 64:
         raise StockError("an item code is 1 to 64 characters", field="item")
     if inventory_account.book_id != book.pk or inventory_account.type != AccountType.ASSET:
@@ -77,6 +80,7 @@ def stock_receive(
     memo: str = "", source=None, idempotency_key: str | None = None, currency: str = "CNY", fx_rate=None,
 ) -> StockMove:
     """Goods given: inventory up at fair value, in-kind income of the fund up."""
+    require(user, STOCK, item.book)
     return _move_in(
         kind=StockMoveKind.RECEIVED, item=item, fund=fund, quantity=quantity, value=value,
         credit_account=income_account, date=date, user=user, memo=memo or f"Goods received: {item.code}",
@@ -89,6 +93,7 @@ def stock_purchase(
     memo: str = "", source=None, idempotency_key: str | None = None,
 ) -> StockMove:
     """Stock bought by a fund: cash becomes inventory of that fund (not spending: the fund's net assets stay)."""
+    require(user, STOCK, item.book)
     return _move_in(
         kind=StockMoveKind.BOUGHT, item=item, fund=fund, quantity=quantity, value=amount, credit_account=pay_account,
         date=date, user=user, memo=memo or f"Stock bought: {item.code}", source=source,
@@ -109,6 +114,7 @@ def stock_issue(
     source=None, idempotency_key: str | None = None, approved_by=None, expected_value: Decimal | None = None,
 ) -> StockMove:
     """Hand goods out: weighted-average cost moves from inventory to the program's expense, in the fund."""
+    require(user, POST_ENTRIES, item.book)
     _check_quantity(quantity)
     with ledger.batch_atomic():
         balance = _locked_balance(item, fund)
@@ -148,6 +154,7 @@ def stock_issue(
 
 def stock_reverse(*, move: StockMove, date: dt.date, reason: str, user) -> StockMove:
     """Reverse a movement's entry and put the goods back (or take them out again) at the same value."""
+    require(user, POST_ENTRIES, move.item.book)  # a refund (officer) or a reversed disbursement (approver)
     with transaction.atomic():
         balance = _locked_balance(move.item, move.fund)
         if balance.quantity - move.quantity < 0 or balance.value - move.value < 0:

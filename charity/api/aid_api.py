@@ -47,6 +47,7 @@ from beneficiaries.models import (
     VerificationMethod,
     VerificationResult,
 )
+from beneficiaries.authority import APPROVE, DRAFT, REGISTER
 from beneficiaries.privacy import Pii, beneficiary_pii, can_view_pii, mask_id_number, mask_phone
 from beneficiaries.selectors import disbursement_allocations, household_list
 from ledger.models import Fund, from_minor
@@ -54,8 +55,6 @@ from ledger.models import Fund, from_minor
 from .base import BooksViewSet, DecimalAmount
 
 CENT = Decimal("0.01")
-DRAFT = "charity.draft_disbursements"
-APPROVE = "charity.approve_disbursements"
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description="replays the first response to a repeat of this request instead of posting again",
@@ -518,7 +517,7 @@ class BeneficiaryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AidVi
     filterset_class = BeneficiaryFilter
     lookup_field = "external_id"
     lookup_value_regex = r"[^/]+"  # business keys may hold dots
-    write_perm = DRAFT
+    write_perm = REGISTER
     queryset = Beneficiary.objects.none()
 
     def scoped_queryset(self):
@@ -552,7 +551,7 @@ class BeneficiaryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AidVi
                 what="beneficiary")
         if "household" in data:
             links["household"] = None if _blank(data["household"]) else aid.household_get_or_create(
-                book=self.book, external_id=data["household"])
+                book=self.book, external_id=data["household"], user=self.request.user)
         return links
 
     @extend_schema(request=BeneficiaryRegisterSerializer, responses={201: BeneficiarySerializer})

@@ -14,12 +14,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from charity.models import Trust
+from charity.roles import trusts_where
 from ledger import selectors
 from ledger import services as ledger
 from ledger.models import Account, AccountType, Fund, JournalEntry, Leg, Period, Restriction, from_minor
 from ledger.verification import verify_book
 
-from .base import BooksViewSet, DecimalAmount
+from .base import BooksViewSet, DecimalAmount, TrustScopedMixin
 from .permissions import BooksPermission
 
 # -- serializers ------------------------------------------------------------------------------------------------
@@ -166,12 +167,18 @@ def _as_posted(entry: JournalEntry, specs: list[ledger.LegSpec]) -> JournalEntry
 # -- views ------------------------------------------------------------------------------------------------------
 
 
-class TrustViewSet(viewsets.ReadOnlyModelViewSet):
+class TrustViewSet(TrustScopedMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Trust.objects.all()
     serializer_class = TrustSerializer
     lookup_field = "code"
     lookup_url_kwarg = "trust_code"
     permission_classes = [BooksPermission]
+
+    def get_queryset(self):
+        """The trusts where the user may read the books (every trust for an administrator)."""
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return trusts_where(self.request.user, "charity.read_books").order_by("code")
 
 
 AS_OF = OpenApiParameter("as_of", OpenApiTypes.DATE, description="balances at the end of this day (default: today)")
@@ -206,7 +213,7 @@ class FundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     serializer_class = FundSerializer
     lookup_field = "code"
     pagination_class = None
-    write_perm = "charity.record_transactions"
+    write_perm = "ledger.manage_funds"
     queryset = Fund.objects.none()
 
     def scoped_queryset(self):
@@ -216,7 +223,7 @@ class FundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def create(self, request, *args, **kwargs):
         data = FundCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        fund = ledger.fund_create(book=self.get_trust().book, **data.validated_data)
+        fund = ledger.fund_create(book=self.get_trust().book, user=request.user, **data.validated_data)
         return Response(FundSerializer(fund).data, status=status.HTTP_201_CREATED)
 
 
@@ -292,7 +299,7 @@ class JournalEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Book
 class PeriodViewSet(mixins.ListModelMixin, BooksViewSet):
     serializer_class = PeriodSerializer
     pagination_class = None
-    write_perm = "charity.close_periods"
+    write_perm = "ledger.close_periods"
     queryset = Period.objects.none()
 
     def scoped_queryset(self):

@@ -35,6 +35,7 @@ from charity import services
 from charity.documents import receipt_pdf
 from charity.models import ANONYMOUS_NAME, AuditEvent, Channel, Donation, Donor, DonorKind, Expense, ExpenseKind
 from charity.models import Receipt, Refund
+from charity.roles import trusts_where
 from charity.selectors import donation_trace
 from ledger.models import Fund
 
@@ -499,7 +500,7 @@ class DonorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TrustViewSe
     def create(self, request, *args, **kwargs):
         data = DonorCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        donor = services.donor_create(trust=self.trust, **self._changes(dict(data.validated_data)))
+        donor = services.donor_create(trust=self.trust, by=request.user, **self._changes(dict(data.validated_data)))
         return self._shown(donor, status.HTTP_201_CREATED)
 
     @extend_schema(request=DonorChangeSerializer, responses={200: DonorSerializer})
@@ -507,7 +508,7 @@ class DonorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TrustViewSe
         donor = self.get_object()
         data = DonorChangeSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        donor = services.donor_update(donor=donor, **self._changes(dict(data.validated_data)))
+        donor = services.donor_update(donor=donor, by=request.user, **self._changes(dict(data.validated_data)))
         return self._shown(donor)
 
 
@@ -658,6 +659,15 @@ class AuditLogViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     filterset_class = AuditEventFilter
     pagination_class = TrustPagination
     queryset = AuditEvent.objects.order_by("-at", "-pk")
+
+    def get_queryset(self):
+        """An administrator reads every event; anyone else those of the trusts where they may read the log."""
+        user = self.request.user
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        if user.has_perm(self.read_perm):  # a global grant: the administrator's
+            return self.queryset
+        return self.queryset.filter(trust__in=trusts_where(user, self.read_perm))
 
 
 # -- views: the donor's own corner ------------------------------------------------------------------------------

@@ -52,5 +52,5 @@ class DonorImporter(TrustImporter):
     def apply_row(self, row, data) -> bool:
         if data.get("imported"):
             return False
-        donor_create(trust=self.trust, external_id=data["external_id"], **{f: data[f] for f in FIELDS})
+        donor_create(trust=self.trust, external_id=data["external_id"], by=self.user, **{f: data[f] for f in FIELDS})
         return True

@@ -60,6 +60,6 @@ class FundImporter(Importer):
             return False
         ledger.fund_create(
             book=self.book, code=data["code"], name=data["name"], name_en=data["name_en"],
-            restriction=data["restriction"], purpose=data["program"], description=data["description"],
+            restriction=data["restriction"], purpose=data["program"], description=data["description"], user=self.user,
         )
         return True

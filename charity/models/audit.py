@@ -19,6 +19,10 @@ class AuditEvent(models.Model):
     status = models.PositiveSmallIntegerField(null=True, blank=True)
     action = models.CharField(_("what"), max_length=200)
     detail = models.JSONField(_("detail"), default=dict, blank=True)
+    # The trust the change was made in (from the URL's trust code or the page's ?trust=); none for sign-ins and
+    # for what spans trusts. Who may read an event follows from it: see AuditLogViewSet.
+    trust = models.ForeignKey("charity.Trust", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("trust"))
 
     class Meta:
         verbose_name = _("audit event")

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -19,16 +20,39 @@ class Trust(models.Model):
         verbose_name = _("trust")
         verbose_name_plural = _("trusts")
         ordering = ["code"]
-        # The roles of charity/roles.py are made of these (and of the apps' model permissions).
+        # The roles of charity/roles.py are made of these and of the lower apps' permissions; each is asked with a
+        # trust (or its book) as the object, and a membership grants it in that trust only (charity.backends).
         permissions = [
             ("read_books", "Can read the books and download reports"),
             ("record_transactions", "Can record donations, expenses and refunds, and import CSV files"),
-            ("draft_disbursements", "Can register beneficiaries and draft disbursements and batches"),
-            ("approve_disbursements", "Can approve and pay disbursements and batches"),
-            ("close_periods", "Can close periods"),
-            ("post_journal_entries", "Can post and reverse manual journal entries"),
+            ("post_journal_entries", "Can draft manual journal entries and reversals"),
+            ("approve_journal_entries", "Can approve and post manual journal entries drafted by someone else"),
             ("view_audit_log", "Can read the audit log"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class Role(models.TextChoices):
+    OFFICER = "finance_officer", _("finance officer")
+    APPROVER = "approver", _("approver")
+    AUDITOR = "auditor", _("auditor")
+
+
+class Membership(models.Model):
+    """A user's role in one trust. It grants that role's permissions there and nothing anywhere else."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    trust = models.ForeignKey(Trust, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["trust", "user", "role"]
+        constraints = [models.UniqueConstraint(fields=["user", "trust", "role"], name="charity_membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.trust.code}"

@@ -1,19 +1,26 @@
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from charity.models import Trust
+from charity.roles import trusts_where
 
 
 def current_trust(request) -> Trust:
-    """The trust a page shows: ``?trust=CODE``, or the only one there is."""
+    """The trust a public page shows: ``?trust=CODE``, or the first there is."""
     code = request.GET.get("trust")
     trusts = Trust.objects.select_related("book")
-    if code:
-        trust = trusts.filter(code=code).first()
-    else:
-        found = list(trusts.order_by("code")[:2])
-        trust = found[0] if len(found) == 1 else None
-        if len(found) > 1:
-            trust = found[0]
+    trust = trusts.filter(code=code).first() if code else trusts.order_by("code").first()
     if trust is None:
         raise Http404("no trust")
+    return trust
+
+
+def trust_for(request, perm: str) -> Trust:
+    """The trust a signed-in page works in: ``?trust=CODE`` among the trusts where the user holds ``perm``, or the
+    first of them. Refused (403) when the user holds ``perm`` in no trust, or not in the one named."""
+    trusts = trusts_where(request.user, perm).select_related("book").order_by("code")
+    code = request.GET.get("trust") or request.POST.get("trust")
+    trust = trusts.filter(code=code).first() if code else trusts.first()
+    if trust is None:
+        raise PermissionDenied
     return trust

@@ -22,9 +22,11 @@ from ledger import errors as ledger_errors
 from ledger import services as ledger
 from ledger.models import AccountType, Fund, FundSource, Leg, Restriction, from_minor
 from ledger.services import Cr, Dr
+from ledger.authority import require
 
 from .. import chart
 from ..errors import DonationError, DuplicateExternalId, RefundRefused
+from ..roles import RECORD
 from ..models import Channel, Donation, Donor, Receipt, Refund, Trust
 from ._common import account, check_date, check_external_id, check_fund, money_parts, translated, unique_or
 from .receipts import _issue, receipt_void
@@ -91,6 +93,7 @@ def donation_record(
     ``unrecorded=True`` says the caller has already looked ``external_id`` up and found no donation (an import
     looks up the whole file in one query), so the lookup is skipped; a donation recorded in between is still
     caught, by the entry's idempotency key or by the unique constraint."""
+    require(user, RECORD, trust.book)
     external_id = check_external_id(external_id)
     date = check_date(date)
     amount, currency = money_parts(amount, currency)
@@ -129,7 +132,7 @@ def donation_record(
             translated(DonationError):
         if channel == Channel.IN_KIND:
             income = account(trust, IN_KIND_ACCOUNTS[fund.restriction])
-            stock_item = stock_item_create(
+            stock_item = stock_item_create(user=user,
                 book=trust.book, code=item, name=item, inventory_account=account(trust, chart.INVENTORY_DONATED)
             )
             entry = stock_receive(
@@ -195,6 +198,7 @@ def donation_refund(
     back. A gift in kind goes back whole (its goods leave the inventory). The gift's receipt is voided; after a
     partial refund a replacement receipt is issued for what the trust keeps.
     """
+    require(user, RECORD, donation.trust.book)
     external_id = check_external_id(external_id)
     date = check_date(date)
     reason = (reason or "").strip()

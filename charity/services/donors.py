@@ -3,8 +3,10 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from ledger.authority import require
 
 from ..errors import DonorError
+from ..roles import RECORD
 from ..models import Donor, DonorKind, Trust
 
 EDITABLE = ("kind", "name", "anonymous", "email", "phone", "address", "user")
@@ -36,8 +38,10 @@ def _clean(*, kind: str, name: str, email: str, phone: str, address: str) -> dic
 @transaction.atomic
 def donor_create(
     *, trust: Trust, kind: str, name: str, external_id: str = "", anonymous: bool = False, email: str = "",
-    phone: str = "", address: str = "", user=None,
+    phone: str = "", address: str = "", user=None, by,
 ) -> Donor:
+    """A donor of ``trust``; ``user`` is the donor's own sign-in account (if any), ``by`` the acting user."""
+    require(by, RECORD, trust.book)
     fields = _clean(kind=kind, name=name, email=email, phone=phone, address=address)
     external_id = (external_id or "").strip()
     if len(external_id) > 64:
@@ -56,8 +60,10 @@ def donor_create(
 
 
 @transaction.atomic
-def donor_update(*, donor: Donor, **changes) -> Donor:
-    """Change a donor's details. Receipts already issued keep the name and address they were issued with."""
+def donor_update(*, donor: Donor, by, **changes) -> Donor:
+    """Change a donor's details (``by``: the acting user). Receipts already issued keep the name and address they
+    were issued with."""
+    require(by, RECORD, donor.trust.book)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise DonorError(f"cannot change {', '.join(sorted(unknown))} of a donor", field=sorted(unknown)[0])

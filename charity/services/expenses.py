@@ -20,9 +20,11 @@ from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from ledger.models import Book, Fund, Restriction, from_minor
 from ledger.services import Cr, Dr
+from ledger.authority import require
 
 from .. import chart
 from ..errors import DuplicateExternalId, ExpenseError, InsufficientFunds, PurposeRefused
+from ..roles import RECORD
 from ..models import Expense, ExpenseKind, Trust
 from ._common import account, check_date, check_external_id, check_fund, money_parts, translated, unique_or
 
@@ -84,6 +86,7 @@ def expense_record(
     description: str = "",
 ) -> Expense:
     """Record and post an expense paid from the bank (1002) by ``fund``. Idempotent on ``external_id``."""
+    require(user, RECORD, trust.book)
     external_id = check_external_id(external_id)
     date = check_date(date)
     amount, currency = money_parts(amount, None)

@@ -11,8 +11,10 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from ledger.authority import require
 
 from ..errors import ReceiptError
+from ..roles import RECORD
 from ..models import Donation, Receipt, ReceiptCounter, Trust
 
 
@@ -62,6 +64,7 @@ def _officer(user) -> str:
 @transaction.atomic
 def receipt_issue(*, donation: Donation, user, note: str = "") -> Receipt:
     """Issue the receipt of a donation (``donation_record`` calls this). At most one valid receipt per gift."""
+    require(user, RECORD, donation.trust.book)
     if Receipt.objects.filter(donation=donation, voided_at__isnull=True).exists():
         raise ReceiptError(f"donation {donation.external_id} already has a valid receipt", field="donation")
     amount, amount_cny = _net(donation)
@@ -91,6 +94,7 @@ def receipt_void(*, receipt: Receipt, user, reason: str, reissue: bool = False) 
     """Void a receipt (the number stays, with reason, who and when). With ``reissue`` a new receipt is issued
     for the same gift, copying the donor's details as they are now (e.g. after a misspelt name is corrected).
     Returns the new receipt when one is issued."""
+    require(user, RECORD, receipt.trust.book)
     reason = (reason or "").strip()
     if not reason:
         raise ReceiptError("a void needs a reason", field="reason")

@@ -1,3 +1,4 @@
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from beneficiaries.services import program_create, stock_item_create
@@ -10,9 +11,14 @@ from ..models import Trust
 
 @transaction.atomic
 def trust_create(
-    *, code: str, name: str, name_en: str = "", trustee: str = "", supervisor: str = "", filing_number: str = ""
+    *, code: str, name: str, user, name_en: str = "", trustee: str = "", supervisor: str = "",
+    filing_number: str = "",
 ) -> Trust:
-    """A trust with its book, default chart of accounts, general unrestricted fund and default programs."""
+    """A trust with its book, default chart of accounts, general unrestricted fund and default programs.
+
+    Only an administrator (who holds ``charity.add_trust`` everywhere) creates trusts."""
+    if not (user is not None and user.is_active and user.has_perm("charity.add_trust")):
+        raise PermissionDenied(f"{getattr(user, 'username', 'anonymous')} may not create trusts")
     if not code or len(code) > 32 or not code.replace("-", "").replace("_", "").isalnum():
         raise TrustError("a trust code is 1 to 32 letters, digits, '-' or '_'", field="code")
     if not name or len(name) > 200:
@@ -27,15 +33,15 @@ def trust_create(
         )
     gen_code, gen_zh, gen_en = chart.GENERAL_FUND
     ledger.fund_create(book=book, code=gen_code, name=gen_zh, name_en=gen_en, restriction="unrestricted",
-                       purpose="general")
+                       purpose="general", user=user)
     smile = stock_item_create(
         book=book, code="smile_pack", name="微笑礼包", name_en="Smile Pack", unit="份",
-        inventory_account=accounts[chart.INVENTORY_SMILE],
+        inventory_account=accounts[chart.INVENTORY_SMILE], user=user,
     )
     for prog_code, kind, zh, en, expense_code, item_code in chart.DEFAULT_PROGRAMS:
         program_create(
             book=book, code=prog_code, name=zh, name_en=en, kind=kind, expense_account=accounts[expense_code],
-            stock_item=smile if item_code == "smile_pack" else None, pay_account=accounts[chart.BANK],
+            stock_item=smile if item_code == "smile_pack" else None, pay_account=accounts[chart.BANK], user=user,
         )
     return Trust.objects.create(
         code=code, name=name, name_en=name_en, trustee=trustee, supervisor=supervisor, filing_number=filing_number,

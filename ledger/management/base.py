@@ -5,6 +5,7 @@ Exit status: 0 on success, 1 on refused input (``CommandError``), 2 on wrong usa
 """
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from ledger.models import Book
@@ -13,6 +14,13 @@ from ledger.services import system_user
 
 class BookCommand(BaseCommand):
     book_optional = False
+
+    def execute(self, *args, **options):
+        """A refusal by authority (``--user`` lacks the permission in the trust) is refused input: exit 1."""
+        try:
+            return super().execute(*args, **options)
+        except PermissionDenied as exc:
+            raise CommandError(str(exc)) from exc
 
     def add_arguments(self, parser):
         parser.add_argument("--trust", metavar="CODE", help="the trust's code; may be left out when there is one")

@@ -1,7 +1,8 @@
 """The cast for permission tests: an officer, an approver, an auditor, two donors, an outsider, anonymous."""
 
+from ledger.services import system_user
 import pytest
-from django.contrib.auth.models import Group
+from tests.conftest import grant
 from rest_framework.test import APIClient
 
 from charity import roles
@@ -20,16 +21,16 @@ ROLE_OF = {
 
 @pytest.fixture
 def trust(db):
-    return trust_create(code="CT", name="关爱妇女儿童慈善信托", name_en="Caring for Women and Children Charity Trust")
+    return trust_create(user=system_user(), code="CT", name="关爱妇女儿童慈善信托", name_en="Caring for Women and Children Charity Trust")
 
 
 @pytest.fixture
-def users(db, django_user_model):
+def users(db, django_user_model, trust):
     made = {}
     for name, role in ROLE_OF.items():
         user = django_user_model.objects.create_user(name, password=f"pw-{name}-123")
-        if role:
-            user.groups.add(Group.objects.get(name=role))
+        if role and role != roles.DONOR:
+            grant(user, role, trust)
         made[name] = user
     return made
 

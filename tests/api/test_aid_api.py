@@ -1,6 +1,7 @@
 """The aid side's endpoints: each by every member of the cast, the disbursement workflow moving a fund's money,
 four eyes, masking and logging of PII, garbage input, pinned query counts, idempotent postings, the schema."""
 
+from ledger.services import system_user
 import datetime as dt
 import io
 import json
@@ -42,6 +43,7 @@ from ledger.models import Account, Fund, JournalEntry
 from ledger.services import Cr, Dr
 
 from .conftest import CAST
+from tests.conftest import grant
 
 READERS = {"officer", "approver", "auditor"}
 D = dt.date(2026, 3, 2)
@@ -71,7 +73,7 @@ def _register(trust, user, ext, *, birth=MOTHER_BIRTH, seq=1, gender="F", guardi
     return beneficiary_register(
         book=trust.book, external_id=ext, name=f"姓名{ext}", id_number=make_id_number("320582", birth, seq, gender),
         birth_date=birth, gender=gender, guardian=guardian, user=user,
-        household=household_get_or_create(book=trust.book, external_id=household) if household else None, **kw,
+        household=household_get_or_create(user=system_user(), book=trust.book, external_id=household) if household else None, **kw,
     )
 
 
@@ -80,9 +82,9 @@ def world(trust, users):
     """STUDY (restricted to study grants) holds 5000.00; SMILE holds 10 Smile Packs bought for 500.00; a mother
     and her son in household HH-1; DS-1 a draft grant; B-1 an empty draft batch."""
     officer = users["officer"]
-    study = ledger.fund_create(book=trust.book, code="STUDY", name="助学金专项资金", restriction="restricted",
+    study = ledger.fund_create(user=system_user(), book=trust.book, code="STUDY", name="助学金专项资金", restriction="restricted",
                                purpose="study_grant")
-    smile = ledger.fund_create(book=trust.book, code="SMILE", name="微笑礼包专项资金", restriction="restricted",
+    smile = ledger.fund_create(user=system_user(), book=trust.book, code="SMILE", name="微笑礼包专项资金", restriction="restricted",
                                purpose="smile_pack")
     _give(trust, study, "5000.00", officer)
     _give(trust, smile, "1000.00", officer)
@@ -294,7 +296,8 @@ def test_smile_packs_delivered_from_stock(trust, world, client_for):
 
 def test_same_user_cannot_approve_what_they_drafted(trust, world, client_for, users):
     both = users["outsider"]
-    both.groups.add(Group.objects.get(name=roles.OFFICER), Group.objects.get(name=roles.APPROVER))
+    grant(both, roles.OFFICER, trust)
+    grant(both, roles.APPROVER, trust)
     client = client_for("outsider")
     base = _base(trust)
     response = client.post(base + "/disbursements/", {
@@ -657,7 +660,8 @@ def test_unknown_objects_are_404_json(trust, world, client_for, who, method, pat
 def test_other_trusts_objects_are_not_reachable(trust, world, client_for, users):
     from charity.services import trust_create
 
-    other = trust_create(code="OT", name="另一个信托")
+    other = trust_create(user=system_user(), code="OT", name="另一个信托")
+    grant(users["officer"], roles.OFFICER, other)
     _register(other, users["officer"], "BEN-77", seq=7)
     officer = client_for("officer")
     assert officer.get(_base(other) + "/beneficiaries/BEN-77/").status_code == 200

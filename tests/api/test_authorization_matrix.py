@@ -17,6 +17,7 @@ endpoint (it needs a username and password in the body).
 """
 
 from __future__ import annotations
+from ledger.services import system_user
 
 import datetime as dt
 import re
@@ -28,6 +29,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from tests.conftest import grant
 
 ROLES = ["officer", "approver", "auditor", "donor_a", "donor_b", "outsider", "anonymous"]
 EXCLUDED_PREFIXES = ("admin/", "i18n/", "static/", "media/")
@@ -201,24 +203,25 @@ def _build():
               "donor_a": roles.DONOR, "donor_b": roles.DONOR}
     for name in ROLES[:-1]:
         user = get_user_model().objects.create_user(name)  # no password: no hashing
-        if name in groups:
-            user.groups.add(Group.objects.get(name=groups[name]))
         users[name] = user
     officer = users["officer"]
-    trust = trust_create(code="CT", name="关爱妇女儿童慈善信托", name_en="Caring Trust")
-    study = ledger.fund_create(book=trust.book, code="STUDY", name="助学金专项资金", restriction="restricted",
+    trust = trust_create(user=system_user(), code="CT", name="关爱妇女儿童慈善信托", name_en="Caring Trust")
+    for name, role in groups.items():
+        if role != roles.DONOR:
+            grant(users[name], role, trust)
+    study = ledger.fund_create(user=system_user(), book=trust.book, code="STUDY", name="助学金专项资金", restriction="restricted",
                                purpose="study_grant")
     general = Fund.objects.get(book=trust.book, code="GEN")
     day = dt.date(2026, 3, 2)
-    a = donor_create(trust=trust, kind="individual", name="甲捐赠人", external_id="D-A", user=users["donor_a"])
-    b = donor_create(trust=trust, kind="individual", name="乙捐赠人", external_id="D-B", user=users["donor_b"])
+    a = donor_create(by=system_user(), trust=trust, kind="individual", name="甲捐赠人", external_id="D-A", user=users["donor_a"])
+    b = donor_create(by=system_user(), trust=trust, kind="individual", name="乙捐赠人", external_id="D-B", user=users["donor_b"])
     donation_record(trust=trust, external_id="DN-A", date=day, amount=Decimal("1200.00"), fund=study,
                     channel="bank", user=officer, donor=a)
     donation_record(trust=trust, external_id="DN-B", date=day, amount=Decimal("800.00"), fund=general,
                     channel="wechat", user=officer, donor=b)
     expense_record(trust=trust, external_id="E-1", date=day, kind="admin", fund=general, amount=Decimal("10.00"),
                    user=officer)
-    household = household_get_or_create(book=trust.book, external_id="HH-0")
+    household = household_get_or_create(user=system_user(), book=trust.book, external_id="HH-0")
     mother = beneficiary_register(
         book=trust.book, external_id="M-0", name="母亲", user=officer, gender="F", household=household,
         id_number=make_id_number("440105", dt.date(1988, 1, 1), 100, "F"), birth_date=dt.date(1988, 1, 1),

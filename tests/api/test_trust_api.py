@@ -2,6 +2,7 @@
 each by every member of the cast, money recorded over HTTP, idempotency, garbage input, what a donor may see,
 what the audit log keeps, and pinned query counts."""
 
+from ledger.services import system_user
 import datetime as dt
 import io
 import json
@@ -44,12 +45,12 @@ def world(trust, users):
     (1200.00, A), DN-B (800.00, B) to STUDY and DN-G (5000.00, no donor) to GEN; three children each granted
     300.00 from STUDY (all paid by DN-A, the oldest gift); expense E-1 (admin, 100.00 from GEN)."""
     officer, approver = users["officer"], users["approver"]
-    study = ledger.fund_create(book=trust.book, code="STUDY", name="助学金专项资金", restriction="restricted",
+    study = ledger.fund_create(user=system_user(), book=trust.book, code="STUDY", name="助学金专项资金", restriction="restricted",
                                purpose="study_grant")
     general = Fund.objects.get(book=trust.book, code="GEN")
-    donor_a = donor_create(trust=trust, kind="individual", name="甲捐赠人", external_id="D-A", user=users["donor_a"],
+    donor_a = donor_create(by=system_user(), trust=trust, kind="individual", name="甲捐赠人", external_id="D-A", user=users["donor_a"],
                            address="苏州市姑苏区一号")
-    donor_b = donor_create(trust=trust, kind="individual", name="乙捐赠人", external_id="D-B", anonymous=True,
+    donor_b = donor_create(by=system_user(), trust=trust, kind="individual", name="乙捐赠人", external_id="D-B", anonymous=True,
                            user=users["donor_b"])
     gifts = {
         "DN-A": donation_record(trust=trust, external_id="DN-A", date=D, amount=Decimal("1200.00"), fund=study,
@@ -62,7 +63,7 @@ def world(trust, users):
     program = Program.objects.get(book=trust.book, code="study_grant")
     kids = []
     for i in range(3):
-        household = household_get_or_create(book=trust.book, external_id=f"HH-{i}")
+        household = household_get_or_create(user=system_user(), book=trust.book, external_id=f"HH-{i}")
         mother = beneficiary_register(
             book=trust.book, external_id=f"M-{i}", name=f"母亲{i}号", user=officer, gender="F",
             id_number=make_id_number("440105", dt.date(1988, 1, 1 + i), 100 + i, "F"),
@@ -549,7 +550,7 @@ def crowd(world, trust, users):
 
     officer = users["officer"]
     for i in range(30):
-        donor = donor_create(trust=trust, kind="individual", name=f"捐赠人{i}", external_id=f"D-{i:02d}") \
+        donor = donor_create(by=system_user(), trust=trust, kind="individual", name=f"捐赠人{i}", external_id=f"D-{i:02d}") \
             if i % 2 else None
         gift = donation_record(trust=trust, external_id=f"DN-{i:02d}", date=D, amount=Decimal("10.00") + i,
                                fund=world["general"], channel="cash", user=officer, donor=donor)

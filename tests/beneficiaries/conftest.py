@@ -1,5 +1,6 @@
 """A trust with money and Smile Packs in its funds, and a small cast of beneficiaries, for the aid side's tests."""
 
+from ledger.services import system_user
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -51,16 +52,16 @@ def buy_packs(aid: Aid, fund: Fund, quantity: int, amount, user, date=D):
 
 
 def make_aid(code: str = "AID") -> Aid:
-    trust = trust_create(code=code, name="关爱妇女儿童慈善信托")
+    trust = trust_create(user=system_user(), code=code, name="关爱妇女儿童慈善信托")
     book = trust.book
     return Aid(
         book=book,
         gen=Fund.objects.get(book=book, code="GEN"),
-        study=ledger.fund_create(book=book, code="STUDY", name="助学金专项资金", restriction="restricted",
+        study=ledger.fund_create(user=system_user(), book=book, code="STUDY", name="助学金专项资金", restriction="restricted",
                                  purpose="study_grant"),
-        smile=ledger.fund_create(book=book, code="SMILE", name="微笑礼包专项资金", restriction="restricted",
+        smile=ledger.fund_create(user=system_user(), book=book, code="SMILE", name="微笑礼包专项资金", restriction="restricted",
                                  purpose="smile_pack"),
-        endow=ledger.fund_create(book=book, code="ENDOW", name="母亲留本基金", restriction="endowment",
+        endow=ledger.fund_create(user=system_user(), book=book, code="ENDOW", name="母亲留本基金", restriction="endowment",
                                  purpose="general"),
         study_grant=Program.objects.get(book=book, code="study_grant"),
         smile_pack=Program.objects.get(book=book, code="smile_pack"),
@@ -85,7 +86,7 @@ def register(aid: Aid, user, ext: str, *, birth=dt.date(1990, 5, 17), gender="F"
     return beneficiary_register(
         book=aid.book, external_id=ext, name=f"姓名{ext}", id_number=make_id_number("320582", birth, seq, gender),
         birth_date=birth, gender=gender, guardian=guardian,
-        household=household_get_or_create(book=aid.book, external_id=household) if household else None,
+        household=household_get_or_create(user=system_user(), book=aid.book, external_id=household) if household else None,
         user=user, **kw,
     )
 

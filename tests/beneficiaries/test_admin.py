@@ -8,11 +8,16 @@ from django.contrib.auth.models import Permission
 from beneficiaries.models import Disbursement, PiiAccessLog
 from beneficiaries.services import batch_create, disbursement_draft
 
+from charity.roles import ADMINISTRATOR
+from tests.conftest import grant
+
 from .conftest import D2, give
 
 
 def staff(django_user_model, name, *codenames):
+    """An administrator (the admin is for them alone), plus the named permissions of beneficiaries."""
     user = django_user_model.objects.create_user(name, password="pw", is_staff=True)
+    grant(user, ADMINISTRATOR)
     user.user_permissions.add(*Permission.objects.filter(content_type__app_label="beneficiaries", codename__in=codenames))
     return user
 

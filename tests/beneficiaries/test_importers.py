@@ -5,6 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -16,6 +17,7 @@ from beneficiaries.models import Beneficiary, Disbursement, DisbursementBatch, H
 from ledger.csvio import run_import
 from ledger.models import JournalEntry
 from ledger.selectors import fund_balance
+from ledger.services import system_user
 from ledger.verification import verify_book
 
 from .conftest import buy_packs, give
@@ -117,11 +119,12 @@ def test_disbursements_post_per_batch_and_skip_on_reimport(stocked, officer, mot
         "SP-1,2026-06-01,BEN-1,smile_pack,SMILE,,2,,微笑礼包\n"
         "SP-2,2026-06-01,BEN-2,smile_pack,SMILE,200.00,1,,微笑礼包\n"
     )
-    result = ds_import(aid, officer, text)
+    result = ds_import(aid, system_user(), text)
     assert result.errors == [] and result.created == 4
     batch = DisbursementBatch.objects.get(code="2026-08-26-study-day")
+    operator = system_user()
     assert (batch.status, batch.created_by, batch.approved_by, batch.approved_outside) == (
-        "posted", officer, officer, True
+        "posted", operator, operator, True
     )
     amounts = dict(Disbursement.objects.values_list("external_id", "amount"))
     assert amounts == {"DS-1": Decimal("1000.00"), "DS-2": Decimal("1500.00"), "SP-1": Decimal("400.00"),
@@ -129,7 +132,7 @@ def test_disbursements_post_per_batch_and_skip_on_reimport(stocked, officer, mot
     assert set(Disbursement.objects.values_list("status", flat=True)) == {"paid", "delivered"}
     assert fund_balance(aid.study) == Decimal("500.00")
     assert StockBalance.objects.get(item=aid.item, fund=aid.smile).quantity == 7
-    again = ds_import(aid, officer, text)
+    again = ds_import(aid, system_user(), text)
     assert again.errors == [] and (again.created, again.skipped) == (0, 4)
     assert verify_book(aid.book).ok
 
@@ -146,7 +149,7 @@ def test_one_bad_row_rejects_the_file(stocked, officer, mother, child):
         "SP-3,2026-06-01,BEN-9,smile_pack,SMILE,,1,,\n"             # nobody
         "DS-4,2027-01-01,BEN-2,study_grant,STUDY,,,day,\n"          # future and no amount
     )
-    result = ds_import(aid, officer, text)
+    result = ds_import(aid, system_user(), text)
     assert [str(e) for e in result.errors] == [
         "row 3, column amount: fund STUDY has 2000.00 CNY left at this point; this row needs 2500.00 CNY",
         "row 4, column fund_code: fund SMILE is restricted to smile_pack; it cannot pay for program study_grant "
@@ -168,7 +171,7 @@ def test_a_refusal_only_the_ledger_finds_still_rolls_back_everything(stocked, of
         "DS-1,2026-08-26,BEN-2,study_grant,STUDY,2000,,day,\n"
         "DS-2,2026-08-26,BEN-1,study_grant,STUDY,2000,,day,\n"
     )
-    result = ds_import(aid, officer, text)
+    result = ds_import(aid, system_user(), text)
     [error] = result.errors
     assert str(error) == (
         "row 3, column fund_code: batch day: nothing was posted: disbursement DS-2: fund STUDY has 1000.00 CNY; "
@@ -187,7 +190,7 @@ def test_draft_import_waits_for_another_users_approval(stocked, officer, approve
     assert result.errors == [] and result.created == 2
     batch = DisbursementBatch.objects.get(code="day")
     assert batch.status == "draft" and fund_balance(aid.study) == Decimal("3000.00")
-    with pytest.raises(FourEyesViolation):
+    with pytest.raises(PermissionDenied, match="officer may not approve disbursements"):
         batch_approve(batch=batch, user=officer)
     batch_approve(batch=batch, user=approver)
     batch_post(batch=batch, user=approver)
@@ -197,7 +200,10 @@ def test_draft_import_waits_for_another_users_approval(stocked, officer, approve
 def test_import_csv_command(stocked, officer, mother, child, tmp_path, capsys):
     path = tmp_path / "disbursements.csv"
     path.write_text(DS_HEADER + "DS-1,2026-08-26,BEN-2,study_grant,STUDY,1000,,day,\n", encoding="utf-8")
-    call_command("import_csv", "disbursements", str(path), "--user", "officer")
+    with pytest.raises(CommandError, match="officer may not approve disbursements"):  # aid given: the operator's
+        call_command("import_csv", "disbursements", str(path), "--user", "officer")
+    assert not Disbursement.objects.exists()
+    call_command("import_csv", "disbursements", str(path))  # as the operator at the shell (system)
     assert "imported 1 disbursements row(s)" in capsys.readouterr().out
     bad = tmp_path / "bad.csv"
     bad.write_text(DS_HEADER + "DS-2,2026-08-26,BEN-2,study_grant,STUDY,9000,,day2,\n", encoding="utf-8")

@@ -1,5 +1,6 @@
 """A trust with the sample year's funds, and helpers that read the ledger's balances in the chart's codes."""
 
+from ledger.services import system_user
 import datetime as dt
 from decimal import Decimal
 
@@ -15,11 +16,11 @@ D = dt.date(2026, 3, 2)
 
 @pytest.fixture
 def trust(db):
-    trust = trust_create(code="CWCT", name="关爱妇女儿童慈善信托", name_en="Caring for Women and Children Charity Trust")
+    trust = trust_create(user=system_user(), code="CWCT", name="关爱妇女儿童慈善信托", name_en="Caring for Women and Children Charity Trust")
     book = trust.book
-    ledger.fund_create(book=book, code="SMILE", name="微笑礼包专项资金", restriction="restricted", purpose="smile_pack")
-    ledger.fund_create(book=book, code="STUDY", name="助学金专项资金", restriction="restricted", purpose="study_grant")
-    ledger.fund_create(book=book, code="ENDOW", name="母亲留本基金", restriction="endowment", purpose="general")
+    ledger.fund_create(user=system_user(), book=book, code="SMILE", name="微笑礼包专项资金", restriction="restricted", purpose="smile_pack")
+    ledger.fund_create(user=system_user(), book=book, code="STUDY", name="助学金专项资金", restriction="restricted", purpose="study_grant")
+    ledger.fund_create(user=system_user(), book=book, code="ENDOW", name="母亲留本基金", restriction="endowment", purpose="general")
     return trust
 
 

@@ -1,5 +1,6 @@
 """Posting rules of donations, each checked against the ledger's balances."""
 
+from ledger.services import system_user
 import datetime as dt
 from decimal import Decimal
 
@@ -26,7 +27,7 @@ def give(trust, funds, officer, **kw):
 
 def test_restricted_gift_raises_fund_balance_and_restricted_income_by_exactly_its_amount(trust, funds, officer, books):
     before_fund, before_income = books.fund("SMILE"), books.balance("4102")
-    donor = donor_create(trust=trust, kind="individual", name="熊慧", external_id="D-1")
+    donor = donor_create(by=system_user(), trust=trust, kind="individual", name="熊慧", external_id="D-1")
     donation = give(trust, funds, officer, donor=donor)
     assert books.fund("SMILE") - before_fund == Decimal("1200.00")
     assert books.balance("4102") - before_income == Decimal("1200.00")
@@ -136,10 +137,10 @@ def test_anonymous_walk_in_gift_has_no_donor(trust, funds, officer):
     assert receipt.donor_name == "" and receipt.donor_anonymous
 
 
-def test_closed_period_refuses(trust, funds, officer):
+def test_closed_period_refuses(trust, funds, officer, approver):
     from ledger.services import period_close
 
-    period_close(book=trust.book, month="2026-02", user=officer)
+    period_close(book=trust.book, month="2026-02", user=approver)
     with pytest.raises(errors.DonationError) as caught:
         give(trust, funds, officer, date=dt.date(2026, 2, 27))
     assert caught.value.field == "date" and caught.value.code == "closed_period"
@@ -157,7 +158,7 @@ def test_donation_is_append_only(trust, funds, officer):
 def test_donor_of_another_trust_refused(trust, funds, officer):
     from charity.services import trust_create
 
-    other = trust_create(code="OTHER", name="另一信托")
-    stranger = donor_create(trust=other, kind="individual", name="X")
+    other = trust_create(user=system_user(), code="OTHER", name="另一信托")
+    stranger = donor_create(by=system_user(), trust=other, kind="individual", name="X")
     with pytest.raises(errors.DonationError):
         give(trust, funds, officer, donor=stranger)

@@ -160,10 +160,10 @@ def test_duplicate_external_id_with_different_content_after_import(trust, office
     assert written() == before
 
 
-def test_a_row_refused_by_the_books_rolls_back_the_rows_before_it(trust, officer, donors):
+def test_a_row_refused_by_the_books_rolls_back_the_rows_before_it(trust, officer, approver, donors):
     from ledger.services import period_close
 
-    period_close(book=trust.book, month="2026-01", user=officer)
+    period_close(book=trust.book, month="2026-01", user=approver)
     text = DONATIONS_HEADER + "DN-1,2026-02-01,D-1,100,,,bank,SMILE,,,\nDN-2,2026-01-31,D-1,100,,,bank,SMILE,,,\n"
     result = load("donations", text, officer, trust)
     assert [(e.row, e.column) for e in result.errors] == [(3, "date")]

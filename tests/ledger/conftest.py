@@ -1,5 +1,6 @@
 """A small book for the engine's tests, in the ledger's own words (no charity vocabulary)."""
 
+from ledger.services import system_user
 import datetime as dt
 from dataclasses import dataclass
 
@@ -44,10 +45,10 @@ def make_book(code: str = "BK") -> SmallBook:
         exp_a=acct("5101", "expense", purpose="a"),
         exp_b=acct("5102", "expense", purpose="b"),
         exp_admin=acct("5201", "expense"),
-        gen=services.fund_create(book=book, code="GEN", name="General", restriction="unrestricted"),
-        fa=services.fund_create(book=book, code="FA", name="Fund A", restriction="restricted", purpose="a"),
-        fb=services.fund_create(book=book, code="FB", name="Fund B", restriction="restricted", purpose="b"),
-        endow=services.fund_create(book=book, code="END", name="Endowment", restriction="endowment"),
+        gen=services.fund_create(user=system_user(), book=book, code="GEN", name="General", restriction="unrestricted"),
+        fa=services.fund_create(user=system_user(), book=book, code="FA", name="Fund A", restriction="restricted", purpose="a"),
+        fb=services.fund_create(user=system_user(), book=book, code="FB", name="Fund B", restriction="restricted", purpose="b"),
+        endow=services.fund_create(user=system_user(), book=book, code="END", name="Endowment", restriction="endowment"),
     )
 
 
@@ -58,7 +59,14 @@ def sb(db):
 
 @pytest.fixture
 def user(django_user_model):
-    return django_user_model.objects.create_user("clerk")
+    """The ledger's tests have books without trusts: the clerk holds the ledger's permissions globally, in every
+    book, as an administrator would grant them (charity.backends)."""
+    from django.contrib.auth.models import Permission
+
+    clerk = django_user_model.objects.create_user("clerk")
+    clerk.user_permissions.add(*Permission.objects.filter(
+        content_type__app_label="ledger", codename__in=["post_entries", "close_periods", "manage_funds"]))
+    return django_user_model.objects.get(pk=clerk.pk)
 
 
 D = dt.date(2026, 3, 2)

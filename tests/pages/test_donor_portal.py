@@ -1,5 +1,6 @@
 """The donor portal and the public disclosure page, against real gifts, spending and beneficiaries."""
 
+from ledger.services import system_user
 import datetime as dt
 import io
 from decimal import Decimal
@@ -14,6 +15,7 @@ from beneficiaries.services import (
     beneficiary_register, disbursement_approve, disbursement_draft, disbursement_pay, household_get_or_create,
 )
 from charity import roles
+from tests.conftest import grant
 from charity.services import donation_record, donor_create, trust_create
 from ledger import services as ledger
 
@@ -22,17 +24,18 @@ D = dt.date(2026, 3, 2)
 
 @pytest.fixture
 def world(db, django_user_model):
-    trust = trust_create(code="CT", name="关爱妇女儿童慈善信托", name_en="Caring Trust", filing_number="F-1")
-    study = ledger.fund_create(book=trust.book, code="STUDY", name="助学金专项资金", restriction="restricted",
+    trust = trust_create(user=system_user(), code="CT", name="关爱妇女儿童慈善信托", name_en="Caring Trust", filing_number="F-1")
+    study = ledger.fund_create(user=system_user(), book=trust.book, code="STUDY", name="助学金专项资金", restriction="restricted",
                                purpose="study_grant")
     officer = django_user_model.objects.create_user("officer")
     approver = django_user_model.objects.create_user("approver")
+    grant(officer, roles.OFFICER, trust)
+    grant(approver, roles.APPROVER, trust)
     users = {}
     donors = {}
     for key, name, anonymous in (("a", "甲捐赠人", False), ("b", "乙捐赠人", True)):
         user = django_user_model.objects.create_user(f"donor_{key}", password="pw-donor-123")
-        user.groups.add(Group.objects.get(name=roles.DONOR))
-        donor = donor_create(trust=trust, kind="individual", name=name, external_id=f"D-{key}", anonymous=anonymous,
+        donor = donor_create(by=system_user(), trust=trust, kind="individual", name=name, external_id=f"D-{key}", anonymous=anonymous,
                              user=user)
         users[key], donors[key] = user, donor
     gift_a = donation_record(trust=trust, external_id="DN-A", date=D, amount=Decimal("1200.00"), fund=study,
@@ -42,7 +45,7 @@ def world(db, django_user_model):
     program = Program.objects.get(book=trust.book, code="study_grant")
     kids = []
     for i in range(3):
-        household = household_get_or_create(book=trust.book, external_id=f"HH-{i}")
+        household = household_get_or_create(user=system_user(), book=trust.book, external_id=f"HH-{i}")
         mother = beneficiary_register(
             book=trust.book, external_id=f"M-{i}", name=f"母亲{i}号", user=officer, gender="F",
             id_number=make_id_number("440105", dt.date(1988, 1, 1 + i), 100 + i, "F"), birth_date=dt.date(1988, 1, 1 + i),

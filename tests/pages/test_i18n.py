@@ -1,5 +1,6 @@
 """Chinese by default, English through the language switch, and a compiled catalogue that matches the .po."""
 
+from ledger.services import system_user
 import gettext
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from django.utils import translation
 from charity import roles
 from charity.models import Donation
 from charity.services import trust_create
+from tests.conftest import grant
 
 MO = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.mo"
 PO = MO.with_suffix(".po")
@@ -34,7 +36,7 @@ EXPECTED = {
 
 @pytest.fixture
 def trust(db):
-    return trust_create(code="CT", name="关爱妇女儿童慈善信托", name_en="Caring Trust", filing_number="F-1")
+    return trust_create(user=system_user(), code="CT", name="关爱妇女儿童慈善信托", name_en="Caring Trust", filing_number="F-1")
 
 
 def test_disclosure_is_chinese_by_default(client, trust):
@@ -68,7 +70,7 @@ def test_switch_to_english_and_back(client, trust):
 
 def test_auditor_page_and_admin_in_chinese(client, trust, django_user_model):
     auditor = django_user_model.objects.create_user("aud", password="pw-aud-12345", is_staff=True)
-    auditor.groups.add(Group.objects.get(name=roles.AUDITOR))
+    grant(auditor, roles.AUDITOR, trust)
     client.force_login(auditor)
     text = client.get("/auditor/").content.decode()
     assert "报表与核验" in text and "账簿核验" in text and "下载报表" in text

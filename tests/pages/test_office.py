@@ -1,5 +1,6 @@
 """The office screens: a CSV import shows every bad row and writes nothing; a good file imports; closing a month."""
 
+from ledger.services import system_user
 import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -8,15 +9,16 @@ from charity import roles
 from charity.models import Donor
 from charity.services import trust_create
 from ledger.models import Book
+from tests.conftest import grant
 
 
 @pytest.fixture
 def staff(db, django_user_model):
-    trust_create(code="CT", name="关爱妇女儿童慈善信托")
+    trust_create(user=system_user(), code="CT", name="关爱妇女儿童慈善信托")
     made = {}
     for name, role in (("officer", roles.OFFICER), ("approver", roles.APPROVER)):
         user = django_user_model.objects.create_user(name, password="pw-12345-x")
-        user.groups.add(Group.objects.get(name=role))
+        grant(user, role)
         made[name] = user
     return made
 

@@ -65,15 +65,20 @@ def setup(directory: str) -> None:
     from beneficiaries.services import (
         batch_approve, batch_create, beneficiary_register, disbursement_draft, household_get_or_create,
     )
+    from charity import roles
+    from charity.models import Membership
     from charity.services import donation_record, trust_create
     from ledger import services as ledger
+    from ledger.services import system_user
 
     call_command("migrate", verbosity=0)
     users = get_user_model().objects
     officer, approver = users.create_user("crash-officer"), users.create_user("crash-approver")
-    trust = trust_create(code="CRASH", name="崩溃测试信托")
+    trust = trust_create(user=system_user(), code="CRASH", name="崩溃测试信托")
+    Membership.objects.create(user=officer, trust=trust, role=roles.OFFICER)
+    Membership.objects.create(user=approver, trust=trust, role=roles.APPROVER)
     book = trust.book
-    study = ledger.fund_create(book=book, code="STUDY", name="助学金专项资金", restriction="restricted",
+    study = ledger.fund_create(user=system_user(), book=book, code="STUDY", name="助学金专项资金", restriction="restricted",
                                purpose="study_grant")
     donation_record(trust=trust, external_id="GIFT-1", date=dt.date(2026, 1, 5), amount=ROWS * GRANT * 3,
                     fund=study, channel="bank", user=officer)
@@ -83,7 +88,7 @@ def setup(directory: str) -> None:
         people.append(beneficiary_register(
             book=book, external_id=f"M-{i:02d}", name=f"母亲{i}", birth_date=birth, gender="F",
             id_number=make_id_number("320582", birth, 10 + i, "F"), user=officer,
-            household=household_get_or_create(book=book, external_id=f"HH-{i}"),
+            household=household_get_or_create(user=system_user(), book=book, external_id=f"HH-{i}"),
         ))
     lines = ["external_id,date,beneficiary_external_id,program,fund_code,amount,batch"]
     lines += [f"DA-{n:04d},2026-03-{1 + n % 28:02d},M-{n % 40:02d},study_grant,STUDY,{GRANT},BATCH-A"
@@ -130,7 +135,7 @@ def main(argv: list[str]) -> int:
     if command == "import":
         from django.core.management import call_command
 
-        call_command("import_csv", argv[1], argv[2], "--user", "crash-officer")
+        call_command("import_csv", argv[1], argv[2])  # aid already given: the operator at the shell records it
         return 0
     if command == "batch-post":
         from django.contrib.auth import get_user_model

@@ -9,6 +9,7 @@ answer carries the API's JSON error body ``{"error": {"code", "message", ...}}``
 """
 
 from __future__ import annotations
+from ledger.services import system_user
 
 import datetime as dt
 import json
@@ -25,6 +26,7 @@ from rest_framework.authtoken.models import Token
 from charity import roles
 from charity.services import donation_record, donor_create, trust_create
 from ledger import services as ledger
+from tests.conftest import grant
 
 schemathesis = pytest.importorskip("schemathesis")
 
@@ -32,12 +34,12 @@ SKIP_PATH_PARTS = ("/reports/",)
 
 
 def _world(django_user_model) -> str:
-    trust = trust_create(code="CT", name="关爱妇女儿童慈善信托", name_en="Caring Trust")
+    trust = trust_create(user=system_user(), code="CT", name="关爱妇女儿童慈善信托", name_en="Caring Trust")
     officer = django_user_model.objects.create_user("officer", password="pw-officer-123")
-    officer.groups.add(Group.objects.get(name=roles.OFFICER))
-    study = ledger.fund_create(book=trust.book, code="STUDY", name="助学金专项资金", restriction="restricted",
+    grant(officer, roles.OFFICER, trust)
+    study = ledger.fund_create(user=system_user(), book=trust.book, code="STUDY", name="助学金专项资金", restriction="restricted",
                                purpose="study_grant")
-    donor = donor_create(trust=trust, kind="individual", name="甲捐赠人", external_id="D-1")
+    donor = donor_create(by=system_user(), trust=trust, kind="individual", name="甲捐赠人", external_id="D-1")
     donation_record(trust=trust, external_id="DN-1", date=dt.date(2026, 3, 2), amount=Decimal("500.00"),
                     fund=study, channel="bank", user=officer, donor=donor)
     return Token.objects.create(user=officer).key

@@ -7,6 +7,7 @@ longer covers a grant, a disbursement another process paid first, a refund of mo
 """
 
 from __future__ import annotations
+from ledger.services import system_user
 
 import datetime as dt
 import multiprocessing
@@ -36,15 +37,15 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 def _world(django_user_model) -> tuple[Trust, object, object]:
     officer = django_user_model.objects.create_user("chaos-officer")
     approver = django_user_model.objects.create_user("chaos-approver")
-    trust = trust_create(code="CHAOS", name="混沌测试信托")
+    trust = trust_create(user=system_user(), code="CHAOS", name="混沌测试信托")
     for code, purpose in (("STUDY-A", "study_grant"), ("STUDY-B", "study_grant"), ("SMILE", "smile_pack")):
-        ledger.fund_create(book=trust.book, code=code, name=code, restriction="restricted", purpose=purpose)
+        ledger.fund_create(user=system_user(), book=trust.book, code=code, name=code, restriction="restricted", purpose=purpose)
     for i in range(24):
         birth = dt.date(1980 + i % 15, 1 + i % 12, 1 + i % 27)
         beneficiary_register(
             book=trust.book, external_id=f"B-{i:02d}", name=f"母亲{i}", birth_date=birth, gender="F",
             id_number=make_id_number("320582", birth, 10 + i, "F"), user=officer,
-            household=household_get_or_create(book=trust.book, external_id=f"HH-{i}"),
+            household=household_get_or_create(user=system_user(), book=trust.book, external_id=f"HH-{i}"),
         )
     return trust, officer, approver
 

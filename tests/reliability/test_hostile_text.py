@@ -7,6 +7,7 @@ begins with ``=``, ``+``, ``-`` or ``@`` gets a leading ``'``).
 """
 
 from __future__ import annotations
+from ledger.services import system_user
 
 import csv
 import datetime as dt
@@ -23,6 +24,7 @@ from beneficiaries.idnumber import make_id_number
 from beneficiaries.models import Beneficiary
 from beneficiaries.services import beneficiary_register
 from charity import roles
+from tests.conftest import grant
 from charity.documents import receipt_pdf
 from charity.errors import CharityError
 from charity.models import Donation, Donor
@@ -52,9 +54,9 @@ REFUSALS = (CharityError, AidError, LedgerError)
 
 @pytest.fixture
 def world(db, django_user_model):
-    trust = trust_create(code="HT", name="敌意文本信托")
-    officer = django_user_model.objects.create_user("ht-officer")
-    study = ledger.fund_create(book=trust.book, code="STUDY", name="助学金", restriction="restricted",
+    trust = trust_create(user=system_user(), code="HT", name="敌意文本信托")
+    officer = grant(django_user_model.objects.create_user("ht-officer"), roles.OFFICER, trust)
+    study = ledger.fund_create(user=system_user(), book=trust.book, code="STUDY", name="助学金", restriction="restricted",
                                purpose="study_grant")
     return trust, officer, study
 
@@ -64,7 +66,7 @@ def test_donor_name_and_gift_description_stored_exactly_or_refused(world, label)
     trust, officer, study = world
     text = HOSTILE[label]
     try:
-        donor = donor_create(trust=trust, kind="individual", name=text, external_id=f"D-{label}")
+        donor = donor_create(by=system_user(), trust=trust, kind="individual", name=text, external_id=f"D-{label}")
     except REFUSALS as exc:
         assert exc.message and exc.field == "name", exc
         assert label in ("long", "nul", "newline"), f"{label!r} refused: {exc.message}"
@@ -116,8 +118,7 @@ def shown(world, django_user_model):
         if label in ("long", "nul", "newline"):
             continue
         user = django_user_model.objects.create_user(f"donor-{label}")
-        user.groups.add(Group.objects.get(name=roles.DONOR))
-        donor = donor_create(trust=trust, kind="individual", name=text, external_id=f"D-{label}", user=user)
+        donor = donor_create(by=system_user(), trust=trust, kind="individual", name=text, external_id=f"D-{label}", user=user)
         donation_record(trust=trust, external_id=f"G-{label}", date=dt.date(2026, 3, 2), amount=Decimal("10"),
                         fund=study, channel="bank", user=officer, donor=donor, description=text)
         names[label] = (text, user)

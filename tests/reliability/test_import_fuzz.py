@@ -9,6 +9,8 @@ happen to be valid may import; that is fine. ``IMPORT_FUZZ_EXAMPLES`` sets the n
 """
 
 from __future__ import annotations
+from ledger.services import system_user
+from tests.conftest import grant
 
 import csv
 import datetime as dt
@@ -81,10 +83,11 @@ def _counts() -> tuple:
 @pytest.fixture
 def world(db, django_user_model):
     officer = django_user_model.objects.create_user("fuzz-officer")
-    trust = trust_create(code="FZ", name="模糊测试信托")
-    study = ledger.fund_create(book=trust.book, code="STUDY", name="助学金", restriction="restricted",
+    trust = trust_create(user=system_user(), code="FZ", name="模糊测试信托")
+    grant(officer, "finance_officer", trust)
+    study = ledger.fund_create(user=system_user(), book=trust.book, code="STUDY", name="助学金", restriction="restricted",
                                purpose="study_grant")
-    donor = donor_create(trust=trust, kind="individual", name="甲", external_id="D-1")
+    donor = donor_create(by=system_user(), trust=trust, kind="individual", name="甲", external_id="D-1")
     donation_record(trust=trust, external_id="DN-1", date=dt.date(2026, 3, 2), amount=Decimal("500"), fund=study,
                     channel="bank", user=officer, donor=donor)
     beneficiary_register(book=trust.book, external_id="B-1", name="母亲", birth_date=dt.date(1990, 5, 17),

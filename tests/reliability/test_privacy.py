@@ -9,6 +9,8 @@
 """
 
 from __future__ import annotations
+from ledger.services import system_user
+from tests.conftest import grant
 
 import datetime as dt
 import io
@@ -43,15 +45,14 @@ def _pdf_text(data: bytes) -> str:
 
 @pytest.fixture
 def two_donors(db, django_user_model):
-    trust = trust_create(code="CT", name="关爱妇女儿童慈善信托")
-    study = ledger.fund_create(book=trust.book, code="STUDY", name="助学金", restriction="restricted",
+    trust = trust_create(user=system_user(), code="CT", name="关爱妇女儿童慈善信托")
+    study = ledger.fund_create(user=system_user(), book=trust.book, code="STUDY", name="助学金", restriction="restricted",
                                purpose="study_grant")
-    officer = django_user_model.objects.create_user("officer")
+    officer = grant(django_user_model.objects.create_user("officer"), "finance_officer", trust)
     users = {}
     for key, name in (("a", "甲捐赠人"), ("b", "乙捐赠人")):
         user = django_user_model.objects.create_user(f"donor_{key}")
-        user.groups.add(Group.objects.get(name=roles.DONOR))
-        donor = donor_create(trust=trust, kind="individual", name=name, external_id=f"D-{key}", user=user)
+        donor = donor_create(by=system_user(), trust=trust, kind="individual", name=name, external_id=f"D-{key}", user=user)
         donation_record(trust=trust, external_id=f"GIFT-{key.upper()}", date=dt.date(2026, 3, 2),
                         amount=Decimal("1234.56" if key == "a" else "100.00"), fund=study, channel="bank",
                         user=officer, donor=donor)

@@ -18,6 +18,7 @@ management and administration; D-B's STUDY gift reached 1 (fewer than 5).
 """
 
 from __future__ import annotations
+from ledger.services import system_user
 
 import datetime as dt
 from dataclasses import dataclass, field
@@ -76,7 +77,7 @@ def person(y: Year, n: int, *, birth=D(1988, 4, 2)) -> Beneficiary:
         book=y.book, external_id=f"BEN-{n:02d}", name=NAMES[(n - 1) % len(NAMES)] + ("" if n <= 8 else str(n)),
         id_number=make_id_number("320582", birth + dt.timedelta(days=n), n, "F"),
         birth_date=birth + dt.timedelta(days=n), gender="F", phone=f"1381234{n:04d}",
-        household=household_get_or_create(book=y.book, external_id=f"HH-{n:03d}"),
+        household=household_get_or_create(user=system_user(), book=y.book, external_id=f"HH-{n:03d}"),
         district="姑苏区", community=f"幸福{n}社区", user=y.officer,
     )
 
@@ -111,20 +112,20 @@ def batch(y: Year, code, members, program, fund, date, amount=None, quantity=1):
 
 
 def make_year(officer, approver, code="CT") -> Year:
-    trust = trust_create(
+    trust = trust_create(user=system_user(), 
         code=code, name=TRUST_NAME, name_en="Spring Bud Charity Trust for Women and Children",
         trustee="苏州信托有限公司", supervisor="苏州律师事务所", filing_number="苏民慈信备2026001",
     )
     funds = {f.code: f for f in Fund.objects.filter(book=trust.book)}
-    funds["SMILE"] = ledger.fund_create(book=trust.book, code="SMILE", name="微笑礼包专项资金",
+    funds["SMILE"] = ledger.fund_create(user=system_user(), book=trust.book, code="SMILE", name="微笑礼包专项资金",
                                         restriction="restricted", purpose="smile_pack")
-    funds["STUDY"] = ledger.fund_create(book=trust.book, code="STUDY", name="助学金专项资金",
+    funds["STUDY"] = ledger.fund_create(user=system_user(), book=trust.book, code="STUDY", name="助学金专项资金",
                                         restriction="restricted", purpose="study_grant")
     programs = {p.code: p for p in Program.objects.filter(book=trust.book)}
     y = Year(trust=trust, officer=officer, approver=approver, funds=funds, programs=programs)
 
-    a = donor_create(trust=trust, kind="individual", name="张捐赠", external_id="D-A", phone="13900000001")
-    b = donor_create(trust=trust, kind="individual", name="李匿名", external_id="D-B", anonymous=True)
+    a = donor_create(by=system_user(), trust=trust, kind="individual", name="张捐赠", external_id="D-A", phone="13900000001")
+    b = donor_create(by=system_user(), trust=trust, kind="individual", name="李匿名", external_id="D-B", anonymous=True)
     gift(y, "G-A1", a, D(2026, 1, 5), "10000", "SMILE")
     gift(y, "G-A2", a, D(2026, 1, 6), "5000", "STUDY", channel="wechat")
     gift(y, "G-A3", a, D(2026, 1, 7), "2000", "GEN")
@@ -160,7 +161,7 @@ def grow(y: Year, *, people: int, months: int = 6) -> None:
     start = len(y.people) + 1
     for n in range(start, start + people):
         y.people.append(person(y, n))
-    donor = donor_create(trust=y.trust, kind="organisation", name="大企业", external_id="D-C")
+    donor = donor_create(by=system_user(), trust=y.trust, kind="organisation", name="大企业", external_id="D-C")
     for m in range(1, months + 1):
         gift(y, f"G-C{m}", donor, D(2026, m, 2), "900", "STUDY")
         gift(y, f"G-C{m}s", donor, D(2026, m, 2), "300", "SMILE")

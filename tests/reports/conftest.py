@@ -5,6 +5,7 @@ models: a donation is Dr bank / Cr donation income in a fund, spending is Dr exp
 """
 
 from __future__ import annotations
+from ledger.services import system_user
 
 import csv
 import datetime as dt
@@ -34,7 +35,7 @@ class Books:
         self.f = {f.code: f for f in Fund.objects.filter(book=self.book)}
 
     def fund(self, code, name, restriction, purpose=""):
-        self.f[code] = services.fund_create(
+        self.f[code] = services.fund_create(user=system_user(), 
             book=self.book, code=code, name=name, restriction=restriction, purpose=purpose
         )
         return self.f[code]
@@ -64,7 +65,7 @@ class Books:
 
 
 def make_books(user, code="T1", name="春蕾慈善信托") -> Books:
-    trust = trust_create(code=code, name=name)
+    trust = trust_create(user=system_user(), code=code, name=name)
     books = Books(trust, user)
     books.fund("SMILE", "微笑礼包专项资金", "restricted", "smile_pack")
     books.fund("STUDY", "助学金专项资金", "restricted", "study_grant")
@@ -115,7 +116,7 @@ def random_year(b: Books, *, seed: int, year: int, entries: int, close_month: in
 
     for day in days:
         if close_month and not closed and day.month > close_month:
-            services.period_close(book=b.book, month=f"{year}-{close_month:02d}", user=b.user)
+            services.period_close(book=b.book, month=f"{year}-{close_month:02d}", user=system_user())
             closed = True
         roll = rng.random()
         try:

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from charity.errors import CharityError
 from charity.services import trust_create
+from ledger.services import system_user
 from ledger.errors import LedgerError
 
 
@@ -20,7 +21,7 @@ class Command(BaseCommand):
         try:
             trust = trust_create(
                 code=options["code"], name=options["name"], name_en=options["name_en"], trustee=options["trustee"],
-                supervisor=options["supervisor"], filing_number=options["filing_number"],
+                supervisor=options["supervisor"], filing_number=options["filing_number"], user=system_user(),
             )
         except (CharityError, LedgerError) as exc:
             raise CommandError(f"{exc.field or 'input'}: {exc.message}") from exc

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -25,7 +24,8 @@ from tqdm import tqdm
 from charity import roles
 from charity.demo import demo_year
 from charity.importers import KINDS, importer_class
-from charity.models import Trust
+from charity.models import Membership, Trust
+from charity.roles import ROLE_PERMISSIONS
 from charity.services import trust_create
 from ledger.csvio import run_import
 from ledger.models import JournalEntry
@@ -40,10 +40,10 @@ DEMO_TRUST = {
     "supervisor": "珠江律师事务所（示例）",
     "filing_number": "粤民慈信备〔2026〕001号（示例）",
 }
-DEMO_USERS = [  # username, role, is_staff
-    ("officer", roles.OFFICER, True),
-    ("approver", roles.APPROVER, True),
-    ("auditor", roles.AUDITOR, True),
+DEMO_USERS = [  # username, role in the demo trust, is_staff (the admin is for administrators only)
+    ("officer", roles.OFFICER, False),
+    ("approver", roles.APPROVER, False),
+    ("auditor", roles.AUDITOR, False),
     ("donor", roles.DONOR, False),
 ]
 
@@ -95,14 +95,17 @@ class Command(BaseCommand):
             if not options["reset"]:
                 raise CommandError("the database is not empty; use --reset to start over (everything is deleted)")
             call_command("flush", interactive=False, verbosity=0)
-        trust = trust_create(**DEMO_TRUST)
-        officer = self._users(options["passwords"])
+        trust = trust_create(**DEMO_TRUST, user=system_user())
+        officer = self._users(options["passwords"], trust)
         period_close(book=trust.book, month=f"{year - 1}-12", user=system_user())
         for kind in KINDS:
             rows = data[kind]
             if not rows:
                 continue
-            importer = importer_class(kind)(book=trust.book, user=officer, draft=False)
+            # Aid already given is recorded by the operator at the shell (the system user), as the import
+            # command does without --user; everything else by the demo officer.
+            actor = system_user() if kind == "disbursements" else officer
+            importer = importer_class(kind)(book=trust.book, user=actor, draft=False)
             bar = tqdm(total=len(rows), desc=f"{kind:>13}", unit="row", disable=options["no_progress"],
                        leave=False, mininterval=0.5)
             result = run_import(importer, rows_to_csv(rows), progress=bar.update)
@@ -115,7 +118,7 @@ class Command(BaseCommand):
         self.stdout.write(f"done in {time.monotonic() - started:.1f} s")
         self.stdout.write(verdict.line())
 
-    def _users(self, passwords: str):
+    def _users(self, passwords: str, trust):
         users = get_user_model().objects
         officer = None
         lines = []
@@ -126,7 +129,9 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save()
                 lines.append(f"  {username:<10} {role:<16} {password}")
-            user.groups.set([Group.objects.get(name=role)])
+            user.groups.clear()
+            if role in ROLE_PERMISSIONS:
+                Membership.objects.get_or_create(user=user, trust=trust, role=role)
             if username == "officer":
                 officer = user
         if lines:

@@ -222,8 +222,9 @@ def test_allocations_are_append_only(csb, user):
         book=csb.book, date=D, memo="use", user=user,
         legs=[Dr(csb.exp_admin, csb.gen, Decimal("40")), Cr(csb.bank, csb.gen, Decimal("40"))],
     )
-    refused(lambda cursor: cursor.execute("UPDATE ledger_allocation SET amount = 1"), guard("allocations are append-only"))
-    refused(lambda cursor: cursor.execute("DELETE FROM ledger_allocation"), guard("allocations are append-only"))
+    append_only = guard("allocations are append-only")
+    refused(lambda cursor: cursor.execute("UPDATE ledger_allocation SET amount = 1"), append_only)
+    refused(lambda cursor: cursor.execute("DELETE FROM ledger_allocation"), append_only)
 
 
 # --- closed periods -----------------------------------------------------------------------------------------------

@@ -77,9 +77,14 @@ def test_batch_actions_call_the_services(client, aid, officer, approver, child, 
     officer.save()
     client.force_login(officer)
     url = "/admin/beneficiaries/disbursementbatch/"
-    client.post(url, {"action": "approve", "_selected_action": [batch.pk]}, follow=True)
+    refused = client.post(url, {"action": "approve", "_selected_action": [batch.pk]}, follow=True)
+    # Four eyes: the drafter cannot approve, and the page says so in the service's own words.
+    shown = [(m.level_tag, m.message) for m in refused.context["messages"]]
+    assert shown == [("error", f"{batch}: batch day (or a disbursement in it) was drafted by officer; another user "
+                               "must approve it")]
     batch.refresh_from_db()
-    assert batch.status == "draft"  # four eyes: the drafter cannot approve
+    assert (batch.status, batch.approved_by, batch.approved_at) == ("draft", None, None)
+    assert Disbursement.objects.get().status == "draft" and Disbursement.objects.get().approved_by is None
     approver.is_staff = approver.is_superuser = True
     approver.save()
     client.force_login(approver)

@@ -3,6 +3,7 @@ locked SELECT ... FOR UPDATE). A control case shows the race that the lock preve
 connection, against the same (committed, ``transaction=True``) test database."""
 
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -81,18 +82,44 @@ def test_control_without_the_lock_two_officers_take_the_same_number(trust):
 
 
 def test_with_the_lock_the_second_waits_and_takes_the_next_number(trust):
+    """Forced, not hoped for: the first officer holds the counter's row lock (paused between reading and writing it)
+    until the database shows the second officer's statement waiting for that very lock; then the first commits."""
     taken = []
+    first_holds_the_lock = threading.Event()
+
+    def until_the_second_waits_for_me():
+        first_holds_the_lock.set()
+        _wait_until_blocking_another(timeout=20)
+
+    def first():
+        with transaction.atomic():
+            taken.append(("first", _next_number(trust=trust, year=D.year, pause=until_the_second_waits_for_me)))
+
+    def second():
+        assert first_holds_the_lock.wait(timeout=20), "the first officer never took the lock"
+        with transaction.atomic():
+            taken.append(("second", _next_number(trust=trust, year=D.year)))  # the production path, no pause
+
     with transaction.atomic():
         _next_number(trust=trust, year=D.year)
-    run_together([lambda: taken.append(_take(trust)), lambda: taken.append(_take(trust))])
-    assert sorted(taken) == [2, 3]
+    run_together([first, second])
+    assert taken == [("first", 2), ("second", 3)]
 
 
-def _take(trust):
-    import time
-
-    with transaction.atomic():
-        return _next_number(trust=trust, year=D.year, pause=lambda: time.sleep(0.3))
+def _wait_until_blocking_another(*, timeout: float) -> None:
+    """Poll, on the connection that holds the lock, until another backend waits for a lock this one holds."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while True:
+            # pg_locks, not pg_stat_activity: the latter is a snapshot kept for the whole transaction.
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+            )
+            if cursor.fetchone()[0]:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("no other officer ever waited for the counter's lock")
+            time.sleep(0.01)
 
 
 def test_the_same_gift_recorded_twice_at_once_is_recorded_once(trust, officer, approver):

@@ -2,7 +2,6 @@
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -18,9 +17,10 @@ from ledger.models import JournalEntry
 from ledger.selectors import fund_balance
 from ledger.verification import verify_book
 
+from ..data import TRUST_2025
 from .conftest import buy_packs, give
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "trust-2025" / "beneficiaries.csv"
+SAMPLE = TRUST_2025 / "beneficiaries.csv"
 BEN_HEADER = "external_id,name,id_number,birth_date,gender,household_id,guardian_external_id,district,community,phone\n"
 DS_HEADER = "external_id,date,beneficiary_external_id,program,fund_code,amount,quantity,batch,description\n"
 
@@ -38,7 +38,6 @@ def person_row(ext, birth, seq, gender="F", household="HH-1", guardian="", phone
     return f"{ext},名{ext},{number},{birth.isoformat()},{gender},{household},{guardian},海珠区,和平社区,{phone}\n"
 
 
-@pytest.mark.skipif(not SAMPLE.exists(), reason="the shared sample year is not here")
 def test_sample_beneficiaries_import_and_reimport(aid, officer):
     data = SAMPLE.read_bytes()
     result = run_import(BeneficiaryImporter(book=aid.book, user=officer), data)

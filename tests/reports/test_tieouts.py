@@ -79,7 +79,8 @@ def cny(fen: int) -> Decimal:
 def net_assets_by_restriction(year, *, to, since=None) -> dict[str, int]:
     """Credit - debit over income, expense and net asset accounts, per fund restriction (fen)."""
     out = defaultdict(int)
-    for (kind, restriction), (debit, credit) in ledger_sums(year, to=to, since=since, by=("a.type", "f.restriction")).items():
+    sums = ledger_sums(year, to=to, since=since, by=("a.type", "f.restriction"))
+    for (kind, restriction), (debit, credit) in sums.items():
         if kind in NET_ASSET_TYPES:
             out[restriction] += credit - debit
     return out
@@ -145,7 +146,8 @@ def check_financial_position_balances_and_matches_the_ledger(year):
         for kind, total in (("asset", "TOTAL_ASSETS"), ("liability", "TOTAL_LIABILITIES")):
             expected = {code: cny(d - c if kind == "asset" else c - d)
                         for (t, code), (d, c) in raw.items() if t == kind and (d or c)}
-            shown = {r["code"]: Decimal(r["amount"]) for r in doc if r["section"] == kind and r["line_type"] == "account"}
+            shown = {r["code"]: Decimal(r["amount"]) for r in doc
+                     if r["section"] == kind and r["line_type"] == "account"}
             assert shown == expected, (as_of, kind)
             assert rows[total] == (sum(expected.values(), Decimal(0)),), (as_of, kind)
         by_class = net_assets_by_restriction(year, to=as_of)
@@ -272,4 +274,5 @@ def check_general_ledger_and_journal_match_the_ledger(year):
     assert debits == credits
     assert (Decimal(gl[-1]["debit"]), Decimal(gl[-1]["credit"])) == (cny(debits), cny(credits))
     journal = year.json("journal", date_from=start, date_to=end)
-    assert (Decimal(journal["totals"][0]["debit"]), Decimal(journal["totals"][0]["credit"])) == (cny(debits), cny(credits))
+    total = journal["totals"][0]
+    assert (Decimal(total["debit"]), Decimal(total["credit"])) == (cny(debits), cny(credits))

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-pg test-browser messages screenshots serve migrate bench bench-full clean chaos fuzz-api fuzz-import reliability-long
+.PHONY: demo test test-pg test-slow test-browser messages screenshots serve migrate bench bench-full clean chaos fuzz-api fuzz-import reliability-long
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -29,6 +29,14 @@ test: $(VENV)/.installed
 
 test-pg: $(VENV)/.installed
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ctl} $(PY) -m pytest $(PYTEST_ARGS)
+
+# The tests marked slow outside the reliability suite (whose long modes follow): the journal and general ledger
+# streaming in constant memory, the sample year's aid and donor reports, the bench apps' smoke run. SQLite, or
+# DATABASE_URL; .ci/run runs both (about 2.5 and 3.5 minutes).
+SLOW_TESTS := tests/reports/test_streaming.py tests/reports/test_sample_year_reports.py tests/bench/test_bench_apps_tiny.py
+
+test-slow: $(VENV)/.installed
+	$(PY) -m pytest $(SLOW_TESTS) -m slow $(PYTEST_ARGS)
 
 # The reliability suite's long modes (tests/reliability; README "Reliability and security suite"). The chaos
 # run needs PostgreSQL: DATABASE_URL defaults to the ctl database of test-pg (its test database is test_<name>).

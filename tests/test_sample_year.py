@@ -1,4 +1,4 @@
-"""End to end: the shared sample year (trust-2025) loaded through `import_csv` exactly as a finance office would,
+"""End to end: the sample year (tests/data/trust-2025) loaded through `import_csv` exactly as a finance office would,
 compared to the cent with the figures computed independently in expected.json.
 
 It exercises posting, purpose rules, weighted-average stock costing, FX rounding (half-even to 0.01 CNY),
@@ -11,8 +11,6 @@ import datetime as dt
 import io
 import json
 from decimal import Decimal
-from pathlib import Path
-
 import pytest
 from django.core.management import call_command
 
@@ -23,13 +21,11 @@ from ledger import selectors
 from ledger import services as ledger
 from ledger.models import Account
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "trust-2025"
+from .data import TRUST_2025 as SAMPLE
+
 KINDS = ("funds", "donors", "donations", "beneficiaries", "expenses", "disbursements", "refunds")
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(not SAMPLE.is_dir(), reason="the shared sample year is not beside this checkout"),
-]
+pytestmark = pytest.mark.django_db
 
 
 def _report(name: str, *args) -> str:

@@ -1,5 +1,5 @@
-"""``import_csv`` for donors, donations, expenses and refunds (CONTRACT.md): all or nothing per file, every bad
-row reported as ``row N, column C: message``, idempotent re-import, ``--dry-run``."""
+"""``import_csv`` for donors, donations, expenses and refunds (README, "Importing CSV files"): all or nothing per
+file, every bad row reported as ``row N, column C: message``, idempotent re-import, ``--dry-run``."""
 
 import datetime as dt
 from decimal import Decimal

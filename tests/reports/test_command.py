@@ -145,7 +145,7 @@ def test_a_report_added_by_another_module_plugs_in(year):
 
 
 def test_exit_statuses_from_the_command_line(tmp_path):
-    """A real process against a file database: 0, 1 and 2 as CONTRACT.md says, CSV bytes on stdout."""
+    """A real process against a file database: 0, 1 and 2 as the README's "Commands" says, CSV bytes on stdout."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
 
     def manage(*args):

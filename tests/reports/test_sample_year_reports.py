@@ -1,7 +1,7 @@
-"""The aid and donor reports over the whole 2025 sample year (/work/shared/samples/trust-2025), imported (refunds
+"""The aid and donor reports over the whole 2025 sample year (tests/data/trust-2025), imported (refunds
 before disbursements, see below): programs against expected.json's program spending, inventory against the stock
 balances, the receipt register against the receipts, donor statements that add up and name no beneficiary,
-and the annual report. (tests/charity/test_sample_year.py checks the trust's side; this file only reads the
+and the annual report. (tests/test_sample_year.py checks the trust's side; this file only reads the
 same sample.) Slow: about a minute of CPU on SQLite."""
 
 from ledger.services import system_user
@@ -10,7 +10,6 @@ import datetime as dt
 import io
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -20,14 +19,12 @@ from charity.models import Donor, Receipt
 from charity.services import trust_create
 from ledger import services as ledger
 
+from ..data import TRUST_2025 as SAMPLE
 from .aidconf import csv_rows, json_doc, pdf_text, render
-
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "trust-2025"
 
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.slow,
-    pytest.mark.skipif(not SAMPLE.is_dir(), reason="the shared sample year is not on this machine"),
 ]
 
 

@@ -5,7 +5,8 @@ from django.http import JsonResponse
 from django.urls import include, path
 from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+
+from charity.api.token import obtain_auth_token
 
 urlpatterns = [
     path("admin/", admin.site.urls),

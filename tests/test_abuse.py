@@ -87,3 +87,81 @@ def test_token_endpoint_answers_429_with_a_json_body_past_its_rate(alice):
     # ... while another address gets its token.
     other = client.post(TOKEN, {"username": "alice", "password": PASSWORD}, format="json", REMOTE_ADDR="198.51.100.7")
     assert other.status_code == 200 and other.json()["token"]
+
+
+# -- 3. a rejected import lists its first errors and counts the rest ---------------------------------------------
+
+
+@pytest.fixture
+def office(db, django_user_model):
+    from django.contrib.auth.models import Group
+
+    from charity import roles
+    from charity.services import trust_create
+
+    trust = trust_create(code="CT", name="关爱妇女儿童慈善信托")
+    officer = django_user_model.objects.create_user("officer", password="pw-officer-1")
+    officer.groups.add(Group.objects.get(name=roles.OFFICER))
+    return trust, officer
+
+
+def _huge_header() -> bytes:
+    return (",".join(f"c{n}" for n in range(200_000)) + "\n").encode()
+
+
+def _large_bad_file() -> bytes:
+    # 1.2 MB: 300 donors whose kind is 4,000 characters of nonsense, each echoed by its error message.
+    rows = "".join(f"D-{n},{'x' * 4000},name {n}\n" for n in range(300))
+    return ("external_id,kind,name\n" + rows).encode()
+
+
+def test_a_huge_header_lists_the_first_errors_and_counts_the_rest(office):
+    from charity.importers import importer_class
+    from ledger.csvio import MAX_LISTED_ERRORS, run_import
+
+    trust, officer = office
+    result = run_import(importer_class("donors")(book=trust.book, user=officer), _huge_header())
+    assert not result.ok
+    assert result.error_count == 200_003  # every unknown column, and the three required ones missing
+    assert len(result.errors) == MAX_LISTED_ERRORS == 100
+    assert result.errors == sorted(result.errors)
+    assert str(result.errors[0]).startswith("row 1, column ")
+    assert result.more_errors_line == "... and 199,903 more errors"
+
+
+def test_the_office_page_lists_a_bounded_page_for_a_large_bad_file(client, office):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from charity.models import Donor
+
+    trust, officer = office
+    client.force_login(officer)
+    for data, more in ((_huge_header(), "199,903"), (_large_bad_file(), "200")):
+        upload = SimpleUploadedFile("donors.csv", data, "text/csv")
+        response = client.post("/office/import/", {"kind": "donors", "file": upload, "language": "en"},
+                               HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 400
+        text = response.content.decode()
+        assert len(response.content) < 100_000, len(response.content)
+        assert text.count('<tr><td class="num">') == 100
+        assert 'id="more-errors"' in text and more in text
+    assert not Donor.objects.exists()
+
+
+def test_the_command_lists_the_first_errors_and_counts_the_rest(office, tmp_path, capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from charity.models import Donor
+
+    trust, officer = office
+    path = tmp_path / "donors.csv"
+    path.write_bytes(_large_bad_file())
+    with pytest.raises(CommandError, match=r"300 problem\(s\) in 300 row\(s\); nothing was imported"):
+        call_command("import_csv", "donors", str(path), "--user", "officer")
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 101
+    assert err[0].startswith("donors.csv: row 2, column kind: 'xxxx")
+    assert err[-1] == "donors.csv: ... and 200 more errors"
+    assert sum(len(line) for line in err) < 50_000
+    assert not Donor.objects.exists()

@@ -19,9 +19,10 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-import moneyed
 from django.db import connection
 
+from . import bounds
+from .errors import LedgerError
 from .services import posting_batch
 
 AMOUNT_RE = re.compile(r"^\d{1,13}(\.\d{1,2})?$")
@@ -156,16 +157,21 @@ def parse_date(text: str) -> dt.date:
 
 
 def parse_currency(text: str) -> str:
-    code = text.strip().upper()
-    if not code:
+    if not text.strip():
         return "CNY"
     try:
-        moneyed.get_currency(code)
-    except moneyed.CurrencyDoesNotExist:
-        raise CellError(f"{text!r} is not an ISO 4217 currency code") from None
-    if not re.match(r"^[A-Z]{3}$", code):
-        raise CellError(f"{text!r} is not an ISO 4217 currency code")
-    return code
+        return bounds.check_currency(text)
+    except LedgerError as exc:
+        raise CellError(exc.message) from None
+
+
+def parse_book_date(text: str) -> dt.date:
+    """A date the books can hold (``ledger.bounds``): an entry's, a gift's, a payment's."""
+    value = parse_date(text)
+    try:
+        return bounds.check_date(value)
+    except LedgerError as exc:
+        raise CellError(exc.message) from None
 
 
 def parse_bool(text: str, *, default: bool = False) -> bool:

@@ -165,3 +165,149 @@ def test_the_command_lists_the_first_errors_and_counts_the_rest(office, tmp_path
     assert err[-1] == "donors.csv: ... and 200 more errors"
     assert sum(len(line) for line in err) < 50_000
     assert not Donor.objects.exists()
+
+
+# -- 5. currencies and dates the books can hold ---------------------------------------------------------------
+
+
+@pytest.fixture
+def books(db, django_user_model):
+    """A trust with GEN, an officer (API client), and a gift to read back."""
+    from django.contrib.auth.models import Group
+
+    from charity import roles
+    from charity.services import trust_create
+    from ledger.models import Fund
+
+    trust = trust_create(code="CT", name="关爱妇女儿童慈善信托")
+    officer = django_user_model.objects.create_user("officer", password="pw-officer-1")
+    officer.groups.add(Group.objects.get(name=roles.OFFICER))
+    api = APIClient()
+    api.force_authenticate(officer)
+    return trust, officer, Fund.objects.get(book=trust.book, code="GEN"), api
+
+
+def _gift(books, **changes):
+    from decimal import Decimal
+
+    from charity.services import donation_record
+
+    trust, officer, gen, _ = books
+    gift = dict(trust=trust, external_id="DN-1", date=dt.date(2026, 3, 2), amount=Decimal("100.00"), fund=gen,
+                channel="bank", user=officer)
+    gift.update(changes)
+    return donation_record(**gift)
+
+
+def _api_gift(books, **changes):
+    trust, _, _, api = books
+    body = {"external_id": "DN-1", "date": "2026-03-02", "amount": "100.00", "fund": "GEN", "channel": "bank"}
+    body.update(changes)
+    return api.post(f"/api/v1/trusts/{trust.code}/donations/", body, format="json")
+
+
+def _refused(response, field):
+    assert response.status_code == 400, (response.status_code, response.content[:300])
+    error = response.json()["error"]
+    assert error["field"] == field, error
+    return error["message"]
+
+
+@pytest.mark.parametrize("code", ["XXX", "XAU", "XAG", "XTS", "XDR", "CHE", "USN", "HRK", "VEF", "CNH"])
+def test_only_active_iso_currencies_are_accepted(books, code):
+    from decimal import Decimal
+
+    from charity.errors import CharityError
+    from charity.models import Donation
+    from ledger import errors
+    from ledger import services as ledger
+    from ledger.models import Account
+
+    with pytest.raises(CharityError) as refused:
+        _gift(books, currency=code, fx_rate=Decimal("2"))
+    assert refused.value.field == "currency" and "ISO 4217" in refused.value.message
+    assert "ISO 4217" in _refused(_api_gift(books, currency=code, fx_rate="2"), "currency")
+    # The ledger's own door refuses it too.
+    trust, officer, gen, _ = books
+    bank = Account.objects.get(book=trust.book, code="1002")
+    income = Account.objects.get(book=trust.book, code="4101")
+    with pytest.raises(errors.UnknownCurrency):
+        ledger.entry_post(book=trust.book, date=dt.date(2026, 3, 2), memo="x", user=officer, fx_rate=Decimal("2"),
+                          legs=[ledger.Dr(bank, gen, Decimal("1"), code), ledger.Cr(income, gen, Decimal("1"), code)])
+    assert not Donation.objects.exists()
+
+
+def test_active_currencies_still_pass(books):
+    from decimal import Decimal
+
+    assert _gift(books, external_id="DN-U", currency="USD", fx_rate=Decimal("7.1")).amount_cny == Decimal("710.00")
+    assert _gift(books, external_id="DN-X", currency="XOF", fx_rate=Decimal("0.012")).amount_cny == Decimal("1.20")
+
+
+def test_the_importer_refuses_a_metal_and_an_out_of_range_date(books):
+    from charity.importers import importer_class
+    from charity.models import Donation
+    from ledger.csvio import run_import
+
+    trust, officer, _, _ = books
+    csv_text = ("external_id,date,amount,currency,fx_rate,channel,fund_code\n"
+                "DN-1,2026-03-02,10,XAU,4000,bank,GEN\n"
+                "DN-2,1948-12-31,10,,,bank,GEN\n")
+    result = run_import(importer_class("donations")(book=trust.book, user=officer), csv_text.encode())
+    assert [str(e) for e in result.errors] == [
+        "row 2, column currency: 'XAU' is not an active ISO 4217 currency (not a metal, fund, test or withdrawn code)",
+        "row 3, column date: date 1948-12-31 is outside the books' range, 1949-01-01 to 2100-12-31",
+    ]
+    assert not Donation.objects.exists()
+
+
+def test_a_gift_dated_before_the_books_is_refused(books):
+    from charity.errors import CharityError
+    from charity.models import Donation
+
+    with pytest.raises(CharityError) as refused:
+        _gift(books, date=dt.date(1, 1, 1))
+    assert refused.value.field == "date" and "0001-01-01 is outside the books' range" in refused.value.message
+    assert "outside the books' range" in _refused(_api_gift(books, date="0001-01-01"), "date")
+    assert not Donation.objects.exists()
+
+
+def test_query_and_report_dates_out_of_range_are_a_400_naming_the_parameter(books):
+    trust, _, _, api = books
+    base = f"/api/v1/trusts/{trust.code}"
+    assert "9999-12-31" in _refused(api.get(f"{base}/accounts/?as_of=9999-12-31"), "as_of")
+    assert api.get(f"{base}/accounts/?as_of=2026-03-02").status_code == 200
+    _refused(api.get(f"{base}/entries/?date_from=0001-01-01"), "date_from")
+    _refused(api.get(f"{base}/reports/trial-balance/?as_of=0001-01-01&format=json"), "as_of")
+    _refused(api.get(f"{base}/reports/journal/?from=0001-01-01&to=2026-01-01&format=json"), "from")
+    _refused(api.get(f"{base}/reports/activities/?year=9999&format=json"), "year")
+
+
+def test_the_public_annual_report_refuses_a_year_out_of_range(books, client):
+    response = client.get("/disclosure/annual-report.pdf?year=9999")
+    assert response.status_code == 400
+    assert "9999" in response.content.decode()
+
+
+def test_the_report_command_refuses_a_date_out_of_range(books, capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="outside the books' range"):
+        call_command("report", "trial-balance", "--as-of", "0001-01-01", "--format", "json")
+
+
+def test_a_foreign_gift_that_rounds_to_nothing_is_refused_for_that_reason(books):
+    from decimal import Decimal
+
+    from charity.errors import CharityError
+    from charity.models import Donation
+
+    with pytest.raises(CharityError) as refused:
+        _gift(books, amount=Decimal("0.01"), currency="JPY", fx_rate=Decimal("0.048"))
+    assert refused.value.field == "amount"
+    assert "0.01 JPY rounds to 0.00 CNY at rate 0.048" in refused.value.message
+    assert "duplicate" not in refused.value.code
+    message = _refused(_api_gift(books, amount="0.01", currency="JPY", fx_rate="0.048"), "amount")
+    assert "rounds to 0.00 CNY at rate 0.048" in message
+    assert not Donation.objects.exists()

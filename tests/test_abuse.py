@@ -311,3 +311,70 @@ def test_a_foreign_gift_that_rounds_to_nothing_is_refused_for_that_reason(books)
     message = _refused(_api_gift(books, amount="0.01", currency="JPY", fx_rate="0.048"), "amount")
     assert "rounds to 0.00 CNY at rate 0.048" in message
     assert not Donation.objects.exists()
+
+
+# -- 4. Content-Security-Policy on every page; Swagger UI from our own static files -----------------------------
+
+
+def _policy(response) -> dict[str, list[str]]:
+    header = response.get("Content-Security-Policy")
+    assert header, f"{response.status_code} without a Content-Security-Policy"
+    return {name: values for name, *values in (part.split() for part in header.split(";") if part.strip())}
+
+
+def test_every_route_sends_the_content_security_policy(books, django_user_model):
+    from django.urls import reverse
+
+    from tests.api.test_authorization_matrix import MATRIX
+
+    admin = django_user_model.objects.create_superuser("root", password="pw-root-12345")
+    anonymous, signed_in = Client(), Client()
+    signed_in.force_login(admin)
+    urls = [reverse(name, kwargs=kwargs) for name, (kwargs, _) in sorted(MATRIX.items())]
+    urls += ["/admin/", "/admin/charity/donation/", "/admin/login/", "/no/such/page/", "/api/v1/no/such/",
+             "/static/charity/site.css", "/api/docs/?script="]
+    assert len(urls) > 50
+    for url in urls:
+        for client in (anonymous, signed_in):
+            response = client.get(url)
+            policy = _policy(response)
+            assert policy["default-src"] == ["'self'"], url
+            assert policy["script-src"] == ["'self'"] and policy["style-src"] == ["'self'"], url
+            assert policy["frame-ancestors"] == ["'none'"], url
+
+
+def test_pages_hold_no_inline_script_or_style(books, django_user_model, client):
+    """What the policy would block: an inline <script>, <style>, style= or on...= attribute in our pages."""
+    import re
+
+    from django.contrib.auth.models import Group
+
+    from charity import roles
+
+    trust, officer, _, _ = books
+    officer.groups.add(Group.objects.get(name=roles.AUDITOR))
+    client.force_login(officer)
+    inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=", re.I)
+    for url in ("/", "/disclosure/", "/auditor/", "/office/import/", "/accounts/login/", "/api/docs/", "/admin/"):
+        response = client.get(url, follow=True)
+        assert response.status_code == 200, url
+        text = response.content.decode()
+        found = [m.group(0) for m in inline.finditer(text) if "application/json" not in m.group(0)]
+        assert not found, (url, found)
+
+
+def test_api_docs_load_swagger_ui_from_this_origin_only(client, db):
+    import re
+
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "swagger-ui-bundle.js" in text and "cdn" not in text.lower()
+    references = re.findall(r'(?:src|href)="([^"]+)"', text)
+    assert references and all(ref.startswith("/") and not ref.startswith("//") for ref in references), references
+    assert not re.search(r"https?://", text)
+    for ref in references:  # every asset is there, from the sidecar package or our own static files
+        assert client.get(ref).status_code == 200, ref
+    script = client.get("/api/docs/?script=")
+    assert script.status_code == 200 and script["Content-Type"].startswith("application/javascript")
+    assert '"validatorUrl": null' in script.content.decode()

@@ -174,10 +174,6 @@ def _validate(*, book: Book, date: dt.date, legs: list[LegSpec], fx_rate) -> Dec
                     f"{where}: currency {spec.currency} needs fx_rate (CNY per unit)", field="fx_rate"
                 )
             cny = round_cny(spec.amount * rate)
-            if cny == 0:
-                raise errors.InvalidAmount(
-                    f"{where}: amount {spec.amount} {spec.currency} rounds to 0.00 CNY at rate {rate}", field="amount"
-                )
             if cny > MAX_AMOUNT:
                 raise errors.InvalidAmount(
                     f"{where}: {spec.amount} {spec.currency} is {cny} CNY, above the largest, {MAX_AMOUNT}",

@@ -30,6 +30,7 @@ from ledger.csvio import (
     Importer,
     RowError,
     parse_amount,
+    parse_book_date,
     parse_choice,
     parse_date,
     parse_quantity,
@@ -277,7 +278,7 @@ class DisbursementImporter(Importer):
         errors, data = [], {}
         for column, parse in (
             ("external_id", lambda v: parse_text(v, max_length=64, required=True)),
-            ("date", parse_date),
+            ("date", parse_book_date),
             ("beneficiary_external_id", lambda v: parse_text(v, max_length=64, required=True)),
             ("program", lambda v: parse_text(v, max_length=32, required=True)),
             ("fund_code", lambda v: parse_text(v, max_length=32, required=True)),

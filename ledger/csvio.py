@@ -19,15 +19,21 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-import moneyed
 from django.db import connection
 
+from . import bounds
+from .errors import LedgerError
 from .services import posting_batch
 
 AMOUNT_RE = re.compile(r"^\d{1,13}(\.\d{1,2})?$")
 RATE_RE = re.compile(r"^\d{1,8}(\.\d{1,10})?$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_CELL = 2000
+# A rejected file lists its first errors only, by row, and counts the rest: a 200,000-column header or a large
+# file of bad rows would otherwise make an error listing many times the size of the file. A cell or column name
+# echoed in a message is cut to a readable length for the same reason.
+MAX_LISTED_ERRORS = 100
+MAX_ERROR_TEXT = 300
 
 
 class CellError(Exception):
@@ -64,13 +70,47 @@ class ImportResult:
     rows: int = 0
     created: int = 0
     skipped: int = 0
+    #: the first ``MAX_LISTED_ERRORS`` errors, by row; ``error_count`` counts them all
     errors: list[RowError] = field(default_factory=list)
     dry_run: bool = False
     notes: list[str] = field(default_factory=list)
+    error_count: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def more_errors(self) -> int:
+        """How many errors were found beyond those listed."""
+        return self.error_count - len(self.errors)
+
+    @property
+    def more_errors_number(self) -> str:
+        return f"{self.more_errors:,}"
+
+    @property
+    def more_errors_line(self) -> str:
+        """``... and 199,905 more errors`` after the listed ones, or an empty string when all are listed."""
+        more = self.more_errors
+        if more <= 0:
+            return ""
+        return f"... and {more:,} more error{'s' if more != 1 else ''}"
+
+    def set_errors(self, errors: list[RowError]) -> None:
+        """Keep the first errors by row, each cut to a readable length, and count them all."""
+        self.error_count = len(errors)
+        self.errors = [_clipped(error) for error in sorted(errors)[:MAX_LISTED_ERRORS]]
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_ERROR_TEXT else f"{text[:MAX_ERROR_TEXT]}... ({len(text):,} characters)"
+
+
+def _clipped(error: RowError) -> RowError:
+    if len(error.column) <= MAX_ERROR_TEXT and len(error.message) <= MAX_ERROR_TEXT:
+        return error
+    return RowError(error.row, _clip(error.column), _clip(error.message))
 
 
 # -- cell parsers -------------------------------------------------------------------------------------------
@@ -117,16 +157,21 @@ def parse_date(text: str) -> dt.date:
 
 
 def parse_currency(text: str) -> str:
-    code = text.strip().upper()
-    if not code:
+    if not text.strip():
         return "CNY"
     try:
-        moneyed.get_currency(code)
-    except moneyed.CurrencyDoesNotExist:
-        raise CellError(f"{text!r} is not an ISO 4217 currency code") from None
-    if not re.match(r"^[A-Z]{3}$", code):
-        raise CellError(f"{text!r} is not an ISO 4217 currency code")
-    return code
+        return bounds.check_currency(text)
+    except LedgerError as exc:
+        raise CellError(exc.message) from None
+
+
+def parse_book_date(text: str) -> dt.date:
+    """A date the books can hold (``ledger.bounds``): an entry's, a gift's, a payment's."""
+    value = parse_date(text)
+    try:
+        return bounds.check_date(value)
+    except LedgerError as exc:
+        raise CellError(exc.message) from None
 
 
 def parse_bool(text: str, *, default: bool = False) -> bool:
@@ -268,11 +313,11 @@ def run_import(importer: Importer, data: bytes, *, dry_run: bool = False, progre
     rows, errors = read_rows(data, importer)
     result.rows = len(rows)
     if errors:
-        result.errors = sorted(errors)
+        result.set_errors(errors)
         return result
     errors = importer.check(rows)
     if errors:
-        result.errors = sorted(errors)
+        result.set_errors(errors)
         return result
     try:
         with posting_batch() as batch:
@@ -310,5 +355,5 @@ def run_import(importer: Importer, data: bytes, *, dry_run: bool = False, progre
             # late or, on some servers, off).
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE ledger_journalentry, ledger_leg, ledger_dailybalance, ledger_fundsource")
-    result.errors.sort()
+    result.set_errors(result.errors)
     return result

@@ -65,3 +65,9 @@ class AllocatedSource(LedgerError):
 
 class PeriodError(LedgerError):
     code = "period_error"
+
+
+class DateOutOfRange(LedgerError):
+    """A date before a trust's books can begin or after they can run (``ledger.bounds``)."""
+
+    code = "date_out_of_range"

@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import errors
+from . import bounds, errors
 from .authority import CLOSE_PERIODS, MANAGE_FUNDS, POST_ENTRIES, require
 from .hashing import GENESIS, canonical, chain_hash, fx_text
 from .models import (
@@ -129,17 +129,11 @@ def _currency(spec: LegSpec, raw) -> str:
     code = spec.currency
     if isinstance(raw, moneyed.Money):
         code = raw.currency.code
-    code = (code or "CNY").upper()
-    try:
-        moneyed.get_currency(code)
-    except moneyed.CurrencyDoesNotExist:
-        raise errors.UnknownCurrency(f"unknown currency {code!r}", field="currency") from None
-    return code
+    return bounds.check_currency(code)
 
 
 def _validate(*, book: Book, date: dt.date, legs: list[LegSpec], fx_rate) -> Decimal | None:
-    if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
-        raise errors.LedgerError(f"date {date!r} is not a date", field="date")
+    bounds.check_date(date)
     if len(legs) < 2:
         raise errors.TooFewLegs(f"an entry needs at least two legs, got {len(legs)}", field="legs")
     if date > timezone.localdate():
@@ -1476,6 +1470,7 @@ def month_bounds(month: str) -> tuple[dt.date, dt.date]:
         first = dt.datetime.strptime(month, "%Y-%m").date()
     except ValueError:
         raise errors.PeriodError(f"month {month!r} is not of the form YYYY-MM", field="month") from None
+    bounds.check_date(first, field="month")
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
     return first, last
 

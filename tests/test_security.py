@@ -55,10 +55,12 @@ def test_lockout_is_per_username(users):
     # Another user from another address signs in as usual ...
     bob = Client()
     assert sign_in(bob, "bob", PASSWORD, "10.0.0.2").status_code == 302 and signed_in(bob)
-    # ... while the locked username stays locked from any address (AXES_LOCKOUT_PARAMETERS: username or address).
+    # ... and so does the locked username from another address (AXES_LOCKOUT_PARAMETERS: username and address
+    # together), while it stays locked from the address that failed.
     alice = Client()
-    assert sign_in(alice, "alice", PASSWORD, "10.0.0.3").status_code == 429
+    assert sign_in(alice, "alice", PASSWORD, "10.0.0.1").status_code == 429
     assert not signed_in(alice)
+    assert sign_in(alice, "alice", PASSWORD, "10.0.0.3").status_code == 302 and signed_in(alice)
 
 
 def test_check_deploy_is_clean_in_production(tmp_path):

@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from ledger import bounds
 from ledger import services as ledger
 from ledger.errors import LedgerError
 from ledger.models import Book, Fund, Restriction
@@ -217,8 +218,10 @@ def disbursement_draft(
         raise DisbursementError(f"beneficiary {beneficiary.external_id} has exited the programs", field="beneficiary")
     if not program.active:
         raise DisbursementError(f"program {program.code} is not active", field="program")
-    if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
-        raise DisbursementError(f"date {date!r} is not a date", field="date")
+    try:
+        bounds.check_date(date)
+    except LedgerError as exc:
+        raise DisbursementError(exc.message, field="date") from None
     check_fund(program=program, fund=fund)
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise DisbursementError(f"quantity {quantity!r} must be a whole number above zero", field="quantity")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from decimal import Decimal
 
@@ -10,6 +11,8 @@ from django.http import Http404
 from rest_framework import serializers, viewsets
 
 from charity.models import Trust
+from ledger import bounds
+from ledger.errors import LedgerError
 from ledger.models import Book
 
 from .idempotency import IdempotentMixin
@@ -30,6 +33,20 @@ class DecimalAmount(serializers.DecimalField):
         if isinstance(data, float):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+def query_date(params, name: str) -> dt.date | None:
+    """A date query parameter (ISO), or None when absent; a bad date or one outside the books' range
+    (``ledger.bounds``) is a 400 naming the parameter."""
+    raw = params.get(name)
+    if not raw:
+        return None
+    try:
+        return bounds.check_date(serializers.DateField().to_internal_value(raw), field=name)
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({name: exc.detail}) from None
+    except LedgerError as exc:
+        raise serializers.ValidationError({name: [exc.message]}) from None
 
 
 def _from_row(model, values):

@@ -20,7 +20,7 @@ from ledger import services as ledger
 from ledger.models import Account, AccountType, Fund, JournalEntry, Leg, Period, Restriction, from_minor
 from ledger.verification import verify_book
 
-from .base import BooksViewSet, DecimalAmount, TrustScopedMixin
+from .base import BooksViewSet, DecimalAmount, TrustScopedMixin, query_date
 from .permissions import BooksPermission
 
 # -- serializers ------------------------------------------------------------------------------------------------
@@ -197,10 +197,7 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BooksView
         context = super().get_serializer_context()
         if getattr(self, "swagger_fake_view", False):
             return context
-        as_of = self.request.query_params.get("as_of")
-        day = None
-        if as_of:
-            day = serializers.DateField().to_internal_value(as_of)
+        day = query_date(self.request.query_params, "as_of")
         context["totals"] = selectors.movements(self.get_trust().book.pk, as_of=day)
         return context
 
@@ -242,11 +239,10 @@ class JournalEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Book
             .order_by("sequence")
         )
         params = self.request.query_params
-        field = serializers.DateField()
         if params.get("date_from"):
-            entries = entries.filter(date__gte=field.to_internal_value(params["date_from"]))
+            entries = entries.filter(date__gte=query_date(params, "date_from"))
         if params.get("date_to"):
-            entries = entries.filter(date__lte=field.to_internal_value(params["date_to"]))
+            entries = entries.filter(date__lte=query_date(params, "date_to"))
         if params.get("source_type"):
             entries = entries.filter(source_type=params["source_type"])
         return entries

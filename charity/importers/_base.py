@@ -7,7 +7,7 @@ import datetime as dt
 from django.utils import timezone
 
 from beneficiaries.errors import AidError
-from ledger.csvio import CellError, Importer, RowError, parse_date
+from ledger.csvio import CellError, Importer, RowError, parse_book_date
 from ledger.errors import LedgerError
 
 from ..errors import CharityError
@@ -27,7 +27,7 @@ def parse_cells(row, parsers) -> tuple[dict, list[RowError]]:
 
 
 def parse_past_date(text: str) -> dt.date:
-    value = parse_date(text)
+    value = parse_book_date(text)
     if value > timezone.localdate():
         raise CellError(f"{text.strip()} is after today")
     return value

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -85,5 +85,8 @@ def annual_report(request):
         raise Http404("no such year")
     response = report_response(book=trust.book, name="annual-report", query={"format": "pdf", "year": year})
     if getattr(response, "data", None) is not None:
+        error = response.data["error"]
+        if error["field"] == "year":  # outside the books' range (ledger.bounds): say so
+            return HttpResponseBadRequest(error["message"], content_type="text/plain; charset=utf-8")
         raise Http404("no annual report")
     return response

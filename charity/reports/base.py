@@ -24,6 +24,8 @@ from typing import Any, ClassVar
 
 from django.utils import timezone
 
+from ledger import bounds
+from ledger.errors import LedgerError
 from ledger.models import Book, Fund, JournalEntry, from_minor
 from ledger import selectors
 
@@ -150,6 +152,14 @@ class Params:
         return " · ".join(parts)
 
 
+def _in_books_range(check, value, name: str) -> None:
+    """``ledger.bounds``' check of a date or year, refused as input (exit 1, HTTP 400) naming the option."""
+    try:
+        check(value, field=name)
+    except LedgerError as exc:
+        raise ReportError(exc.message, field=name) from None
+
+
 def resolve_params(
     report: type[Report],
     book: Book,
@@ -188,6 +198,7 @@ def resolve_params(
             raise ReportUsageError(f"--year cannot be combined with {', '.join(clashing)}")
         if not 1900 <= year <= 9999:
             raise ReportUsageError(f"--year {year} is not a year")
+        _in_books_range(bounds.check_year, year, "year")
         if report.period == AS_OF:
             as_of = dt.date(year, 12, 31)
         else:
@@ -201,6 +212,10 @@ def resolve_params(
     elif report.period == RANGE:
         date_to = date_to or today
         date_from = date_from or dt.date(date_to.year, 1, 1)
+    for value, name in ((as_of, "as_of"), (date_from, "from"), (date_to, "to")):
+        if value is not None:
+            _in_books_range(bounds.check_date, value, name)
+    if report.period == RANGE:
         if date_from > date_to:
             raise ReportError(
                 f"--from {date_from.isoformat()} is after --to {date_to.isoformat()}", field="from"

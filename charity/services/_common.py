@@ -11,6 +11,7 @@ import moneyed
 from django.db import IntegrityError
 
 from beneficiaries.errors import AidError, InsufficientStock
+from ledger import bounds
 from ledger import errors as ledger_errors
 from ledger.models import Account, Fund
 
@@ -45,9 +46,11 @@ def check_external_id(value: str) -> str:
 
 
 def check_date(value) -> dt.date:
-    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-        raise errors.CharityError(f"date {value!r} is not a date", field="date")
-    return value
+    """A date the books can hold (``ledger.bounds``)."""
+    try:
+        return bounds.check_date(value)
+    except ledger_errors.LedgerError as exc:
+        raise errors.CharityError(exc.message, field=exc.field) from None
 
 
 def money_parts(amount, currency: str | None) -> tuple[Decimal, str]:
@@ -66,11 +69,10 @@ def money_parts(amount, currency: str | None) -> tuple[Decimal, str]:
         raise errors.CharityError(f"amount {amount} has more than two decimal places", field="amount")
     if amount >= Decimal("1e12"):
         raise errors.CharityError(f"amount {amount} is too large", field="amount")
-    code = (currency or "CNY").strip().upper()
     try:
-        moneyed.get_currency(code)
-    except moneyed.CurrencyDoesNotExist:
-        raise errors.CharityError(f"{currency!r} is not an ISO 4217 currency code", field="currency") from None
+        code = bounds.check_currency(currency)
+    except ledger_errors.LedgerError as exc:
+        raise errors.CharityError(exc.message, field=exc.field) from None
     return amount.quantize(CENT), code
 
 

@@ -98,6 +98,9 @@ def donation_record(
     date = check_date(date)
     amount, currency = money_parts(amount, currency)
     rate = _rate(currency, fx_rate)
+    if rate is not None and ledger.round_cny(amount * rate) == 0:
+        # The ledger takes an entry worth nothing in CNY, but a gift is recorded at its CNY value (above zero).
+        raise DonationError(f"amount {amount} {currency} rounds to 0.00 CNY at rate {rate}", field="amount")
     check_fund(trust, fund)
     if channel not in Channel.values:
         raise DonationError(f"channel {channel!r} is not one of {', '.join(Channel.values)}", field="channel")

@@ -30,8 +30,10 @@ class Command(BookCommand):
         if result.errors:
             for error in result.errors:
                 self.stderr.write(f"{path.name}: {error}")
+            if result.more_errors:
+                self.stderr.write(f"{path.name}: {result.more_errors_line}")
             raise CommandError(
-                f"{path.name}: {len(result.errors)} problem(s) in {result.rows} row(s); nothing was imported"
+                f"{path.name}: {result.error_count} problem(s) in {result.rows} row(s); nothing was imported"
             )
         verb = "would import" if result.dry_run else "imported"
         self.stdout.write(

@@ -56,3 +56,13 @@ class PurposeRefused(ExpenseError):
 
 class InsufficientFunds(ExpenseError):
     code = "insufficient_funds"
+
+
+class ManualEntryError(CharityError):
+    code = "manual_entry_error"
+
+
+class FourEyesRefused(ManualEntryError):
+    """The person who drafted a manual entry cannot approve it."""
+
+    code = "four_eyes"

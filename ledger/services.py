@@ -317,6 +317,16 @@ def entry_post(
     )
 
 
+def entry_check(*, book: Book, date: dt.date, legs: list[LegSpec], fx_rate=None) -> None:
+    """Refuse, as ``entry_post`` would, an entry that cannot be posted as it stands (amounts, currencies, balance
+    per fund, purposes, the date); writes nothing and leaves ``legs`` as they were. For an entry drafted now and
+    posted later by someone else: the post checks again, against the books as they are then."""
+    entry_legs = [LegSpec(account=s.account, fund=s.fund, debit=s.debit, credit=s.credit, currency=s.currency,
+                          reduces=s.reduces) for s in legs]
+    _validate(book=book, date=date, legs=entry_legs, fx_rate=fx_rate)
+    _check_open(date, Book.objects.filter(pk=book.pk).values_list("closed_through", flat=True).get())
+
+
 class _Source:
     """An open fund source as a posting batch sees it (FIFO order: date, sequence, leg)."""
 

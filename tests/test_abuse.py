@@ -1,6 +1,8 @@
 """Abuse from outside: password guessing, floods of the token endpoint, huge rejected imports, a foreign page
 script, and values outside what a trust's books can hold (currencies, dates)."""
 
+from ledger.services import system_user
+from tests.conftest import grant
 import datetime as dt
 
 import pytest
@@ -99,9 +101,9 @@ def office(db, django_user_model):
     from charity import roles
     from charity.services import trust_create
 
-    trust = trust_create(code="CT", name="关爱妇女儿童慈善信托")
+    trust = trust_create(user=system_user(), code="CT", name="关爱妇女儿童慈善信托")
     officer = django_user_model.objects.create_user("officer", password="pw-officer-1")
-    officer.groups.add(Group.objects.get(name=roles.OFFICER))
+    grant(officer, roles.OFFICER)
     return trust, officer
 
 
@@ -179,9 +181,9 @@ def books(db, django_user_model):
     from charity.services import trust_create
     from ledger.models import Fund
 
-    trust = trust_create(code="CT", name="关爱妇女儿童慈善信托")
+    trust = trust_create(user=system_user(), code="CT", name="关爱妇女儿童慈善信托")
     officer = django_user_model.objects.create_user("officer", password="pw-officer-1")
-    officer.groups.add(Group.objects.get(name=roles.OFFICER))
+    grant(officer, roles.OFFICER)
     api = APIClient()
     api.force_authenticate(officer)
     return trust, officer, Fund.objects.get(book=trust.book, code="GEN"), api
@@ -352,7 +354,7 @@ def test_pages_hold_no_inline_script_or_style(books, django_user_model, client):
     from charity import roles
 
     trust, officer, _, _ = books
-    officer.groups.add(Group.objects.get(name=roles.AUDITOR))
+    grant(officer, roles.AUDITOR)
     client.force_login(officer)
     inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=", re.I)
     for url in ("/", "/disclosure/", "/auditor/", "/office/import/", "/accounts/login/", "/api/docs/", "/admin/"):

@@ -13,7 +13,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from charity.models import Trust
+from charity import services
+from charity.models import ManualEntry, Trust
 from charity.roles import trusts_where
 from ledger import selectors
 from ledger import services as ledger
@@ -132,6 +133,23 @@ class ReverseInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
+class RejectInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class ManualEntrySerializer(serializers.ModelSerializer):
+    drafted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reverses = serializers.SlugRelatedField(slug_field="sequence", read_only=True)
+    entry = serializers.SlugRelatedField(slug_field="sequence", read_only=True)
+    fx_rate = serializers.DecimalField(max_digits=18, decimal_places=8, read_only=True)
+
+    class Meta:
+        model = ManualEntry
+        fields = ["id", "kind", "status", "date", "memo", "fx_rate", "legs", "reverses", "reason", "drafted_by",
+                  "drafted_at", "decided_by", "decided_at", "entry"]
+
+
 class PeriodSerializer(serializers.ModelSerializer):
     month = serializers.SerializerMethodField()
     closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -146,22 +164,6 @@ class PeriodSerializer(serializers.ModelSerializer):
 
 class PeriodCloseSerializer(serializers.Serializer):
     month = serializers.RegexField(r"^\d{4}-\d{2}$", help_text="YYYY-MM")
-
-
-def _as_posted(entry: JournalEntry, specs: list[ledger.LegSpec]) -> JournalEntry:
-    """The entry ``entry_post`` returned, with its legs as it wrote them (the specs carry what validation settled:
-    position, side, amounts in minor units, CNY after rounding), so that the answer needs no second read. A test
-    holds this answer equal to GET of the entry."""
-    rows = [
-        Leg(entry=entry, position=s.position, account=s.account, fund=s.fund, currency=s.currency, date=entry.date,
-            debit=s.minor if s.side == "debit" else 0, credit=s.minor if s.side == "credit" else 0,
-            debit_cny=s.cny if s.side == "debit" else 0, credit_cny=s.cny if s.side == "credit" else 0)
-        for s in sorted(specs, key=lambda s: s.position)
-    ]
-    legs = Leg.objects.filter(entry=entry)  # what prefetch_related leaves: a queryset already evaluated
-    legs._result_cache, legs._prefetch_done = rows, True
-    entry._prefetched_objects_cache = {"legs": legs}
-    return entry
 
 
 # -- views ------------------------------------------------------------------------------------------------------
@@ -254,42 +256,62 @@ class JournalEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Book
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=EntryInputSerializer, responses={201: EntrySerializer})
+    @extend_schema(request=EntryInputSerializer, responses={202: ManualEntrySerializer})
     def create(self, request, *args, **kwargs):
+        """Draft a manual entry. Nothing is posted until another user approves it (``manual-entries``)."""
         data = EntryInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        book = self.get_trust().book
-        named = data.validated_data["legs"]
-        accounts = {a.code: a for a in Account.objects.filter(book=book, code__in={leg["account"] for leg in named})}
-        funds = {f.code: f for f in Fund.objects.filter(book=book, code__in={leg["fund"] for leg in named})}
-        legs = []
-        for index, leg in enumerate(data.validated_data["legs"]):
-            account = accounts.get(leg["account"])
-            fund = funds.get(leg["fund"])
-            if account is None:
-                raise serializers.ValidationError({"legs": {index: {"account": f"no account {leg['account']}"}}})
-            if fund is None:
-                raise serializers.ValidationError({"legs": {index: {"fund": f"no fund {leg['fund']}"}}})
-            legs.append(ledger.LegSpec(account=account, fund=fund, debit=leg.get("debit"), credit=leg.get("credit"),
-                                       currency=leg["currency"]))
-        entry = ledger.entry_post(
-            book=book, date=data.validated_data["date"], memo=data.validated_data["memo"], legs=legs,
-            user=request.user, fx_rate=data.validated_data.get("fx_rate"), source=("manual", ""),
-        )
-        return Response(EntrySerializer(_as_posted(entry, legs)).data, status=status.HTTP_201_CREATED)
+        values = data.validated_data
+        draft = services.manual_entry_draft(
+            trust=self.get_trust(), date=values["date"], memo=values["memo"], fx_rate=values.get("fx_rate"),
+            legs=[{k: v for k, v in leg.items()} for leg in values["legs"]], user=request.user)
+        return Response(ManualEntrySerializer(draft).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=ReverseInputSerializer, responses={201: EntrySerializer})
+    @extend_schema(request=ReverseInputSerializer, responses={202: ManualEntrySerializer})
     @action(detail=True, methods=["post"])
     def reverse(self, request, *args, **kwargs):
+        """Ask for this entry's reversal; another user approves (and posts it) or rejects."""
         entry = self.get_object()
         data = ReverseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        reversal = ledger.entry_reverse(
+        draft = services.manual_reversal_draft(
             entry=entry, date=data.validated_data.get("date") or timezone.localdate(),
-            reason=data.validated_data["reason"], user=request.user,
-        )
-        reversal = self.get_queryset().get(pk=reversal.pk)
-        return Response(EntrySerializer(reversal).data, status=status.HTTP_201_CREATED)
+            reason=data.validated_data["reason"], user=request.user)
+        return Response(ManualEntrySerializer(draft).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ManualEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BooksViewSet):
+    """Manual entries and reversals as drafted, waiting for a second person: approve (posts) or reject."""
+
+    serializer_class = ManualEntrySerializer
+    write_perms = {"approve": "charity.approve_journal_entries", "reject": "charity.approve_journal_entries"}
+    queryset = ManualEntry.objects.none()
+
+    def scoped_queryset(self):
+        entries = ManualEntry.objects.filter(trust=self.get_trust()).select_related(
+            "drafted_by", "decided_by", "reverses", "entry").order_by("-pk")
+        if self.request.query_params.get("status"):
+            entries = entries.filter(status=self.request.query_params["status"])
+        return entries
+
+    @extend_schema(parameters=[OpenApiParameter("status", OpenApiTypes.STR, description="draft, posted or rejected")])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses={200: ManualEntrySerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, *args, **kwargs):
+        done = services.manual_entry_approve(manual=self.get_object(), user=request.user)
+        return Response(ManualEntrySerializer(self.get_queryset().get(pk=done.pk)).data)
+
+    @extend_schema(request=RejectInputSerializer, responses={200: ManualEntrySerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, *args, **kwargs):
+        data = RejectInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        done = services.manual_entry_reject(manual=self.get_object(), user=request.user,
+                                            reason=data.validated_data["reason"])
+        return Response(ManualEntrySerializer(self.get_queryset().get(pk=done.pk)).data)
 
 
 class PeriodViewSet(mixins.ListModelMixin, BooksViewSet):

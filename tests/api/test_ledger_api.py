@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from charity.models import ManualEntry
 from ledger.models import JournalEntry
 
 from .conftest import CAST
@@ -36,20 +37,32 @@ def _gift(amount="1200.00", fund="GEN"):
     }
 
 
+def _posted(trust, client_for, payload):
+    """A manual entry as the API makes one: drafted by the officer (202), approved and posted by the approver."""
+    draft = client_for("officer").post(_base(trust) + "/entries/", payload, format="json")
+    assert draft.status_code == 202, draft.content
+    approved = client_for("approver").post(f"{_base(trust)}/manual-entries/{draft.json()['id']}/approve/")
+    assert approved.status_code == 200, approved.content
+    return approved.json()
+
+
 @pytest.mark.parametrize("who", CAST)
 def test_post_entry_by_role(trust, client_for, who):
     response = client_for(who).post(_base(trust) + "/entries/", _gift(), format="json")
-    expected = {"officer": 201, "anonymous": 401}.get(who, 403)
+    expected = {"officer": 202, "anonymous": 401}.get(who, 403)
     assert response.status_code == expected, response.content
-    assert JournalEntry.objects.count() == (1 if expected == 201 else 0)
+    assert ManualEntry.objects.count() == (1 if expected == 202 else 0)
+    assert JournalEntry.objects.count() == 0  # a draft: nothing posted until another user approves
 
 
 def test_post_entry_and_balances(trust, client_for):
     officer = client_for("officer")
-    response = officer.post(_base(trust) + "/entries/", _gift(), format="json")
-    assert response.status_code == 201
-    body = response.json()
+    manual = _posted(trust, client_for, _gift())
+    assert (manual["status"], manual["entry"], manual["drafted_by"], manual["decided_by"]) == (
+        "posted", 1, "officer", "approver")
+    body = officer.get(_base(trust) + "/entries/1/").json()
     assert body["sequence"] == 1 and len(body["legs"]) == 2 and len(body["hash"]) == 64
+    assert (body["created_by"], body["approved_by"]) == ("officer", "approver")
     accounts = {a["code"]: a for a in officer.get(_base(trust) + "/accounts/").json()}
     assert accounts["1002"]["balance"] == "1200.00"
     assert accounts["4101"]["balance"] == "1200.00"
@@ -101,12 +114,17 @@ def test_unknown_objects_are_404_json(trust, client_for):
 
 def test_reverse_entry(trust, client_for):
     officer = client_for("officer")
-    officer.post(_base(trust) + "/entries/", _gift(), format="json")
+    _posted(trust, client_for, _gift())
     response = officer.post(_base(trust) + "/entries/1/reverse/", {"reason": "typo", "date": "2026-03-03"}, format="json")
-    assert response.status_code == 201, response.content
-    assert response.json()["reverses"] == 1
+    assert response.status_code == 202, response.content
+    assert (response.json()["kind"], response.json()["reverses"]) == ("reversal", 1)
+    waiting = officer.post(_base(trust) + "/entries/1/reverse/", {"reason": "typo"}, format="json")
+    assert waiting.status_code == 400 and "already waits" in waiting.json()["error"]["message"]
+    done = client_for("approver").post(f"{_base(trust)}/manual-entries/{response.json()['id']}/approve/")
+    assert done.status_code == 200 and done.json()["entry"] == 2
+    assert officer.get(_base(trust) + "/entries/2/").json()["reverses"] == 1
     again = officer.post(_base(trust) + "/entries/1/reverse/", {"reason": "typo"}, format="json")
-    assert again.status_code == 400 and again.json()["error"]["code"] == "already_reversed"
+    assert again.status_code == 400 and "already been reversed" in again.json()["error"]["message"]
     assert client_for("auditor").post(_base(trust) + "/entries/1/reverse/", {"reason": "x"}, format="json").status_code == 403
 
 
@@ -114,13 +132,13 @@ def test_idempotency_replay_writes_nothing(trust, client_for):
     officer = client_for("officer")
     first = officer.post(_base(trust) + "/entries/", _gift(), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     second = officer.post(_base(trust) + "/entries/", _gift(), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
-    assert first.status_code == second.status_code == 201
+    assert first.status_code == second.status_code == 202
     assert first.json() == second.json()
     assert second["Idempotent-Replayed"] == "true"
-    assert JournalEntry.objects.count() == 1
+    assert ManualEntry.objects.count() == 1
     other = officer.post(_base(trust) + "/entries/", _gift("5.00"), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert other.status_code == 400 and other.json()["error"]["code"] == "idempotency_key_reused"
-    assert JournalEntry.objects.count() == 1
+    assert ManualEntry.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -131,7 +149,7 @@ def test_concurrent_duplicate_gets_409(trust, users):
     from charity.api import ledger_api
 
     entered, release = threading.Event(), threading.Event()
-    real = ledger_api.ledger.entry_post
+    real = ledger_api.services.manual_entry_draft
 
     def slow_post(**kwargs):
         entered.set()
@@ -146,7 +164,7 @@ def test_concurrent_duplicate_gets_409(trust, users):
         results["first"] = client.post(_base(trust) + "/entries/", _gift(), format="json", HTTP_IDEMPOTENCY_KEY="dup")
         connection.close()
 
-    ledger_api.ledger.entry_post = slow_post
+    ledger_api.services.manual_entry_draft = slow_post
     try:
         thread = threading.Thread(target=first)
         thread.start()
@@ -157,17 +175,17 @@ def test_concurrent_duplicate_gets_409(trust, users):
         release.set()
         thread.join(20)
     finally:
-        ledger_api.ledger.entry_post = real
+        ledger_api.services.manual_entry_draft = real
     assert results["second"].status_code == 409
     assert results["second"].json()["error"]["code"] == "conflict"
-    assert results["first"].status_code == 201
-    assert JournalEntry.objects.count() == 1
+    assert results["first"].status_code == 202
+    assert ManualEntry.objects.count() == 1
 
 
 def test_entry_list_queries_do_not_grow(trust, client_for, django_assert_max_num_queries):
     officer = client_for("officer")
     for i in range(30):
-        officer.post(_base(trust) + "/entries/", _gift(f"{i + 1}.00"), format="json")
+        _posted(trust, client_for, _gift(f"{i + 1}.00"))
     with django_assert_max_num_queries(12):
         response = officer.get(_base(trust) + "/entries/?page_size=50")
     assert response.status_code == 200 and response.json()["count"] == 30
@@ -190,7 +208,7 @@ def test_schema_and_docs(client):
 
 def test_amount_helper_is_decimal(trust, client_for):
     officer = client_for("officer")
-    officer.post(_base(trust) + "/entries/", _gift("0.10"), format="json")
-    officer.post(_base(trust) + "/entries/", _gift("0.20"), format="json")
+    _posted(trust, client_for, _gift("0.10"))
+    _posted(trust, client_for, _gift("0.20"))
     accounts = {a["code"]: a for a in officer.get(_base(trust) + "/accounts/").json()}
     assert Decimal(accounts["1002"]["balance"]) == Decimal("0.30")

@@ -41,7 +41,7 @@ BOTH = {OFFICER, APPROVER}
 NOT_STATE_CHANGING = {
     "check_fund", "check_limits", "estimated_value", "disbursement_deliver",  # the last is disbursement_pay
     "system_user", "round_cny", "key_known_unused", "batch_atomic", "current_batch", "posting_batch",
-    "month_bounds", "Dr", "Cr",
+    "month_bounds", "Dr", "Cr", "entry_check",
 }
 SETUP_INSIDE_TRUST_CREATE = {"book_create", "account_create"}
 
@@ -88,6 +88,11 @@ class World:
         self.disbursement("DS-5", batch=self.approved_batch)
         aid.batch_approve(batch=self.approved_batch, user=op)
         self.entry = JournalEntry.objects.filter(book=book, status="posted").order_by("sequence").last()
+        self.manual = trust_services.manual_entry_draft(
+            trust=self.trust, date=D, memo="调拨", user=self.drafter,
+            legs=[{"account": "3102", "fund": "STUDY", "debit": "5.00"}, {"account": "1002", "fund": "STUDY",
+                   "credit": "5.00"}, {"account": "1002", "fund": "GEN", "debit": "5.00"},
+                  {"account": "3101", "fund": "GEN", "credit": "5.00"}])
 
     def account(self, code: str) -> Account:
         return Account.objects.get(book=self.book, code=code)
@@ -164,6 +169,14 @@ MATRIX = {
     "entry_post": (BOTH, lambda w, u: ledger.entry_post(book=w.book, date=D, memo="x", legs=_legs(w), user=u)),
     "entry_reverse": (BOTH, lambda w, u: ledger.entry_reverse(entry=w.entry, date=D, reason="wrong", user=u)),
     "period_close": ({APPROVER}, lambda w, u: ledger.period_close(book=w.book, month="2026-01", user=u)),
+    "manual_entry_draft": ({OFFICER}, lambda w, u: trust_services.manual_entry_draft(
+        trust=w.trust, date=D, memo="x", user=u, legs=[{"account": "5101", "fund": "GEN", "debit": "1"},
+                                                        {"account": "1002", "fund": "GEN", "credit": "1"}])),
+    "manual_reversal_draft": ({OFFICER}, lambda w, u: trust_services.manual_reversal_draft(
+        entry=w.entry, date=D, reason="wrong", user=u)),
+    "manual_entry_approve": ({APPROVER}, lambda w, u: trust_services.manual_entry_approve(manual=w.manual, user=u)),
+    "manual_entry_reject": ({APPROVER}, lambda w, u: trust_services.manual_entry_reject(
+        manual=w.manual, user=u, reason="no")),
     "fund_create": ({OFFICER}, lambda w, u: ledger.fund_create(
         book=w.book, code="NEW", name="新基金", restriction="unrestricted", user=u)),
 }

@@ -1,0 +1,126 @@
+"""Manual journal entries and reversals under four eyes: one user drafts (``charity.post_journal_entries``),
+another approves and posts, or rejects with a reason (``charity.approve_journal_entries``).
+
+A manual entry is how money moves between funds: out of a restricted fund or the endowment, or a release of
+restriction; none of them reaches the books on one person's word. The draft is checked as ``entry_post`` would
+check it, and checked again when it is posted, against the books as they are then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from ledger import services as ledger
+from ledger.authority import require
+from ledger.models import Account, EntryStatus, Fund, JournalEntry
+
+from ..errors import FourEyesRefused, ManualEntryError
+from ..models import ManualEntry, ManualEntryKind, ManualEntryStatus, Trust
+from ..roles import APPROVE_ENTRIES, DRAFT_ENTRIES
+from ._common import check_date
+
+
+def _specs(trust: Trust, legs: list[dict]) -> list[ledger.LegSpec]:
+    book = trust.book
+    if not isinstance(legs, list) or not legs:
+        raise ManualEntryError("an entry needs legs", field="legs")
+    accounts = {a.code: a for a in Account.objects.filter(book=book, code__in={str(leg.get("account")) for leg in legs})}
+    funds = {f.code: f for f in Fund.objects.filter(book=book, code__in={str(leg.get("fund")) for leg in legs})}
+    specs = []
+    for index, leg in enumerate(legs):
+        account, fund = accounts.get(str(leg.get("account"))), funds.get(str(leg.get("fund")))
+        if account is None:
+            raise ManualEntryError(f"leg {index + 1}: no account {leg.get('account')}", field=f"legs[{index}].account")
+        if fund is None:
+            raise ManualEntryError(f"leg {index + 1}: no fund {leg.get('fund')}", field=f"legs[{index}].fund")
+        specs.append(ledger.LegSpec(account=account, fund=fund, debit=_amount(leg.get("debit")),
+                                    credit=_amount(leg.get("credit")), currency=leg.get("currency") or "CNY"))
+    return specs
+
+
+def _amount(value):
+    return None if value in (None, "") else Decimal(str(value))
+
+
+def _stored(legs: list[dict]) -> list[dict]:
+    keep = ("account", "fund", "debit", "credit", "currency")
+    return [{k: str(leg[k]) for k in keep if leg.get(k) not in (None, "")} for leg in legs]
+
+
+@transaction.atomic
+def manual_entry_draft(*, trust: Trust, date: dt.date, memo: str, legs: list[dict], user,
+                       fx_rate=None) -> ManualEntry:
+    """Draft a manual entry for another user's approval. Refused now if it could not be posted as it stands."""
+    require(user, DRAFT_ENTRIES, trust.book)
+    date = check_date(date)
+    if "\x00" in (memo or ""):
+        raise ManualEntryError("a memo cannot contain a NUL character", field="memo")
+    ledger.entry_check(book=trust.book, date=date, legs=_specs(trust, legs), fx_rate=fx_rate)
+    return ManualEntry.objects.create(trust=trust, kind=ManualEntryKind.ENTRY, date=date, memo=(memo or "")[:2000],
+                                      fx_rate=fx_rate, legs=_stored(legs), drafted_by=user)
+
+
+@transaction.atomic
+def manual_reversal_draft(*, entry: JournalEntry, date: dt.date, reason: str, user) -> ManualEntry:
+    """Ask for a posted entry to be reversed; another user approves (and posts the reversal) or rejects."""
+    trust = Trust.objects.get(book_id=entry.book_id)
+    require(user, DRAFT_ENTRIES, trust.book)
+    date = check_date(date)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ManualEntryError("a reversal needs a reason", field="reason")
+    if entry.status != EntryStatus.POSTED:
+        raise ManualEntryError(f"entry #{entry.sequence} is not posted", field="entry")
+    if JournalEntry.objects.filter(reverses=entry).exists():
+        raise ManualEntryError(f"entry #{entry.sequence} has already been reversed", field="entry")
+    if ManualEntry.objects.filter(reverses=entry, status=ManualEntryStatus.DRAFT).exists():
+        raise ManualEntryError(f"a reversal of entry #{entry.sequence} already waits for approval", field="entry")
+    return ManualEntry.objects.create(trust=trust, kind=ManualEntryKind.REVERSAL, date=date, reverses=entry,
+                                      reason=reason[:500], memo=f"冲销 reversal of #{entry.sequence}: {reason}"[:2000],
+                                      drafted_by=user)
+
+
+def _decide(manual: ManualEntry, user) -> ManualEntry:
+    require(user, APPROVE_ENTRIES, manual.trust.book)
+    locked = ManualEntry.objects.select_for_update().select_related("trust__book").get(pk=manual.pk)
+    if locked.status != ManualEntryStatus.DRAFT:
+        raise ManualEntryError(f"manual entry #{locked.pk} is already {locked.status}", field="status")
+    if locked.drafted_by_id == user.pk:
+        raise FourEyesRefused(
+            f"manual entry #{locked.pk} was drafted by {user.get_username()}; another user must approve or reject it",
+            field="approved_by")
+    return locked
+
+
+@transaction.atomic
+def manual_entry_approve(*, manual: ManualEntry, user) -> ManualEntry:
+    """Approve a draft and post it: the entry records the drafter as its author and ``user`` as its approver."""
+    locked = _decide(manual, user)
+    if locked.kind == ManualEntryKind.REVERSAL:
+        entry = ledger.entry_reverse(entry=locked.reverses, date=locked.date, reason=locked.reason, user=user,
+                                     idempotency_key=f"manual:{locked.pk}")
+    else:
+        entry = ledger.entry_post(
+            book=locked.trust.book, date=locked.date, memo=locked.memo, legs=_specs(locked.trust, locked.legs),
+            user=locked.drafted_by, approved_by=user, fx_rate=locked.fx_rate, source=("manual", str(locked.pk)),
+            idempotency_key=f"manual:{locked.pk}")
+    locked.status, locked.entry = ManualEntryStatus.POSTED, entry
+    locked.decided_by, locked.decided_at = user, timezone.now()
+    locked.save(update_fields=["status", "entry", "decided_by", "decided_at"])
+    return locked
+
+
+@transaction.atomic
+def manual_entry_reject(*, manual: ManualEntry, user, reason: str) -> ManualEntry:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ManualEntryError("a rejection needs a reason", field="reason")
+    locked = _decide(manual, user)
+    locked.status, locked.reason = ManualEntryStatus.REJECTED, reason[:500]
+    locked.decided_by, locked.decided_at = user, timezone.now()
+    locked.save(update_fields=["status", "reason", "decided_by", "decided_at"])
+    return locked

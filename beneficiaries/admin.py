@@ -89,7 +89,7 @@ class MemberInline(admin.TabularInline):
     def masked_id_number(self, obj):
         return mask_id_number(obj.id_number)
 
-    @admin.display(description=_("birth year"))
+    @admin.display(description=_("birth date"))
     def birth(self, obj):
         return shown_birth(obj.birth_date)
 

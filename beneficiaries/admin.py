@@ -1,7 +1,8 @@
 """Admin for the aid side. Every write goes through ``beneficiaries.services``; the admin only parses and shows.
 
-* Identity numbers and phones are masked unless the user has ``beneficiaries.view_pii``; opening a
-  beneficiary's page unmasked is logged (``PiiAccessLog``). Lists always show them masked.
+* Identity numbers, phones and birth dates are shown as ``beneficiaries.privacy`` allows: masked (the
+  province, the birth year) unless the user has ``beneficiaries.view_pii``; opening a beneficiary's page
+  unmasked is logged (``PiiAccessLog``). Lists always show them masked.
 * Beneficiaries are registered through ``import_csv beneficiaries`` (or the API); here their non-identity
   details can be changed, which the service checks and keeps in the history.
 * Disbursements and batches are read-only records; approving, paying/posting and cancelling are actions that
@@ -23,7 +24,7 @@ from .models import (
     PiiAccessLog,
     Program,
 )
-from .privacy import beneficiary_pii, can_view_pii, mask_id_number, mask_phone
+from .privacy import beneficiary_pii, can_view_pii, mask_id_number, mask_phone, shown_birth
 from .services import (
     batch_approve,
     batch_post,
@@ -73,7 +74,7 @@ class ProgramAdmin(admin.ModelAdmin):
 class MemberInline(admin.TabularInline):
     model = Beneficiary
     fk_name = "household"
-    fields = ("external_id", "name", "masked_id_number", "birth_date", "gender", "guardian", "status")
+    fields = ("external_id", "name", "masked_id_number", "birth", "gender", "guardian", "status")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -87,6 +88,10 @@ class MemberInline(admin.TabularInline):
     @admin.display(description=_("resident identity number"))
     def masked_id_number(self, obj):
         return mask_id_number(obj.id_number)
+
+    @admin.display(description=_("birth date"))
+    def birth(self, obj):
+        return shown_birth(obj.birth_date)
 
 
 @admin.register(Household)
@@ -134,6 +139,8 @@ class BeneficiaryForm(forms.ModelForm):
         fields = ("name", "household", "guardian", "district", "community", "phone", "consent_date",
                   "consent_given_by")
 
+    user = None  # set by BeneficiaryAdmin.get_form: a duplicate is named only to a PII holder
+
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk is None or self.errors:
@@ -142,7 +149,7 @@ class BeneficiaryForm(forms.ModelForm):
         data = {name: getattr(current, name) for name in EDITABLE}
         data.update({name: cleaned[name] for name in self.changed_data if name in EDITABLE})
         try:
-            validate_beneficiary(book=current.book, instance=current, data=data)
+            validate_beneficiary(book=current.book, instance=current, data=data, user=self.user)
         except AidError as exc:
             field = exc.field if exc.field in self.fields else None
             raise ValidationError({field: exc.message} if field else exc.message) from exc
@@ -155,7 +162,7 @@ class BeneficiaryForm(forms.ModelForm):
 @admin.register(Beneficiary)
 class BeneficiaryAdmin(admin.ModelAdmin):
     form = BeneficiaryForm
-    list_display = ("external_id", "name", "masked_id_number", "birth_date", "gender", "household", "district",
+    list_display = ("external_id", "name", "masked_id_number", "birth", "gender", "household", "district",
                     "status")
     list_filter = ("status", "gender", "district")
     search_fields = ("external_id", "name", "household__external_id")
@@ -169,6 +176,10 @@ class BeneficiaryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
+
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
         if obj is not None and request.method == "GET":
@@ -176,7 +187,7 @@ class BeneficiaryAdmin(admin.ModelAdmin):
         return obj
 
     def get_fields(self, request, obj=None):
-        fields = ["external_id", "identity_number", "birth_date", "gender", "name", "household", "guardian",
+        fields = ["external_id", "identity_number", "birth", "gender", "name", "household", "guardian",
                   "district", "community", "phone_number", "consent_date", "consent_given_by", "status",
                   "exited_on", "created_by", "created_at"]
         if can_view_pii(request.user):
@@ -184,7 +195,7 @@ class BeneficiaryAdmin(admin.ModelAdmin):
         return fields
 
     def get_readonly_fields(self, request, obj=None):
-        return ("external_id", "identity_number", "birth_date", "gender", "phone_number", "status", "exited_on",
+        return ("external_id", "identity_number", "birth", "gender", "phone_number", "status", "exited_on",
                 "created_by", "created_at")
 
     @admin.display(description=_("resident identity number"))
@@ -195,6 +206,11 @@ class BeneficiaryAdmin(admin.ModelAdmin):
     def identity_number(self, obj):
         pii = getattr(obj, "_pii", None)
         return pii.id_number if pii is not None else mask_id_number(obj.id_number)
+
+    @admin.display(description=_("birth date"))
+    def birth(self, obj):
+        pii = getattr(obj, "_pii", None)
+        return pii.birth if pii is not None else shown_birth(obj.birth_date)
 
     @admin.display(description=_("phone"))
     def phone_number(self, obj):

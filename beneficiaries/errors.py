@@ -34,7 +34,13 @@ class InvalidIdNumber(RegistryError):
 
 
 class DuplicateBeneficiary(RegistryError):
+    """``match`` (``privacy.IdentityMatch``) when an identity number matched someone: the lookup is logged."""
+
     code = "duplicate_beneficiary"
+
+    def __init__(self, message: str, *, field: str | None = None, match=None):
+        super().__init__(message, field=field)
+        self.match = match
 
 
 class GuardianRequired(RegistryError):

@@ -40,6 +40,7 @@ from ledger.models import Fund, Restriction, from_minor, to_minor
 
 from .errors import AidError, InvalidIdNumber
 from .idnumber import validate_id_number
+from .privacy import duplicate_message, log_identity_matches
 from .models import (
     LIVE_STATUSES,
     Beneficiary,
@@ -141,10 +142,13 @@ class BeneficiaryImporter(Importer):
             for b in Beneficiary.objects.filter(book=self.book, external_id__in=wanted_ext - {""})
             .select_related("household", "guardian")
         }
-        id_owner = dict(
-            Beneficiary.objects.filter(book=self.book, id_number__in={d["id_number"] for _, d in parsed})
-            .values_list("id_number", "external_id")
-        )
+        id_owner = {
+            number: (pk, ext)
+            for number, pk, ext in Beneficiary.objects.filter(
+                book=self.book, id_number__in={d["id_number"] for _, d in parsed}
+            ).values_list("id_number", "pk", "external_id")
+        }
+        matched: list[int] = []  # lookups that found someone already registered: logged, dry run or not
         in_file: dict[str, tuple] = {}
         seen_ids: dict[str, tuple] = {}
         good = []
@@ -167,15 +171,19 @@ class BeneficiaryImporter(Importer):
                                            f"beneficiary {ext} was already imported with different content"))
                     continue
                 data["skip"] = True
+                matched.append(current.pk)  # the file gave her identity number and it matched
                 good.append((row, data))
                 continue
             owner = id_owner.get(data["id_number"])
             if owner is not None:
+                matched.append(owner[0])
                 errors.append(RowError(row.number, "id_number",
-                                       f"this identity number is already registered as beneficiary {owner}"))
+                                       duplicate_message(existing_external_id=owner[1], user=self.user)))
                 continue
             data["skip"] = False
             good.append((row, data))
+        # Before any transaction of the import's own: a refused or dry-run file rolls back, the log does not.
+        log_identity_matches(beneficiary_ids=matched, user=self.user, purpose="import beneficiaries")
         ok_ext = {d["external_id"] for _, d in good}
         placed: list = []
         for row, data in good:

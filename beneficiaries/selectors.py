@@ -13,7 +13,7 @@ from ledger.models import Allocation, AllocationKind, Book, JournalEntry, from_m
 from ledger.selectors import allocations_of
 
 from .models import POSTED_STATUSES, Beneficiary, Disbursement, Household, PiiAccessLog
-from .privacy import can_view_pii, mask_id_number, mask_phone
+from .privacy import can_view_pii, full_pii, masked_pii
 
 
 def household_list(*, book: Book) -> QuerySet[Household]:
@@ -36,18 +36,19 @@ def registry_rows(*, book: Book, user, purpose: str = "registry list") -> list[d
         Beneficiary.objects.filter(book=book).select_related("household", "guardian").order_by("external_id")
     )
     for b in people:
+        pii = full_pii(b) if unmasked else masked_pii(b)
         rows.append(
             {
                 "external_id": b.external_id,
                 "name": b.name,
-                "id_number": b.id_number if unmasked else mask_id_number(b.id_number),
-                "birth_date": b.birth_date,
+                "id_number": pii.id_number,
+                "birth_date": b.birth_date if unmasked else pii.birth,
                 "gender": b.gender,
                 "household_id": b.household.external_id if b.household else "",
                 "guardian_external_id": b.guardian.external_id if b.guardian else "",
                 "district": b.district,
                 "community": b.community,
-                "phone": b.phone if unmasked else mask_phone(b.phone),
+                "phone": pii.phone,
                 "status": b.status,
             }
         )

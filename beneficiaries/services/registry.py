@@ -21,7 +21,7 @@ from ..authority import REGISTER
 from ..errors import DuplicateBeneficiary, GuardianRequired, RegistryError
 from ..idnumber import validate_id_number
 from ..models import Beneficiary, BeneficiaryHistory, BeneficiaryStatus, HistoryAction, Household
-from ..privacy import mask_id_number, mask_phone
+from ..privacy import duplicate_identity, keeps_identity_match_logs, mask_id_number, mask_phone, shown_birth
 
 ADULT_AGE = 18
 PHONE_RE = re.compile(r"^\+?\d[\d-]{4,19}$")
@@ -29,7 +29,7 @@ EDITABLE = (
     "name", "id_number", "birth_date", "gender", "household", "guardian", "district", "community", "phone",
     "consent_date", "consent_given_by",
 )
-_PII = {"id_number": mask_id_number, "phone": mask_phone}
+_PII = {"id_number": mask_id_number, "phone": mask_phone, "birth_date": shown_birth}
 
 
 def age_on(birth_date: dt.date, day: dt.date) -> int:
@@ -50,7 +50,8 @@ def _text(value, *, field: str, max_length: int, required: bool = False) -> str:
     return value
 
 
-def _check(book: Book, data: dict, *, instance: Beneficiary | None, today: dt.date) -> dict:
+def _check(book: Book, data: dict, *, instance: Beneficiary | None, today: dt.date, user=None,
+           purpose: str = "registry") -> dict:
     """Validate a complete record (``data`` holds every EDITABLE field); return it normalised."""
     data["name"] = _text(data["name"], field="name", max_length=100, required=True)
     data["district"] = _text(data["district"], field="district", max_length=100)
@@ -73,11 +74,9 @@ def _check(book: Book, data: dict, *, instance: Beneficiary | None, today: dt.da
     others = Beneficiary.objects.filter(book=book)
     if instance is not None:
         others = others.exclude(pk=instance.pk)
-    clash = others.filter(id_number=info.number).values_list("external_id", flat=True).first()
-    if clash is not None:
-        raise DuplicateBeneficiary(
-            f"this identity number is already registered as beneficiary {clash}", field="id_number"
-        )
+    clash = others.filter(id_number=info.number).only("pk", "external_id").first()
+    if clash is not None:  # logged; named only to a user who may see PII
+        raise duplicate_identity(existing=clash, user=user, purpose=purpose)
 
     household = data["household"]
     if household is not None and household.book_id != book.pk:
@@ -115,9 +114,10 @@ def _check(book: Book, data: dict, *, instance: Beneficiary | None, today: dt.da
     return data
 
 
-def validate_beneficiary(*, book: Book, data: dict, instance: Beneficiary | None = None) -> dict:
+@keeps_identity_match_logs
+def validate_beneficiary(*, book: Book, data: dict, instance: Beneficiary | None = None, user=None) -> dict:
     """The registry's checks without writing (for forms): ``data`` holds every field of ``EDITABLE``."""
-    return _check(book, dict(data), instance=instance, today=timezone.localdate())
+    return _check(book, dict(data), instance=instance, today=timezone.localdate(), user=user, purpose="form")
 
 
 def _shown(name: str, value) -> object:
@@ -144,6 +144,7 @@ def _maybe_mother(household: Household | None, beneficiary: Beneficiary, today: 
         household.mother = beneficiary
 
 
+@keeps_identity_match_logs
 @transaction.atomic
 def beneficiary_register(
     *,
@@ -177,6 +178,8 @@ def beneficiary_register(
         },
         instance=None,
         today=today,
+        user=user,
+        purpose="registration",
     )
     beneficiary = Beneficiary.objects.create(book=book, external_id=external_id, created_by=user, **data)
     _maybe_mother(household, beneficiary, today)
@@ -187,6 +190,7 @@ def beneficiary_register(
     return beneficiary
 
 
+@keeps_identity_match_logs
 @transaction.atomic
 def beneficiary_update(*, beneficiary: Beneficiary, user, **changes: object) -> Beneficiary:
     """Change any of ``EDITABLE``; the whole record is checked again and the change is kept in its history."""
@@ -196,7 +200,8 @@ def beneficiary_update(*, beneficiary: Beneficiary, user, **changes: object) -> 
         raise RegistryError(f"cannot change {', '.join(unknown)} of a beneficiary", field=unknown[0])
     locked = Beneficiary.objects.select_for_update().get(pk=beneficiary.pk)
     before = _snapshot(locked)
-    data = _check(locked.book, {**before, **changes}, instance=locked, today=timezone.localdate())
+    data = _check(locked.book, {**before, **changes}, instance=locked, today=timezone.localdate(), user=user,
+                  purpose="change")
     diff = {
         name: [_shown(name, before[name]), _shown(name, data[name])]
         for name in EDITABLE

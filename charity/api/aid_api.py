@@ -48,7 +48,8 @@ from beneficiaries.models import (
     VerificationResult,
 )
 from beneficiaries.authority import APPROVE, DRAFT, REGISTER
-from beneficiaries.privacy import Pii, beneficiary_pii, can_view_pii, mask_id_number, mask_phone
+from beneficiaries.errors import DuplicateBeneficiary
+from beneficiaries.privacy import Pii, beneficiary_pii, can_view_pii, ensure_match_logged, full_pii, masked_pii
 from beneficiaries.selectors import disbursement_allocations, household_list
 from ledger.models import Fund, from_minor
 
@@ -73,26 +74,32 @@ def pii_of(people, *, user, purpose: str) -> dict[int, Pii]:
     """The Pii of each beneficiary as ``user`` may see it; unmasked views are logged in one insert."""
     people = [p for p in people if p is not None]
     if not can_view_pii(user):
-        return {p.pk: Pii(mask_id_number(p.id_number), mask_phone(p.phone), masked=True) for p in people}
+        return {p.pk: masked_pii(p) for p in people}
     if people:
         with transaction.atomic():
             PiiAccessLog.objects.bulk_create(
                 [PiiAccessLog(beneficiary=p, user=user, fields="id_number,phone", purpose=purpose[:200])
                  for p in people]
             )
-    return {p.pk: Pii(p.id_number, p.phone, masked=False) for p in people}
+    return {p.pk: full_pii(p) for p in people}
 
 
 class PiiFieldsMixin(serializers.Serializer):
-    """``id_number`` and ``phone`` from ``context["pii"]``; masked when the context does not hold the person."""
+    """``id_number``, ``phone`` and ``birth_date`` from ``context["pii"]``; masked when the context does not hold
+    the person (``beneficiaries.privacy``)."""
 
     id_number = serializers.SerializerMethodField(help_text="masked unless the user may see identity numbers")
     phone = serializers.SerializerMethodField(help_text="masked unless the user may see phone numbers")
+    birth_date = serializers.SerializerMethodField(
+        help_text="YYYY-MM-DD for a user who may see identity numbers; otherwise the birth year (YYYY), or "
+        "YYYY-YYYY for someone born this year or last")
     pii_masked = serializers.SerializerMethodField()
 
     def _pii(self, person) -> Pii:
-        found = self.context.get("pii", {}).get(person.pk)
-        return found or Pii(mask_id_number(person.id_number), mask_phone(person.phone), masked=True)
+        return self.context.get("pii", {}).get(person.pk) or masked_pii(person)
+
+    def get_birth_date(self, person) -> str:
+        return self._pii(person).birth
 
     def get_id_number(self, person) -> str:
         return self._pii(person).id_number
@@ -523,6 +530,21 @@ class BeneficiaryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AidVi
     def scoped_queryset(self):
         return (Beneficiary.objects.filter(book=self.book).select_related("household", "guardian")
                 .order_by("external_id"))
+
+    def dispatch(self, request, *args, **kwargs):
+        # A duplicate's lookup is logged by the registry service, but a refused request rolls its transaction
+        # back (on PostgreSQL the whole request's): write the log row again once that is over.
+        self._refused_duplicates = []
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            for error in self._refused_duplicates:
+                ensure_match_logged(error)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, DuplicateBeneficiary):
+            self._refused_duplicates.append(exc)
+        return super().handle_exception(exc)
 
     def _data(self, people, purpose: str, *, many: bool):
         context = self.get_serializer_context()

@@ -12,7 +12,7 @@ Where a gift went is told per program, with beneficiaries counted, never named, 
 
 from __future__ import annotations
 
-from beneficiaries.privacy import MIN_SHOWN_COUNT
+from beneficiaries.privacy import shown_count
 from collections import OrderedDict
 from decimal import Decimal
 
@@ -45,8 +45,6 @@ from .reports_api import report_response
 
 RECORD = "charity.record_transactions"
 CENT = Decimal("0.01")
-SMALL_COUNT = MIN_SHOWN_COUNT  # beneficiaries.privacy
-FEWER_THAN_5 = "fewer than 5"
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description="replays the first response to a repeat of this request instead of posting again",
@@ -65,9 +63,7 @@ def _money(value) -> str:
 
 def people(count: int) -> str:
     """Beneficiaries reached, as a donor may see it: a count below five is never given exactly."""
-    if count == 0:
-        return "0"
-    return FEWER_THAN_5 if count < SMALL_COUNT else str(count)
+    return str(shown_count(count, fewer="fewer than 5", zero=0))
 
 
 # -- input helpers ----------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ named, and a count below five is shown as "fewer than 5".
 
 from __future__ import annotations
 
-from beneficiaries.privacy import MIN_SHOWN_COUNT
+from beneficiaries.privacy import shown_count
 from collections import OrderedDict
 from decimal import Decimal
 
@@ -23,15 +23,10 @@ from charity.documents import receipt_pdf
 from charity.models import Donation, Donor, Receipt
 from charity.selectors import donation_trace
 
-SMALL_COUNT = MIN_SHOWN_COUNT  # beneficiaries.privacy
-
 
 def people(count: int) -> str:
-    if count == 0:
-        return "0"
-    if count < SMALL_COUNT:
-        return _("fewer than 5")
-    return str(count)
+    """Beneficiaries reached, as the public or a donor may see it (``beneficiaries.privacy.shown_count``)."""
+    return str(shown_count(count, fewer=_("fewer than 5"), zero=0))
 
 
 def _donor(request) -> Donor:

@@ -17,11 +17,12 @@ from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 
+from beneficiaries.privacy import shown_count
 from charity import chart, pdf
 from ledger import selectors
 from ledger.models import Account
 
-from .base import RANGE, Params, Report, ReportData, register
+from .base import RANGE, Params, Report, ReportData, Row, register, resolved
 from .donors import trust_of
 from .programs import BREAKDOWNS, Programs, sectioned_pdf_story
 from .statements import Activities, FinancialPosition, FundBalances
@@ -43,6 +44,31 @@ SECTIONS = {
 
 def _fen(value) -> int:
     return int(value * 100)
+
+
+# The programs table's counts (disbursements, beneficiaries, goods, grants): the annual report is public.
+COUNT_COLUMNS = range(5, 9)
+FEWER = {6: "少于5人 fewer than 5", 7: "少于5份 fewer than 5"}  # people, goods; else disbursements, grants
+
+
+def public_counts(data: ReportData) -> ReportData:
+    """The programs report as the public may read it: every count from 1 to 4 (of people, and of the
+    disbursements, goods and grants that would give the number of people away) reads "少于5人 fewer than 5"
+    (``beneficiaries.privacy.shown_count``); amounts stay."""
+
+    def row(values):
+        cells = [shown_count(v, fewer=FEWER.get(i, "少于5 fewer than 5")) if i in COUNT_COLUMNS and isinstance(v, int)
+                 else v for i, v in enumerate(values)]
+        return Row(cells, getattr(values, "style", ""))
+
+    return ReportData(
+        columns=data.columns,
+        rows=[row(r) for r in data.rows],
+        totals=[row(t) for t in resolved(data.totals) or []],
+        summary=[{**item, "value": shown_count(item["value"])} if item.get("key") == "beneficiaries" else item
+                 for item in resolved(data.summary) or []],
+        notes=data.notes,
+    )
 
 
 @register
@@ -68,6 +94,7 @@ class AnnualReport(Report):
         self.data = {key: report.build() for key, report in self.parts.items()}
         for data in self.data.values():  # read each once: the PDF walks them more than once
             data.rows = list(data.rows)
+        self.data["programs"] = public_counts(self.data["programs"])
         accounts = list(Account.objects.filter(book=self.book, code__in=DONATION_ACCOUNTS).values_list("pk", flat=True))
         by_day = selectors.movements(self.book.pk, since=p.date_from, as_of=p.date_to, account_ids=accounts,
                                      group=("date",))

@@ -26,15 +26,13 @@ from collections import defaultdict
 from django.db import connection
 
 from beneficiaries.models import Disbursement, Program
-from beneficiaries.privacy import MIN_SHOWN_COUNT
+from beneficiaries.privacy import shown_count
 from charity import chart
 from charity.models import Donation, Donor, Receipt, Trust
 from ledger.models import Account, Allocation, AllocationKind, to_minor
 
 from .base import RANGE, Column, Report, ReportData, ReportError, Row, amount, register
 
-FEWER_THAN_5 = "少于5人 fewer than 5"
-SMALL_GROUP = MIN_SHOWN_COUNT  # beneficiaries.privacy
 MANAGEMENT = ("management", "管理及行政", "management and administration")
 FUNDRAISING = ("fundraising", "筹资", "fundraising")
 
@@ -48,10 +46,9 @@ def trust_of(book):
 
 
 def beneficiary_count(n: int):
-    """A count of people as a donor may see it: empty for none, "fewer than 5" below 5, else the number."""
-    if n <= 0:
-        return None
-    return FEWER_THAN_5 if n < SMALL_GROUP else n
+    """A count of people as a donor may see it: empty for none, "少于5人 fewer than 5" from 1 to 4, else the
+    number (``beneficiaries.privacy.shown_count``)."""
+    return shown_count(n, zero=None)
 
 
 def purpose_of(account: Account, programs_by_code: dict) -> tuple[str, str, str]:

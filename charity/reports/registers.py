@@ -3,7 +3,7 @@ register (捐赠票据领用存登记).
 
 Beneficiary register: every disbursement dated in the period that was not cancelled (drafts and approved ones
 too, so that the sheet can be printed for signing before the aid is handed out; reversed ones stay, marked),
-grouped by batch, with the beneficiary's name and her identity number *always masked* (``3205**********123X``,
+grouped by batch, with the beneficiary's name and her identity number *always masked* (``32****************``,
 whatever the reader's permissions: a printed sheet leaves the system) and an empty signature column (签收).
 There is no ``--batch`` option (the report options are the framework's ``--fund``/``--donor``): ask for the
 batch's day as the period, the ``batch`` column and the PDF's order (by batch) do the rest.

@@ -35,11 +35,14 @@ def caseworker(django_user_model):
 def test_masked_for_a_user_without_the_permission(client, clerk, mother):
     client.force_login(clerk)
     page = client.get("/admin/beneficiaries/beneficiary/").content.decode()
-    assert mother.id_number not in page and mother.id_number[:4] + "*" * 10 + mother.id_number[-4:] in page
+    full_birth = (mother.birth_date.isoformat(), f"{mother.birth_date.year}年{mother.birth_date.month}月")
+    assert mother.id_number not in page and mother.id_number[:2] + "*" * 16 in page
+    assert mother.id_number[-4:] not in page and not any(b in page for b in full_birth)
     page = client.get(f"/admin/beneficiaries/beneficiary/{mother.pk}/change/").content.decode()
     assert mother.id_number not in page and "13812345678" not in page and "138****5678" in page
+    assert not any(b in page for b in full_birth)
     page = client.get(f"/admin/beneficiaries/household/{mother.household_id}/change/").content.decode()
-    assert mother.id_number not in page
+    assert mother.id_number not in page and not any(b in page for b in full_birth)
     assert not PiiAccessLog.objects.exists()
 
 

@@ -12,7 +12,9 @@ from django.utils import timezone
 from beneficiaries.idnumber import check_char, make_id_number
 from beneficiaries.importers import BeneficiaryImporter, DisbursementImporter
 from beneficiaries.services.registry import age_on
-from beneficiaries.models import Beneficiary, Disbursement, DisbursementBatch, Household, StockBalance
+from beneficiaries.models import (
+    Beneficiary, Disbursement, DisbursementBatch, Household, PiiAccessLog, StockBalance,
+)
 from ledger.csvio import run_import
 from ledger.models import JournalEntry
 from ledger.selectors import fund_balance
@@ -87,8 +89,20 @@ def test_every_bad_row_is_reported_and_nothing_written(aid, officer, mother):
         "row 7, column id_number: identity number has 17 characters; a resident identity number has 18",
         f"row 8, column guardian_external_id: a minor (aged {age_on(dt.date(2015, 1, 1), timezone.localdate())}) "
         "needs a guardian",
-        "row 9, column id_number: this identity number is already registered as beneficiary BEN-1",
+        "row 9, column id_number: this identity number is already registered in this trust",
     ]
+    assert Beneficiary.objects.count() == 1
+    assert PiiAccessLog.objects.get().beneficiary == mother  # the lookup that matched her
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_duplicate_is_named_only_to_a_pii_holder_and_always_logged(aid, officer, mother, pii_viewer, dry_run):
+    text = BEN_HEADER + f"A8,x,{mother.id_number},{mother.birth_date},F,,,,,\n"
+    for user, said in ((officer, "already registered in this trust"),
+                       (pii_viewer, "already registered as beneficiary BEN-1")):
+        result = ben_import(aid, user, text, dry_run=dry_run)
+        assert [str(e) for e in result.errors] == [f"row 2, column id_number: this identity number is {said}"]
+        assert PiiAccessLog.objects.filter(user=user, beneficiary=mother, purpose="import beneficiaries").count() == 1
     assert Beneficiary.objects.count() == 1
 
 

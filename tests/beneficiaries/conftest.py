@@ -75,9 +75,15 @@ def aid(db):
 
 
 @pytest.fixture
-def pii_viewer(django_user_model):
+def pii_viewer(django_user_model, cast):
+    """A caseworker: an officer in every trust, and granted view_pii by name (no role holds it)."""
+    from charity.roles import OFFICER
+    from tests.conftest import grant
+
     user = django_user_model.objects.create_user("caseworker", password="pw-caseworker-1")
     user.user_permissions.add(Permission.objects.get(codename="view_pii", content_type__app_label="beneficiaries"))
+    grant(user, OFFICER)
+    cast.append((user, OFFICER))
     return django_user_model.objects.get(pk=user.pk)  # fresh instance: permission cache empty
 
 

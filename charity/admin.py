@@ -23,9 +23,9 @@ from ledger.models import Fund
 
 from .documents import receipt_pdf
 from .errors import CharityError
-from .models import Donation, Donor, Expense, Receipt, Refund, Trust
+from .models import Donation, Donor, Expense, Membership, Receipt, Refund, Trust
 from .services import (donation_record, donation_refund, donor_create, donor_update, expense_record, receipt_void,
-                       trust_create)
+                       trust_create, trust_set_expense_threshold)
 
 admin.site.site_header = _("Charity Trust Ledger")
 admin.site.site_title = _("Charity Trust Ledger")
@@ -122,10 +122,31 @@ class TrustForm(ServiceForm):
         return trust_create(user=self.user, **{k: data.get(k) or "" for k in self.Meta.fields})
 
 
+class TrustSettingsForm(ServiceForm):
+    class Meta:
+        model = Trust
+        fields = ("expense_approval_threshold",)
+
+    def run(self, data):
+        return trust_set_expense_threshold(trust=self.instance, threshold=data.get("expense_approval_threshold"),
+                                           user=self.user)
+
+
 @admin.register(Trust)
-class TrustAdmin(PostedAdmin):
+class TrustAdmin(ServiceAdmin):
+    """Created once through ``trust_create``; afterwards only its settings change (through a service)."""
+
     add_form = TrustForm
-    list_display = ("code", "name", "name_en", "trustee", "filing_number")
+    change_form = TrustSettingsForm
+    list_display = ("code", "name", "name_en", "trustee", "filing_number", "expense_approval_threshold")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return TrustForm.Meta.fields
+        return ("code", "name", "name_en", "trustee", "supervisor", "filing_number", "expense_approval_threshold")
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else ("code", "name", "name_en", "trustee", "supervisor", "filing_number")
 
 
 class FundForm(ServiceForm):
@@ -328,3 +349,16 @@ class ExpenseAdmin(PostedAdmin):
     list_filter = ("trust", "kind", "fund")
     search_fields = ("external_id", "payee", "description")
     date_hierarchy = "date"
+
+
+# -- memberships: who holds which role in which trust ----------------------------------------------------------
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Roles are held per trust; an administrator grants and removes them here (the audit log records it)."""
+
+    list_display = ("user", "trust", "role", "created_at")
+    list_filter = ("trust", "role")
+    search_fields = ("user__username",)
+    raw_id_fields = ("user",)

@@ -48,6 +48,12 @@ class ExpenseError(CharityError):
     code = "expense_error"
 
 
+class ApprovalRequired(ExpenseError):
+    """An expense above the trust's threshold is drafted for another user's approval, not recorded at once."""
+
+    code = "approval_required"
+
+
 class PurposeRefused(ExpenseError):
     """DESIGN.md's purpose rules: restricted money pays only for its own program; an endowment is not spent."""
 

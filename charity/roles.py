@@ -28,6 +28,7 @@ READ = "charity.read_books"
 RECORD = "charity.record_transactions"
 DRAFT_ENTRIES = "charity.post_journal_entries"
 APPROVE_ENTRIES = "charity.approve_journal_entries"
+APPROVE_EXPENSES = "charity.approve_expenses"
 AUDIT_LOG = "charity.view_audit_log"
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -37,7 +38,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         "ledger.post_entries", "ledger.manage_funds",
     }),
     APPROVER: frozenset({
-        READ, APPROVE_ENTRIES,
+        READ, APPROVE_ENTRIES, APPROVE_EXPENSES,
         "beneficiaries.approve_disbursements", "beneficiaries.manage_programs",
         "ledger.post_entries", "ledger.close_periods",
     }),

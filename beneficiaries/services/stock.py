@@ -90,14 +90,14 @@ def stock_receive(
 
 def stock_purchase(
     *, item: StockItem, fund: Fund, quantity: int, amount: Decimal, pay_account: Account, date: dt.date, user,
-    memo: str = "", source=None, idempotency_key: str | None = None,
+    memo: str = "", source=None, idempotency_key: str | None = None, approved_by=None,
 ) -> StockMove:
     """Stock bought by a fund: cash becomes inventory of that fund (not spending: the fund's net assets stay)."""
     require(user, STOCK, item.book)
     return _move_in(
         kind=StockMoveKind.BOUGHT, item=item, fund=fund, quantity=quantity, value=amount, credit_account=pay_account,
         date=date, user=user, memo=memo or f"Stock bought: {item.code}", source=source,
-        idempotency_key=idempotency_key,
+        idempotency_key=idempotency_key, approved_by=approved_by,
     )
 
 

@@ -34,7 +34,7 @@ from beneficiaries.selectors import reach_of_source
 from charity import services
 from charity.documents import receipt_pdf
 from charity.models import ANONYMOUS_NAME, AuditEvent, Channel, Donation, Donor, DonorKind, Expense, ExpenseKind
-from charity.models import Receipt, Refund
+from charity.models import ExpenseRequest, Receipt, Refund
 from charity.roles import trusts_where
 from charity.selectors import donation_trace
 from ledger.models import Fund
@@ -644,6 +644,63 @@ class ExpenseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TrustView
         expense = services.expense_record(trust=trust, user=request.user, **values)
         code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
         return Response(ExpenseSerializer(self.scoped_queryset().get(pk=expense.pk)).data, status=code)
+
+
+class ExpenseRequestSerializer(serializers.ModelSerializer):
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    expense = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+
+    class Meta:
+        model = ExpenseRequest
+        fields = ["id", "external_id", "data", "status", "requested_by", "requested_at", "decided_by", "decided_at",
+                  "reason", "expense"]
+
+
+class ExpenseRejectSerializer(StrictInput):
+    reason = serializers.CharField(max_length=500)
+
+
+class ExpenseRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TrustViewSetBase):
+    """Expenses drafted for a second person's approval (those above the trust's threshold must be)."""
+
+    serializer_class = ExpenseRequestSerializer
+    write_perms = {"create": RECORD, "approve": "charity.approve_expenses", "reject": "charity.approve_expenses"}
+    queryset = ExpenseRequest.objects.none()
+
+    def scoped_queryset(self):
+        requests = ExpenseRequest.objects.filter(trust=self.trust).select_related(
+            "requested_by", "decided_by", "expense").order_by("-pk")
+        if self.request.query_params.get("status"):
+            requests = requests.filter(status=self.request.query_params["status"])
+        return requests
+
+    @extend_schema(request=ExpenseRecordSerializer, responses={202: ExpenseRequestSerializer})
+    def create(self, request, *args, **kwargs):
+        """Draft an expense; nothing is recorded until another user approves it."""
+        data = ExpenseRecordSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        trust = self.trust
+        values["fund"] = _resolve(Fund.objects.filter(book_id=trust.book_id), "code", values["fund"], field="fund",
+                                  what="fund")
+        draft = services.expense_request_draft(trust=trust, user=request.user, **values)
+        return Response(ExpenseRequestSerializer(draft).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={200: ExpenseRequestSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, *args, **kwargs):
+        done = services.expense_request_approve(request=self.get_object(), user=request.user)
+        return Response(ExpenseRequestSerializer(self.scoped_queryset().get(pk=done.pk)).data)
+
+    @extend_schema(request=ExpenseRejectSerializer, responses={200: ExpenseRequestSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, *args, **kwargs):
+        data = ExpenseRejectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        done = services.expense_request_reject(request=self.get_object(), user=request.user,
+                                               reason=data.validated_data["reason"])
+        return Response(ExpenseRequestSerializer(self.scoped_queryset().get(pk=done.pk)).data)
 
 
 class AuditLogViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -26,6 +26,7 @@ trust.register("donors", trust_api.DonorViewSet, basename="donor")
 trust.register("donations", trust_api.DonationViewSet, basename="donation")
 trust.register("receipts", trust_api.ReceiptViewSet, basename="receipt")
 trust.register("expenses", trust_api.ExpenseViewSet, basename="expense")
+trust.register("expense-requests", trust_api.ExpenseRequestViewSet, basename="expense-request")
 
 # The donor's own corner: no trust in the URL, the donor is the signed-in user's.
 me = trust_api.MeViewSet

@@ -61,3 +61,45 @@ class Expense(AppendOnly):
 
     def __str__(self) -> str:
         return f"{self.external_id} {self.amount}"
+
+
+class ExpenseRequestStatus(models.TextChoices):
+    DRAFT = "draft", _("waiting for approval")
+    POSTED = "posted", _("approved and recorded")
+    REJECTED = "rejected", _("rejected")
+
+
+class ExpenseRequest(models.Model):
+    """An expense above the trust's threshold, as drafted: recorded (an ``Expense``) only when another user approves.
+
+    ``data`` holds what ``expense_record`` takes, by code: kind, date, fund, amount, item, quantity, unit_cost,
+    payee, description."""
+
+    trust = models.ForeignKey(Trust, on_delete=models.PROTECT, related_name="expense_requests")
+    external_id = models.CharField(_("external id"), max_length=64)
+    data = models.JSONField(_("expense"), default=dict)
+    status = models.CharField(_("status"), max_length=16, choices=ExpenseRequestStatus.choices,
+                              default=ExpenseRequestStatus.DRAFT)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("drafted by"))
+    requested_at = models.DateTimeField(_("drafted at"), auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("approved or rejected by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    expense = models.OneToOneField(Expense, null=True, blank=True, on_delete=models.PROTECT, related_name="request")
+
+    class Meta:
+        verbose_name = _("expense awaiting approval")
+        verbose_name_plural = _("expenses awaiting approval")
+        ordering = ["trust", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["trust", "external_id"], name="charity_expenserequest_unique"),
+            models.CheckConstraint(condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")),
+                                   name="charity_expenserequest_four_eyes"),
+            models.CheckConstraint(condition=~Q(status="posted") | Q(expense__isnull=False),
+                                   name="charity_expenserequest_posted_has_expense"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} ({self.status})"

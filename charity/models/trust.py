@@ -13,6 +13,9 @@ class Trust(models.Model):
     supervisor = models.CharField(_("supervisor"), max_length=200, blank=True)
     filing_number = models.CharField(_("filing number"), max_length=100, blank=True)
     base_currency = models.CharField(_("base currency"), max_length=3, default="CNY", editable=False)
+    expense_approval_threshold = models.DecimalField(
+        _("expense approval threshold (CNY)"), max_digits=14, decimal_places=2, null=True, blank=True,
+        help_text=_("an expense above this amount is drafted and needs a second person's approval; empty: none"))
     book = models.OneToOneField(Book, on_delete=models.PROTECT, related_name="trust")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -27,6 +30,7 @@ class Trust(models.Model):
             ("record_transactions", "Can record donations, expenses and refunds, and import CSV files"),
             ("post_journal_entries", "Can draft manual journal entries and reversals"),
             ("approve_journal_entries", "Can approve and post manual journal entries drafted by someone else"),
+            ("approve_expenses", "Can approve expenses above the trust's threshold drafted by someone else"),
             ("view_audit_log", "Can read the audit log"),
         ]
 

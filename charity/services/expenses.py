@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils import timezone
 from django.db.models import Sum
 
 from beneficiaries.models import Program, StockBalance, StockItem
@@ -23,9 +25,9 @@ from ledger.services import Cr, Dr
 from ledger.authority import require
 
 from .. import chart
-from ..errors import DuplicateExternalId, ExpenseError, InsufficientFunds, PurposeRefused
-from ..roles import RECORD
-from ..models import Expense, ExpenseKind, Trust
+from ..errors import ApprovalRequired, DuplicateExternalId, ExpenseError, FourEyesRefused, InsufficientFunds, PurposeRefused
+from ..roles import APPROVE_EXPENSES, RECORD
+from ..models import Expense, ExpenseKind, ExpenseRequest, ExpenseRequestStatus, Trust
 from ._common import account, check_date, check_external_id, check_fund, money_parts, translated, unique_or
 
 EXPENSE_ACCOUNTS = {
@@ -85,8 +87,18 @@ def expense_record(
     item: StockItem | str | None = None, quantity: int | None = None, unit_cost=None, payee: str = "",
     description: str = "",
 ) -> Expense:
-    """Record and post an expense paid from the bank (1002) by ``fund``. Idempotent on ``external_id``."""
+    """Record and post an expense paid from the bank (1002) by ``fund``. Idempotent on ``external_id``.
+
+    Above the trust's ``expense_approval_threshold`` it is refused (``ApprovalRequired``): such an expense is
+    drafted with ``expense_request_draft`` and recorded when another user approves it."""
     require(user, RECORD, trust.book)
+    return _record(trust=trust, external_id=external_id, date=date, kind=kind, fund=fund, amount=amount, user=user,
+                   item=item, quantity=quantity, unit_cost=unit_cost, payee=payee, description=description,
+                   approved_by=None)
+
+
+def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantity, unit_cost, payee, description,
+            approved_by) -> Expense:
     external_id = check_external_id(external_id)
     date = check_date(date)
     amount, currency = money_parts(amount, None)
@@ -126,6 +138,11 @@ def expense_record(
             return existing
         raise DuplicateExternalId(f"expense {external_id} was already recorded with different content",
                                   field="external_id")
+    threshold = trust.expense_approval_threshold
+    if approved_by is None and threshold is not None and amount > threshold:
+        raise ApprovalRequired(
+            f"expense {external_id} of {amount} CNY is above the trust's approval threshold of {threshold} CNY: "
+            f"draft it for another user's approval", field="amount")
     _check_purpose(trust=trust, fund=fund, kind=kind, item=item)
     key, source = f"expense:{external_id}", ("expense", external_id)
     memo = f"Expense {external_id}" + (f" to {payee}" if payee else "") + (f": {description}" if description else "")
@@ -141,12 +158,13 @@ def expense_record(
             _check_liquid(fund=fund, amount=amount)
             entry = stock_purchase(
                 item=item, fund=fund, quantity=quantity, amount=amount, pay_account=bank, date=date, user=user,
-                memo=memo, source=source, idempotency_key=key,
+                memo=memo, source=source, idempotency_key=key, approved_by=approved_by,
             ).entry
         else:
             entry = ledger.entry_post(
                 book=trust.book, date=date, memo=memo, user=user, idempotency_key=key, source=source,
                 legs=[Dr(account(trust, EXPENSE_ACCOUNTS[kind]), fund, amount), Cr(bank, fund, amount)],
+                approved_by=approved_by,
             )
         replay = Expense.objects.filter(entry=entry).first()
         if replay is not None:
@@ -156,3 +174,87 @@ def expense_record(
             quantity=quantity, unit_cost=unit_cost, payee=payee, description=description, entry=entry,
             created_by=user,
         )
+
+
+# -- expenses above the threshold: four eyes ---------------------------------------------------------------------
+
+DRAFTED = ("date", "kind", "fund", "amount", "item", "quantity", "unit_cost", "payee", "description")
+
+
+@transaction.atomic
+def expense_request_draft(
+    *, trust: Trust, external_id: str, date: dt.date, kind: str, fund: Fund, amount, user,
+    item: StockItem | str | None = None, quantity: int | None = None, unit_cost=None, payee: str = "",
+    description: str = "",
+) -> ExpenseRequest:
+    """Draft an expense for another user's approval (any amount; above the threshold, the only way)."""
+    require(user, RECORD, trust.book)
+    external_id = check_external_id(external_id)
+    date = check_date(date)
+    amount, currency = money_parts(amount, None)
+    if currency != "CNY":
+        raise ExpenseError("expenses are paid in CNY", field="currency")
+    check_fund(trust, fund)
+    if kind not in ExpenseKind.values:
+        raise ExpenseError(f"expense kind {kind!r} is not one of {', '.join(ExpenseKind.values)}", field="kind")
+    if Expense.objects.filter(trust=trust, external_id=external_id).exists() or \
+            ExpenseRequest.objects.filter(trust=trust, external_id=external_id).exists():
+        raise DuplicateExternalId(f"expense {external_id} already exists", field="external_id")
+    data = {"date": date.isoformat(), "kind": kind, "fund": fund.code, "amount": str(amount),
+            "item": item.code if isinstance(item, StockItem) else (item or None), "quantity": quantity,
+            "unit_cost": None if unit_cost is None else str(unit_cost), "payee": (payee or "").strip()[:200],
+            "description": (description or "").strip()[:2000]}
+    return ExpenseRequest.objects.create(trust=trust, external_id=external_id, data=data, requested_by=user)
+
+
+def _decide(request: ExpenseRequest, user) -> ExpenseRequest:
+    require(user, APPROVE_EXPENSES, request.trust.book)
+    locked = ExpenseRequest.objects.select_for_update().select_related("trust__book").get(pk=request.pk)
+    if locked.status != ExpenseRequestStatus.DRAFT:
+        raise ExpenseError(f"expense {locked.external_id} is already {locked.status}", field="status")
+    if locked.requested_by_id == user.pk:
+        raise FourEyesRefused(
+            f"expense {locked.external_id} was drafted by {user.get_username()}; another user must approve it",
+            field="approved_by")
+    return locked
+
+
+@transaction.atomic
+def expense_request_approve(*, request: ExpenseRequest, user) -> ExpenseRequest:
+    """Approve a drafted expense: it is recorded and posted, by its drafter, with ``user`` as its approver."""
+    locked = _decide(request, user)
+    data, trust = locked.data, locked.trust
+    expense = _record(
+        trust=trust, external_id=locked.external_id, date=dt.date.fromisoformat(data["date"]), kind=data["kind"],
+        fund=Fund.objects.get(book_id=trust.book_id, code=data["fund"]), amount=Decimal(data["amount"]),
+        user=locked.requested_by, item=data.get("item"), quantity=data.get("quantity"),
+        unit_cost=None if data.get("unit_cost") is None else Decimal(data["unit_cost"]), payee=data.get("payee", ""),
+        description=data.get("description", ""), approved_by=user)
+    locked.status, locked.expense = ExpenseRequestStatus.POSTED, expense
+    locked.decided_by, locked.decided_at = user, timezone.now()
+    locked.save(update_fields=["status", "expense", "decided_by", "decided_at"])
+    return locked
+
+
+@transaction.atomic
+def expense_request_reject(*, request: ExpenseRequest, user, reason: str) -> ExpenseRequest:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ExpenseError("a rejection needs a reason", field="reason")
+    locked = _decide(request, user)
+    locked.status, locked.reason = ExpenseRequestStatus.REJECTED, reason[:500]
+    locked.decided_by, locked.decided_at = user, timezone.now()
+    locked.save(update_fields=["status", "reason", "decided_by", "decided_at"])
+    return locked
+
+
+@transaction.atomic
+def trust_set_expense_threshold(*, trust: Trust, threshold, user) -> Trust:
+    """Set (or clear, with None) the amount above which an expense needs a second person. Administrators only."""
+    if not (user is not None and user.is_active and user.has_perm("charity.change_trust")):
+        raise PermissionDenied(f"{getattr(user, 'username', 'anonymous')} may not change a trust's settings")
+    if threshold is not None:
+        threshold, _ = money_parts(threshold, "CNY")
+    Trust.objects.filter(pk=trust.pk).update(expense_approval_threshold=threshold)
+    trust.expense_approval_threshold = threshold
+    return trust

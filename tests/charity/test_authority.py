@@ -88,6 +88,9 @@ class World:
         self.disbursement("DS-5", batch=self.approved_batch)
         aid.batch_approve(batch=self.approved_batch, user=op)
         self.entry = JournalEntry.objects.filter(book=book, status="posted").order_by("sequence").last()
+        self.expense_request = trust_services.expense_request_draft(
+            trust=self.trust, external_id="EX-1", date=D, kind="admin", fund=self.gen, amount=Decimal("1.00"),
+            user=self.drafter)
         self.manual = trust_services.manual_entry_draft(
             trust=self.trust, date=D, memo="调拨", user=self.drafter,
             legs=[{"account": "3102", "fund": "STUDY", "debit": "5.00"}, {"account": "1002", "fund": "STUDY",
@@ -177,6 +180,14 @@ MATRIX = {
     "manual_entry_approve": ({APPROVER}, lambda w, u: trust_services.manual_entry_approve(manual=w.manual, user=u)),
     "manual_entry_reject": ({APPROVER}, lambda w, u: trust_services.manual_entry_reject(
         manual=w.manual, user=u, reason="no")),
+    "expense_request_draft": ({OFFICER}, lambda w, u: trust_services.expense_request_draft(
+        trust=w.trust, external_id="EX-9", date=D, kind="admin", fund=w.gen, amount=Decimal("1.00"), user=u)),
+    "expense_request_approve": ({APPROVER}, lambda w, u: trust_services.expense_request_approve(
+        request=w.expense_request, user=u)),
+    "expense_request_reject": ({APPROVER}, lambda w, u: trust_services.expense_request_reject(
+        request=w.expense_request, user=u, reason="no")),
+    "trust_set_expense_threshold": (set(), lambda w, u: trust_services.trust_set_expense_threshold(
+        trust=w.trust, threshold=Decimal("1.00"), user=u)),
     "fund_create": ({OFFICER}, lambda w, u: ledger.fund_create(
         book=w.book, code="NEW", name="新基金", restriction="unrestricted", user=u)),
 }
@@ -321,3 +332,19 @@ def test_no_trust_in_a_list_without_membership(world, people):
     assert not roles.trusts_where(people[("own", "nobody")], "charity.read_books").exists()
     assert Donation.objects.filter(trust=world.trust).exists()
     assert Beneficiary.objects.filter(book=world.book).exists()
+
+
+def test_a_web_import_of_aid_only_ever_drafts(world, people, client):
+    """An officer's web import of disbursements asked not to draft still drafts: nobody pays aid alone."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from beneficiaries.models import Disbursement, DisbursementBatch
+
+    text = ("external_id,date,beneficiary_external_id,program,fund_code,amount,quantity,batch,description\n"
+            "DS-W1,2026-03-02,BEN-1,study_grant,STUDY,100,,web-day,\n")
+    client.force_login(people[("own", OFFICER)])
+    response = client.post("/office/import/?trust=A", {
+        "kind": "disbursements", "draft": "", "file": SimpleUploadedFile("d.csv", text.encode(), "text/csv")})
+    assert response.status_code == 200, response.content.decode()[:2000]
+    assert DisbursementBatch.objects.get(code="web-day").status == "draft"
+    assert Disbursement.objects.get(external_id="DS-W1").status == "draft"

@@ -1,6 +1,9 @@
-"""One API write, one transaction (charity/api/idempotency.py): the entry, its idempotency record and its audit
+"""One API write, one transaction (charity/api/idempotency.py): the write, its idempotency record and its audit
 event commit together on PostgreSQL; a refusal leaves none of them; the answer to a POST is what a GET of the
-entry says, and a replay says it again; concurrent duplicates of one key post one entry."""
+record says, and a replay says it again; concurrent duplicates of one key write once.
+
+The write here is a manual entry's draft (``POST .../entries/``, 202: it waits for a second person's approval).
+"""
 
 import threading
 
@@ -9,8 +12,7 @@ from django.db import DatabaseError, connection
 from rest_framework.test import APIClient
 
 from charity.api import idempotency, ledger_api
-from charity.models import AuditEvent, IdempotencyRecord
-from ledger.models import JournalEntry
+from charity.models import AuditEvent, IdempotencyRecord, ManualEntry
 
 URL = "/api/v1/trusts/CT/entries/"
 
@@ -59,77 +61,75 @@ def test_a_refused_post_leaves_no_record_and_no_audit_of_a_write(trust, client_f
     response = officer.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="bad-1")
     assert response.status_code == 400, response.content
     assert not IdempotencyRecord.objects.exists()
-    assert JournalEntry.objects.count() == 0
+    assert ManualEntry.objects.count() == 0
     assert not _writes().exists()
     # The refusal itself is in the audit log, as before, and only once.
     assert list(AuditEvent.objects.values_list("status", "path")) == [(400, URL)]
     # Nothing was stored for the key: the corrected request may use it.
     fixed = officer.post(URL, _gift(), format="json", HTTP_IDEMPOTENCY_KEY="bad-1")
-    assert fixed.status_code == 201 and not fixed.has_header("Idempotent-Replayed")
-    assert JournalEntry.objects.count() == 1
+    assert fixed.status_code == 202 and not fixed.has_header("Idempotent-Replayed")
+    assert ManualEntry.objects.count() == 1
 
 
 def test_a_ledger_refusal_leaves_no_record(trust, client_for):
-    """Refused inside entry_post (the legs do not balance): the same."""
+    """Refused by the ledger's own check (the legs do not balance): the same."""
     unbalanced = {**_gift(), "legs": [{"account": "1002", "fund": "GEN", "debit": "5.00"},
                                       {"account": "4101", "fund": "GEN", "credit": "4.00"}]}
     response = client_for("officer").post(URL, unbalanced, format="json", HTTP_IDEMPOTENCY_KEY="k-unbalanced")
     assert response.status_code == 400 and response.json()["error"]["code"] == "unbalanced"
     assert not IdempotencyRecord.objects.exists()
-    assert JournalEntry.objects.count() == 0 and not _writes().exists()
+    assert ManualEntry.objects.count() == 0 and not _writes().exists()
 
 
 @pytest.mark.parametrize("payload", [_gift(), _usd()], ids=["cny", "usd-rounded"])
 def test_the_answer_is_the_entry_as_stored_and_a_replay_repeats_it(trust, client_for, payload):
     officer = client_for("officer")
     first = officer.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="same")
-    assert first.status_code == 201, first.content
-    stored = officer.get(f"{URL}{first.json()['sequence']}/")
-    assert first.json() == stored.json()  # answered from what entry_post returned, no second read
+    assert first.status_code == 202, first.content
+    stored = officer.get(f"/api/v1/trusts/CT/manual-entries/{first.json()['id']}/")
+    assert first.json() == stored.json()
     again = officer.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="same")
-    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.status_code == 202 and again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
-    assert JournalEntry.objects.count() == 1
+    assert ManualEntry.objects.count() == 1
     record = IdempotencyRecord.objects.get(key="same")
-    assert not record.in_progress and record.status == 201 and record.body == first.json()
+    assert not record.in_progress and record.status == 202 and record.body == first.json()
     # One audit event per request, the replay's included; none written twice.
-    assert list(_writes().values_list("status", flat=True)) == [201, 201]
+    assert list(_writes().values_list("status", flat=True)) == [202, 202]
 
 
 def test_a_post_reads_only_the_accounts_and_funds_it_names(trust, client_for, django_assert_max_num_queries):
     officer = client_for("officer")
     officer.post(URL, _gift(), format="json")  # warms the user's permission cache
-    with django_assert_max_num_queries(20) as captured:  # 19 on PostgreSQL: entry_post is 11 of them
-        assert officer.post(URL, _gift("2.00"), format="json", HTTP_IDEMPOTENCY_KEY="q").status_code == 201
+    with django_assert_max_num_queries(20) as captured:
+        assert officer.post(URL, _gift("2.00"), format="json", HTTP_IDEMPOTENCY_KEY="q").status_code == 202
     for table in ("ledger_account", "ledger_fund"):  # not every account and fund of the book
         reads = [q["sql"] for q in captured.captured_queries if f'FROM "{table}"' in q["sql"]]
         assert len(reads) == 1 and '"code" IN' in reads[0], reads
-    entry_reads = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")
-                   and 'FROM "ledger_journalentry"' in q["sql"]]
-    assert entry_reads == [], entry_reads  # the answer is not read back
+    assert not any('"ledger_journalentry"' in q["sql"] for q in captured.captured_queries)  # a draft posts nothing
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_audit_event_commits_with_the_entry(trust, users):
     response = _client(users["officer"]).post(URL, _gift(), format="json", HTTP_IDEMPOTENCY_KEY="a-1")
-    assert response.status_code == 201
+    assert response.status_code == 202
     event = AuditEvent.objects.get()
     assert (event.username, event.method, event.path, event.status, event.channel) == (
-        "officer", "POST", URL, 201, "api")
-    assert IdempotencyRecord.objects.get().status == 201
+        "officer", "POST", URL, 202, "api")
+    assert IdempotencyRecord.objects.get().status == 202
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("where", ["after entry_post", "writing the audit event", "storing the response"])
+@pytest.mark.parametrize("where", ["after the draft", "writing the audit event", "storing the response"])
 def test_a_failure_before_commit_rolls_back_entry_record_and_audit(trust, users, monkeypatch, where):
     _postgres()
-    if where == "after entry_post":
-        real = ledger_api.ledger.entry_post
+    if where == "after the draft":
+        real = ledger_api.services.manual_entry_draft
 
         def broken(**kwargs):
             real(**kwargs)
             raise RuntimeError("answer lost")
-        monkeypatch.setattr(ledger_api.ledger, "entry_post", broken)
+        monkeypatch.setattr(ledger_api.services, "manual_entry_draft", broken)
     elif where == "writing the audit event":
         def broken(request, status):
             raise DatabaseError("audit table unavailable")
@@ -142,13 +142,13 @@ def test_a_failure_before_commit_rolls_back_entry_record_and_audit(trust, users,
     client.raise_request_exception = False
     response = client.post(URL, _gift(), format="json", HTTP_IDEMPOTENCY_KEY="f-1")
     assert response.status_code == 500
-    assert JournalEntry.objects.count() == 0
+    assert ManualEntry.objects.count() == 0
     assert not IdempotencyRecord.objects.exists()
     assert not AuditEvent.objects.exists()
     monkeypatch.undo()
     retry = _client(users["officer"]).post(URL, _gift(), format="json", HTTP_IDEMPOTENCY_KEY="f-1")
-    assert retry.status_code == 201 and not retry.has_header("Idempotent-Replayed")
-    assert JournalEntry.objects.count() == 1 and _writes().count() == 1
+    assert retry.status_code == 202 and not retry.has_header("Idempotent-Replayed")
+    assert ManualEntry.objects.count() == 1 and _writes().count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -172,13 +172,13 @@ def test_concurrent_duplicates_post_one_entry(trust, users):
     for worker in workers:
         worker.join(30)
     assert len(results) == threads
-    fresh = [r for r in results if r.status_code == 201 and not r.has_header("Idempotent-Replayed")]
-    replayed = [r for r in results if r.status_code == 201 and r.has_header("Idempotent-Replayed")]
+    fresh = [r for r in results if r.status_code == 202 and not r.has_header("Idempotent-Replayed")]
+    replayed = [r for r in results if r.status_code == 202 and r.has_header("Idempotent-Replayed")]
     busy = [r for r in results if r.status_code == 409]
     assert len(fresh) == 1 and len(fresh) + len(replayed) + len(busy) == threads, [r.status_code for r in results]
     assert all(r.json() == fresh[0].json() for r in replayed)
     assert all(r.json()["error"]["code"] == "conflict" for r in busy)
-    assert JournalEntry.objects.count() == 1
+    assert ManualEntry.objects.count() == 1
     assert IdempotencyRecord.objects.filter(key="race", in_progress=False).count() == 1
 
 
@@ -188,7 +188,7 @@ def test_a_duplicate_after_the_first_committed_replays(trust, users, monkeypatch
     answer once it has committed."""
     _postgres()
     posted, release = threading.Event(), threading.Event()
-    real = ledger_api.ledger.entry_post
+    real = ledger_api.services.manual_entry_draft
 
     def slow(**kwargs):
         entry = real(**kwargs)
@@ -196,7 +196,7 @@ def test_a_duplicate_after_the_first_committed_replays(trust, users, monkeypatch
         release.wait(10)
         return entry
 
-    monkeypatch.setattr(ledger_api.ledger, "entry_post", slow)
+    monkeypatch.setattr(ledger_api.services, "manual_entry_draft", slow)
     results = {}
 
     def first():
@@ -207,22 +207,22 @@ def test_a_duplicate_after_the_first_committed_replays(trust, users, monkeypatch
     thread.start()
     assert posted.wait(10)
     during = _client(users["officer"]).post(URL, _gift(), format="json", HTTP_IDEMPOTENCY_KEY="d")
-    assert not JournalEntry.objects.exists()  # posted, not committed: nobody else sees it
+    assert not ManualEntry.objects.exists()  # posted, not committed: nobody else sees it
     release.set()
     thread.join(20)
     after = _client(users["officer"]).post(URL, _gift(), format="json", HTTP_IDEMPOTENCY_KEY="d")
     assert during.status_code == 409 and during.json()["error"]["code"] == "conflict"
-    assert results["first"].status_code == 201
-    assert after.status_code == 201 and after["Idempotent-Replayed"] == "true"
+    assert results["first"].status_code == 202
+    assert after.status_code == 202 and after["Idempotent-Replayed"] == "true"
     assert after.json() == results["first"].json()
-    assert JournalEntry.objects.count() == 1
+    assert ManualEntry.objects.count() == 1
 
 
 @pytest.mark.parametrize("key", ["k\x00", "k" * 201])
 def test_an_unusable_key_is_400(trust, client_for, key):
     response = client_for("officer").post(URL, _gift(), format="json", HTTP_IDEMPOTENCY_KEY=key)
     assert response.status_code == 400 and response.json()["error"]["field"] == "Idempotency-Key"
-    assert JournalEntry.objects.count() == 0
+    assert ManualEntry.objects.count() == 0
 
 
 def test_a_nul_in_the_path_is_404_not_500(trust, client_for):

@@ -5,6 +5,8 @@ signs in through the real login form, so the session and its CSRF cookie are the
 refusal is paired with the same request carrying the token, which succeeds: the 403 is the CSRF check's.
 """
 
+from ledger.services import system_user
+from tests.conftest import grant
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
@@ -21,13 +23,13 @@ DONORS = "/api/v1/trusts/CT/donors/"
 
 @pytest.fixture
 def trust(db):
-    return trust_create(code="CT", name="关爱妇女儿童慈善信托")
+    return trust_create(user=system_user(), code="CT", name="关爱妇女儿童慈善信托")
 
 
 @pytest.fixture
 def clerk(trust, django_user_model):
     user = django_user_model.objects.create_user("clerk", password="pw-clerk-123")
-    user.groups.add(Group.objects.get(name=roles.OFFICER))
+    grant(user, roles.OFFICER)
     return user
 
 

@@ -82,7 +82,8 @@ MUTATIONS = [
     m("PII shown to everyone", "beneficiaries/privacy.py",
       "    return bool(user is not None and user.is_active and user.has_perm(PII_PERMISSION))\n",
       "    return True\n",
-      "tests/beneficiaries/test_registry.py", "tests/reliability/test_privacy.py"),
+      # tests/reliability/test_privacy.py (being rewritten) does not catch this one today; the registry's test does
+      "tests/beneficiaries/test_registry.py::test_pii_masked_for_a_user_without_the_permission"),
     m("donor portal without the own-donor filter", "charity/pages/donor.py",
       "Donation.objects.filter(donor=donor, external_id=external_id)",
       "Donation.objects.filter(external_id=external_id)",

@@ -142,6 +142,9 @@ def main(argv: list[str]) -> int:
             print(f"{mutation.name}: {', '.join(mutation.tests)}")
         return 0
     chosen = [mu for mu in MUTATIONS if not argv or any(a in mu.name for a in argv)]
+    if not chosen:  # never fall through to a pytest run with no test named (the whole suite)
+        print(f"no mutation is named like {argv}; see --list", file=sys.stderr)
+        return 2
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ctl-mutants-") as tmp:
         pristine = Path(tmp) / "pristine"

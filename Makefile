@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-pg test-slow test-browser messages screenshots serve migrate bench bench-full clean chaos fuzz-api fuzz-import reliability-long
+.PHONY: demo test mutants test-pg test-slow test-browser messages screenshots serve migrate bench bench-full clean chaos fuzz-api fuzz-import reliability-long
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -26,6 +26,11 @@ demo: migrate
 
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Break each core invariant in a temporary copy and check that its test notices (tools/mutants.py; README
+# "Mutation checks"). SQLite unless DATABASE_URL is set; exits 1 when a mutation survives.
+mutants: $(VENV)/.installed
+	$(PY) tools/mutants.py $(MUTANTS)
 
 test-pg: $(VENV)/.installed
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ctl} $(PY) -m pytest $(PYTEST_ARGS)

@@ -8,6 +8,8 @@ admin wraps the whole request in one transaction).
 
 from __future__ import annotations
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin
 from django.http import HttpResponse
@@ -362,3 +364,20 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ("trust", "role")
     search_fields = ("user__username",)
     raw_id_fields = ("user",)
+
+
+# -- sign-in attempts (django-axes) --------------------------------------------------------------------------
+
+
+class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+    """axes' own, with its clean-up action made to work from the admin: axes reads the time of the attempt that its
+    sign-in handlers put on the request, and an admin request has none (the action failed with a 500)."""
+
+    @admin.action(description=axes_admin.AccessAttemptAdmin.cleanup_expired_attempts.short_description)
+    def cleanup_expired_attempts(self, request, queryset):
+        request.axes_attempt_time = None  # "now": what axes' handlers set when no attempt is under way
+        return super().cleanup_expired_attempts(request, queryset)
+
+
+admin.site.unregister(AccessAttempt)
+admin.site.register(AccessAttempt, AccessAttemptAdmin)

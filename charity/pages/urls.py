@@ -1,16 +1,22 @@
+"""The pages, each with the HTTP methods it answers: reading pages GET (and HEAD), the office's forms also POST.
+Any other method gets 405 before the view runs, for everyone (tests/api/test_authorization_matrix.py checks it)."""
+
 from django.urls import path
+from django.views.decorators.http import require_http_methods, require_safe
 
 from . import auditor, disclosure, donor, home, office
 
+form = require_http_methods(["GET", "HEAD", "POST"])
+
 urlpatterns = [
-    path("", home.home, name="home"),
-    path("auditor/", auditor.auditor_home, name="auditor"),
-    path("disclosure/", disclosure.disclosure, name="disclosure"),
-    path("disclosure/annual-report.pdf", disclosure.annual_report, name="disclosure-annual-report"),
-    path("office/import/", office.import_file, name="office-import"),
-    path("office/close/", office.close_month, name="office-close"),
-    path("my/", donor.donor_home, name="donor-home"),
-    path("my/statement.pdf", donor.my_statement, name="donor-statement"),
-    path("my/gifts/<str:external_id>/", donor.gift_detail, name="donor-gift"),
-    path("my/gifts/<str:external_id>/receipt.pdf", donor.gift_receipt, name="donor-receipt"),
+    path("", require_safe(home.home), name="home"),
+    path("auditor/", require_safe(auditor.auditor_home), name="auditor"),
+    path("disclosure/", require_safe(disclosure.disclosure), name="disclosure"),
+    path("disclosure/annual-report.pdf", require_safe(disclosure.annual_report), name="disclosure-annual-report"),
+    path("office/import/", form(office.import_file), name="office-import"),
+    path("office/close/", form(office.close_month), name="office-close"),
+    path("my/", require_safe(donor.donor_home), name="donor-home"),
+    path("my/statement.pdf", require_safe(donor.my_statement), name="donor-statement"),
+    path("my/gifts/<str:external_id>/", require_safe(donor.gift_detail), name="donor-gift"),
+    path("my/gifts/<str:external_id>/receipt.pdf", require_safe(donor.gift_receipt), name="donor-receipt"),
 ]

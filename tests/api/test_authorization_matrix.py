@@ -2,16 +2,18 @@
 
 Every URL pattern under /api/ and every page (walked from ``django.urls.get_resolver()``) must have a row in
 ``MATRIX``, keyed by its route name: a test fails when a route has no row (so an endpoint cannot be added without
-deciding who may use it), when a row names a route that no longer exists, and when a DRF route's methods differ
-from the row's. Each row gives the URL kwargs that make the route resolve in the world below, and per method the
-exact status for each member of the cast, in the order of ``ROLES``.
+deciding who may use it), when a row names a route that no longer exists, and when a DRF viewset's methods differ
+from the row's. A page (or a DRF view that is not a viewset) lists no methods to compare with: every method the
+row leaves out is tried by the whole cast and must get 405. Each row gives the URL kwargs that make the route
+resolve in the world below, and per method the exact status for each member of the cast, in the order of
+``ROLES``.
 
-Requests: GET as is; POST and PATCH with an empty body (``{}``), which is enough to tell "refused" (401/403/404)
+Requests: GET as is; POST, PUT, PATCH and DELETE with an empty body (``{}``), which is enough to tell "refused" (401/403/404)
 from "allowed but the input is missing" (400), or shows that an action needing no body succeeds (200). Each
 request runs in a transaction that is rolled back, so one role's success never changes what the next one sees.
 
-Left out on purpose: ``admin/`` (Django's admin, staff-only by its own checks), ``i18n/`` (the language switch),
-static files. Public by decision: the OpenAPI schema and its docs page (they describe the API, hold no data),
+Left out on purpose: ``admin/`` (administrators only; its own matrix in tests/api/test_admin_matrix.py),
+``i18n/`` (the language switch), static files. Public by decision: the OpenAPI schema and its docs page (they describe the API, hold no data),
 the disclosure page and the annual report PDF (信息公开), the sign-in and password-reset pages, and the token
 endpoint (it needs a username and password in the body).
 """
@@ -33,6 +35,7 @@ from tests.conftest import grant
 
 ROLES = ["officer", "approver", "auditor", "donor_a", "donor_b", "outsider", "anonymous"]
 EXCLUDED_PREFIXES = ("admin/", "i18n/", "static/", "media/")
+PROBED = ("get", "post", "put", "patch", "delete")  # the methods asked of a route that is not a viewset
 
 # Status per role, in the order of ROLES:   officer approver auditor donor_a donor_b outsider anonymous
 BOOKS = "200 200 200 403 403 403 401"  # charity.read_books
@@ -43,6 +46,7 @@ MINE = "404 404 404 200 200 404 401"  # the signed-in donor's own record
 MINE_A = "404 404 404 200 404 404 401"  # donor A's gift: another donor gets 404, never 403
 PUBLIC = "200 200 200 200 200 200 200"
 SIGNED_IN = "200 200 200 200 200 200 302"  # a page that sends the anonymous to the sign-in page
+SIGNED_405 = "405 405 405 405 405 405 302"  # ... and refuses the method to the signed-in
 PAGE_MINE = "404 404 404 200 200 404 302"
 PAGE_MINE_A = "404 404 404 200 404 404 302"
 
@@ -127,14 +131,19 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     "donor-statement": ({}, {"get": PAGE_MINE}),
     "donor-gift": ({"external_id": "DN-A"}, {"get": PAGE_MINE_A}),
     "donor-receipt": ({"external_id": "DN-A"}, {"get": PAGE_MINE_A}),
-    # -- signing in (Django's auth views); an empty form is shown again with its errors
-    "login": ({}, {"get": PUBLIC, "post": PUBLIC}),
+    # -- signing in (Django's auth views); an empty form is shown again with its errors. Django's form views answer
+    # PUT as POST; the views behind login_required send the anonymous to sign in before asking the method; the
+    # password-reset link checks its token first and, for a wrong one, says so whatever the method.
+    "login": ({}, {"get": PUBLIC, "post": PUBLIC, "put": PUBLIC}),
     "logout": ({}, {"get": "405 405 405 405 405 405 405", "post": "302 302 302 302 302 302 302"}),
-    "password_change": ({}, {"get": SIGNED_IN, "post": SIGNED_IN}),
-    "password_change_done": ({}, {"get": SIGNED_IN}),
-    "password_reset": ({}, {"get": PUBLIC, "post": PUBLIC}),
+    "password_change": ({}, {"get": SIGNED_IN, "post": SIGNED_IN, "put": SIGNED_IN, "patch": SIGNED_405,
+                             "delete": SIGNED_405}),
+    "password_change_done": ({}, {"get": SIGNED_IN, "post": SIGNED_405, "put": SIGNED_405, "patch": SIGNED_405,
+                                  "delete": SIGNED_405}),
+    "password_reset": ({}, {"get": PUBLIC, "post": PUBLIC, "put": PUBLIC}),
     "password_reset_done": ({}, {"get": PUBLIC}),
-    "password_reset_confirm": ({"uidb64": "MQ", "token": "set-password"}, {"get": PUBLIC}),
+    "password_reset_confirm": ({"uidb64": "MQ", "token": "set-password"},
+                               {"get": PUBLIC, "post": PUBLIC, "put": PUBLIC, "patch": PUBLIC, "delete": PUBLIC}),
     "password_reset_complete": ({}, {"get": PUBLIC}),
 }
 
@@ -178,11 +187,9 @@ def test_every_row_is_a_route():
     assert not stale, f"rows in MATRIX for routes that no longer exist: {stale}"
 
 
-@pytest.mark.parametrize("name", sorted(ROUTES))
-def test_the_rows_methods_are_the_routes(name):
-    actions = getattr(ROUTES[name], "actions", None)
-    if actions is None:  # not a DRF viewset: the row says which methods are worth trying
-        return
+@pytest.mark.parametrize("name", sorted(name for name in ROUTES if hasattr(ROUTES[name], "actions")))
+def test_the_rows_methods_are_the_viewsets(name):
+    actions = ROUTES[name].actions
     assert set(MATRIX[name][1]) == set(actions) - {"head"}, f"{name} answers {sorted(actions)}"
 
 
@@ -251,17 +258,22 @@ def world(django_db_setup, django_db_blocker):
             outer.__exit__(None, None, None)
 
 
+def _clients(world) -> dict[str, Client]:
+    clients = {}
+    for role in ROLES:
+        clients[role] = Client()
+        if role != "anonymous":
+            clients[role].force_login(world[role])
+    return clients
+
+
 @pytest.mark.parametrize("name", sorted(MATRIX))
 def test_route_by_every_role(world, db, name):
     if name not in ROUTES:
         pytest.skip("stale row (reported by test_every_row_is_a_route)")
     kwargs, methods = MATRIX[name]
     url = reverse(name, kwargs=kwargs)
-    clients = {}
-    for role in ROLES:
-        clients[role] = Client()
-        if role != "anonymous":
-            clients[role].force_login(world[role])
+    clients = _clients(world)
     wrong = []
     for method, statuses in methods.items():
         expected = dict(zip(ROLES, (int(s) for s in statuses.split()), strict=True))
@@ -278,4 +290,22 @@ def test_route_by_every_role(world, db, name):
                 wrong.append(f"{method.upper()} {url} as {role}: {response.status_code}, expected {expected[role]}")
             elif url.startswith("/api/") and response.status_code in (400, 401, 403, 404) and name != "api-token":
                 assert set(response.json()["error"]) >= {"code", "message", "field"}, (method, role)
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("name", sorted(name for name in ROUTES if not hasattr(ROUTES[name], "actions")))
+def test_a_page_answers_no_method_beyond_its_row(world, db, name):
+    """A page (or a DRF view that is not a viewset) declares no list of methods to compare with the row: ask it.
+    Every method the row leaves out gets 405 from every member of the cast, before any sign-in or permission
+    check, so that the row's statuses are all there is to know about the route."""
+    kwargs, methods = MATRIX[name]
+    url = reverse(name, kwargs=kwargs)
+    wrong = []
+    for method in sorted(set(PROBED) - set(methods)):
+        for role, client in _clients(world).items():
+            with transaction.atomic():
+                response = getattr(client, method)(url)
+                transaction.set_rollback(True)
+            if response.status_code != 405:
+                wrong.append(f"{method.upper()} {url} as {role}: {response.status_code}, expected 405")
     assert not wrong, "\n".join(wrong)

@@ -153,6 +153,17 @@ def test_a_leg_on_an_account_of_another_book_is_refused(csb, user):
             against_the_rules())
 
 
+def test_a_restricted_funds_net_assets_never_go_below_zero(csb):
+    """The fund's CHECK constraint, whoever writes the running balance: the service's overdraft check is the
+    first guard, this the second."""
+    from ledger.models import Fund
+
+    with pytest.raises(IntegrityError, match="ledger_fund_restricted_never_below_zero"), transaction.atomic():
+        Fund.objects.filter(pk=csb.fa.pk).update(net_assets=-1)
+    assert Fund.objects.get(pk=csb.fa.pk).net_assets == 0
+    Fund.objects.filter(pk=csb.gen.pk).update(net_assets=-1)  # the unrestricted fund may go below zero
+
+
 # --- posted entries and their legs never change -------------------------------------------------------------------
 
 

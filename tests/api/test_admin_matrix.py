@@ -41,6 +41,7 @@ ACTIONS: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("beneficiaries.DisbursementBatch", "approve"): [("B-1", CHANGED), ("B-ADM", "another user must approve it")],
     ("beneficiaries.DisbursementBatch", "post"): [("B-2", CHANGED), ("B-1", "only an approved batch is posted")],
     ("auth.Group", "delete_selected"): [("group", CHANGED)],
+    ("charity.Membership", "delete_selected"): [("membership", CHANGED)],
     ("auth.User", "delete_selected"): [("user", CHANGED)],
     ("axes.AccessAttempt", "delete_selected"): [("attempt", CHANGED)],
     ("axes.AccessAttempt", "cleanup_expired_attempts"): [("attempt", CHANGED)],
@@ -135,6 +136,9 @@ def _build():
     batch_approve(batch=objects["B-2"], user=approver)
     objects["group"] = Group.objects.create(name="spare")
     objects["user"] = get_user_model().objects.create_user("spare")
+    from charity.models import Membership
+
+    objects["membership"] = Membership.objects.create(user=objects["user"], trust=trust, role="auditor")
     common = {"user_agent": "test", "ip_address": "127.0.0.1", "username": "spare", "http_accept": "*/*",
               "path_info": "/accounts/login/"}
     objects["attempt"] = AccessAttempt.objects.create(**common, get_data="", post_data="", failures_since_start=1)

@@ -41,6 +41,7 @@ PROBED = ("get", "post", "put", "patch", "delete")  # the methods asked of a rou
 BOOKS = "200 200 200 403 403 403 401"  # charity.read_books
 OFFICER_400 = "400 403 403 403 403 403 401"  # record_transactions / draft / post entries; the body is missing
 APPROVER_400 = "403 400 403 403 403 403 401"  # approve_disbursements / close_periods; the body is missing
+APPROVER_200 = "403 200 403 403 403 403 401"  # approve a draft (no body needed): the approver did not draft it
 AUDIT = "403 403 200 403 403 403 401"  # charity.view_audit_log
 MINE = "404 404 404 200 200 404 401"  # the signed-in donor's own record
 MINE_A = "404 404 404 200 404 404 401"  # donor A's gift: another donor gets 404, never 403
@@ -65,6 +66,10 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     "entry-list": (T, {"get": BOOKS, "post": OFFICER_400}),
     "entry-detail": ({**T, "sequence": 1}, {"get": BOOKS}),
     "entry-reverse": ({**T, "sequence": 1}, {"post": OFFICER_400}),
+    "manual-entry-list": (T, {"get": BOOKS}),
+    "manual-entry-detail": ({**T, "pk": "MANUAL"}, {"get": BOOKS}),
+    "manual-entry-approve": ({**T, "pk": "MANUAL"}, {"post": APPROVER_200}),
+    "manual-entry-reject": ({**T, "pk": "MANUAL"}, {"post": APPROVER_400}),
     "period-list": (T, {"get": BOOKS, "post": APPROVER_400}),
     "verify-list": (T, {"get": BOOKS}),
     "report-list": (T, {"get": BOOKS}),
@@ -108,6 +113,10 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     "receipt-void": ({**T, "label": RECEIPT}, {"post": OFFICER_400}),
     "expense-list": (T, {"get": BOOKS, "post": OFFICER_400}),
     "expense-detail": ({**T, "external_id": "E-1"}, {"get": BOOKS}),
+    "expense-request-list": (T, {"get": BOOKS, "post": OFFICER_400}),
+    "expense-request-detail": ({**T, "pk": "EXPENSE_REQUEST"}, {"get": BOOKS}),
+    "expense-request-approve": ({**T, "pk": "EXPENSE_REQUEST"}, {"post": APPROVER_200}),
+    "expense-request-reject": ({**T, "pk": "EXPENSE_REQUEST"}, {"post": APPROVER_400}),
     "audit-event-list": ({}, {"get": AUDIT}),
     # -- the donor's own corner
     "me": ({}, {"get": MINE}),
@@ -242,6 +251,13 @@ def _build():
                        program=Program.objects.get(book=trust.book, code="study_grant"), user=officer,
                        amount=Decimal("300.00"))
     batch_create(book=trust.book, code="B-1", user=officer)
+    from charity.services import expense_request_draft, manual_entry_draft
+
+    manual = manual_entry_draft(trust=trust, date=day, memo="x", user=officer, legs=[
+        {"account": "1002", "fund": "GEN", "debit": "1.00"}, {"account": "4101", "fund": "GEN", "credit": "1.00"}])
+    request = expense_request_draft(trust=trust, external_id="E-2", date=day, kind="admin", fund=general,
+                                    amount=Decimal("1.00"), user=officer)
+    users["pks"] = {"MANUAL": manual.pk, "EXPENSE_REQUEST": request.pk}  # rows name them by these placeholders
     return users
 
 
@@ -272,7 +288,7 @@ def test_route_by_every_role(world, db, name):
     if name not in ROUTES:
         pytest.skip("stale row (reported by test_every_row_is_a_route)")
     kwargs, methods = MATRIX[name]
-    url = reverse(name, kwargs=kwargs)
+    url = reverse(name, kwargs={k: world["pks"].get(v, v) for k, v in kwargs.items()})
     clients = _clients(world)
     wrong = []
     for method, statuses in methods.items():

@@ -7,6 +7,10 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+
+from charity import roles
+from charity.models import Trust
+from tests.conftest import grant
 from django.conf import settings
 from django.db import connection
 
@@ -30,6 +34,9 @@ def test_four_processes_pay_forty_grants_from_a_fund_that_covers_twenty_five(dja
     officer = django_user_model.objects.create_user("officer")
     approver = django_user_model.objects.create_user("approver")
     aid = make_aid()
+    trust = Trust.objects.get(book=aid.book)
+    grant(officer, roles.OFFICER, trust)
+    grant(approver, roles.APPROVER, trust)
     give(aid, aid.study, "25000", officer, date=dt.date(2026, 1, 5))
     mothers = [register(aid, officer, f"BEN-{i}", seq=i, household=f"HH-{i}") for i in range(8)]
     pks = []

@@ -219,6 +219,12 @@ def test_import_csv_command(stocked, officer, mother, child, tmp_path, capsys):
     assert not Disbursement.objects.exists()
     call_command("import_csv", "disbursements", str(path))  # as the operator at the shell (system)
     assert "imported 1 disbursements row(s)" in capsys.readouterr().out
+    from charity.models import AuditEvent
+
+    event = AuditEvent.objects.get(channel="command")  # who ran it: the acting user and the shell's login
+    assert (event.username, event.action, event.detail["created"]) == (
+        "system", "import_csv disbursements disbursements.csv", 1)
+    assert event.detail["os_user"] and len(event.detail["sha256"]) == 64 and event.trust.book == stocked.book
     bad = tmp_path / "bad.csv"
     bad.write_text(DS_HEADER + "DS-2,2026-08-26,BEN-2,study_grant,STUDY,9000,,day2,\n", encoding="utf-8")
     with pytest.raises(CommandError, match="nothing was imported"):

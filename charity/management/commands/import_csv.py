@@ -1,8 +1,12 @@
+import getpass
+import hashlib
 from pathlib import Path
 
 from django.core.management.base import CommandError
 
+from charity.audit import audit
 from charity.importers import KINDS, importer_class
+from charity.models import Trust
 from ledger.csvio import run_import
 from ledger.management.base import BookCommand
 
@@ -35,6 +39,12 @@ class Command(BookCommand):
             raise CommandError(
                 f"{path.name}: {result.error_count} problem(s) in {result.rows} row(s); nothing was imported"
             )
+        if not result.dry_run:
+            # Who ran it: the acting user (--user, or the operator's `system`) and the shell's own login.
+            audit(user=user, action=f"import_csv {options['kind']} {path.name}"[:200], channel="command",
+                  trust=Trust.objects.filter(book=book).first(),
+                  detail={"os_user": getpass.getuser(), "sha256": hashlib.sha256(data).hexdigest(),
+                          "created": result.created, "skipped": result.skipped, "draft": options["draft"]})
         verb = "would import" if result.dry_run else "imported"
         self.stdout.write(
             f"{path.name}: {verb} {result.created} {options['kind']} row(s), skipped {result.skipped} already "

@@ -90,11 +90,13 @@ MUTATIONS = [
       "tests/pages/test_donor_portal.py::test_another_donors_gift_is_404"),
     # -- who may act
     Mutation("CSRF not enforced on session-authenticated API calls", (
-        ("charity/api/authentication.py", "        return user, token\n",
-         "        return user, token\n\n\nclass SessionWithoutCsrf(authentication.SessionAuthentication):\n"
+        ("charity/api/permissions.py", "        return user.has_perm(needed, trust)\n",
+         "        return user.has_perm(needed, trust)\n\n\n"
+         "from rest_framework.authentication import SessionAuthentication  # noqa: E402\n\n\n"
+         "class SessionWithoutCsrf(SessionAuthentication):\n"
          "    def enforce_csrf(self, request):\n        return\n"),
         ("charity/settings.py", '"rest_framework.authentication.SessionAuthentication",',
-         '"charity.api.authentication.SessionWithoutCsrf",'),
+         '"charity.api.permissions.SessionWithoutCsrf",'),
     ), ("tests/test_csrf.py",)),
     m("a role counts in every trust", "charity/backends.py",
       "Membership.objects.filter(user=user_obj, trust__book_id=book_id)",

@@ -357,7 +357,7 @@ def test_pages_hold_no_inline_script_or_style(books, django_user_model, client):
     grant(officer, roles.AUDITOR)
     client.force_login(officer)
     inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=", re.I)
-    for url in ("/", "/disclosure/", "/auditor/", "/office/import/", "/accounts/login/", "/api/docs/", "/admin/"):
+    for url in ("/", "/disclosure/", "/auditor/", "/office/import/", "/office/approvals/", "/accounts/login/", "/api/docs/", "/admin/"):
         response = client.get(url, follow=True)
         assert response.status_code == 200, url
         text = response.content.decode()

@@ -4,7 +4,7 @@ Any other method gets 405 before the view runs, for everyone (tests/api/test_aut
 from django.urls import path
 from django.views.decorators.http import require_http_methods, require_safe
 
-from . import auditor, disclosure, donor, home, office
+from . import approvals, auditor, disclosure, donor, home, office
 
 form = require_http_methods(["GET", "HEAD", "POST"])
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("disclosure/annual-report.pdf", require_safe(disclosure.annual_report), name="disclosure-annual-report"),
     path("office/import/", form(office.import_file), name="office-import"),
     path("office/close/", form(office.close_month), name="office-close"),
+    path("office/approvals/", form(approvals.approvals), name="office-approvals"),
     path("my/", require_safe(donor.donor_home), name="donor-home"),
     path("my/statement.pdf", require_safe(donor.my_statement), name="donor-statement"),
     path("my/gifts/<str:external_id>/", require_safe(donor.gift_detail), name="donor-gift"),

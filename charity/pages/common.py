@@ -24,3 +24,20 @@ def trust_for(request, perm: str) -> Trust:
     if trust is None:
         raise PermissionDenied
     return trust
+
+
+def nav(request) -> dict:
+    """The navigation's links for the signed-in user: which pages she may use in some trust (roles are per trust,
+    so the template's global ``perms`` would not see them). A context processor (settings.TEMPLATES)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": {}}
+    from charity.roles import READ, RECORD, is_administrator
+    from ledger.authority import CLOSE_PERIODS
+
+    return {"nav": {
+        "reads": trusts_where(user, READ).exists(),
+        "records": trusts_where(user, RECORD).exists(),
+        "closes": trusts_where(user, CLOSE_PERIODS).exists(),
+        "admin": is_administrator(user),
+    }}

@@ -164,3 +164,26 @@ def test_the_page_in_english_and_chinese(client, world):
     chinese = client.get(URL, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "审批" in chinese and "手工记账凭证" in chinese
     assert "Manual journal entries" not in chinese
+
+
+def test_the_navigation_follows_the_roles_held_in_a_trust(client, django_user_model):
+    """Roles are per trust: the links show for what the user may do in some trust, and the admin for admins."""
+    from charity import roles
+    from charity.services import trust_create
+    from ledger.services import system_user
+    from tests.conftest import grant
+
+    trust = trust_create(code="NAV", name="导航信托", user=system_user())
+    seen = {}
+    for name, role in (("o", roles.OFFICER), ("a", roles.APPROVER), ("u", roles.AUDITOR), ("n", None)):
+        user = django_user_model.objects.create_user(f"nav-{name}")
+        if role:
+            grant(user, role, trust)
+        client.force_login(user)
+        page = client.get("/disclosure/?trust=NAV", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        seen[name] = {link for link in ("/auditor/", "/office/approvals/", "/office/import/", "/office/close/",
+                                        'href="/admin/"') if link in page}
+    assert seen["o"] == {"/auditor/", "/office/approvals/", "/office/import/"}
+    assert seen["a"] == {"/auditor/", "/office/approvals/", "/office/close/"}
+    assert seen["u"] == {"/auditor/", "/office/approvals/"}
+    assert seen["n"] == set()

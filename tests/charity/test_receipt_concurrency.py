@@ -49,7 +49,8 @@ def run_together(workers):
         raise failures[0]
 
 
-def test_two_officers_recording_at_once_get_gap_free_numbers(trust, officer, approver):
+def test_two_officers_recording_at_once_get_gap_free_numbers(trust, officer, both):
+    approver = both  # a second person who records gifts
     fund = Fund.objects.get(book=trust.book, code="GEN")
     per_officer = 12
 
@@ -122,7 +123,8 @@ def _wait_until_blocking_another(*, timeout: float) -> None:
             time.sleep(0.01)
 
 
-def test_the_same_gift_recorded_twice_at_once_is_recorded_once(trust, officer, approver):
+def test_the_same_gift_recorded_twice_at_once_is_recorded_once(trust, officer, both):
+    approver = both  # a second person who records gifts
     fund = Fund.objects.get(book=trust.book, code="GEN")
     results = []
 

@@ -23,6 +23,8 @@ from beneficiaries.idnumber import make_id_number
 from beneficiaries.models import Disbursement, StockBalance
 from beneficiaries.services import beneficiary_register, household_get_or_create
 from charity.models import Donation, Refund, Trust
+from charity import roles
+from charity.models import Membership
 from charity.services import trust_create
 from ledger import services as ledger
 from ledger.models import Allocation, Fund, FundSource, JournalEntry
@@ -38,6 +40,8 @@ def _world(django_user_model) -> tuple[Trust, object, object]:
     officer = django_user_model.objects.create_user("chaos-officer")
     approver = django_user_model.objects.create_user("chaos-approver")
     trust = trust_create(user=system_user(), code="CHAOS", name="混沌测试信托")
+    Membership.objects.create(user=officer, trust=trust, role=roles.OFFICER)
+    Membership.objects.create(user=approver, trust=trust, role=roles.APPROVER)
     for code, purpose in (("STUDY-A", "study_grant"), ("STUDY-B", "study_grant"), ("SMILE", "smile_pack")):
         ledger.fund_create(user=system_user(), book=trust.book, code=code, name=code, restriction="restricted", purpose=purpose)
     for i in range(24):

@@ -13,6 +13,7 @@ from django.db import IntegrityError
 from beneficiaries.errors import AidError, InsufficientStock
 from ledger import bounds
 from ledger import errors as ledger_errors
+from ledger.authority import require
 from ledger.models import Account, Fund
 
 from .. import errors
@@ -103,3 +104,17 @@ def translated(default: type[errors.CharityError]):
         error = default(exc.message, field=_FIELD.get(exc.field or "", exc.field))
         error.code = exc.code
         raise error from exc
+
+
+def locked_draft(row, user, *, perm: str, drafter: str, label: str, error: type[errors.CharityError]):
+    """``row`` (a draft waiting for a second person: a manual entry, an expense) locked for ``user``'s decision.
+    Refused unless ``user`` holds ``perm`` in its trust, it is still a draft, and ``user`` did not draft it."""
+    require(user, perm, row.trust.book)
+    locked = type(row).objects.select_for_update().select_related("trust__book").get(pk=row.pk)
+    if locked.status != "draft":
+        raise error(f"{label} is already {locked.status}", field="status")
+    if getattr(locked, f"{drafter}_id") == user.pk:
+        raise errors.FourEyesRefused(
+            f"{label} was drafted by {user.get_username()}; another user must approve or reject it",
+            field="approved_by")
+    return locked

@@ -25,10 +25,11 @@ from ledger.services import Cr, Dr
 from ledger.authority import require
 
 from .. import chart
-from ..errors import ApprovalRequired, DuplicateExternalId, ExpenseError, FourEyesRefused, InsufficientFunds, PurposeRefused
+from ..errors import ApprovalRequired, DuplicateExternalId, ExpenseError, InsufficientFunds, PurposeRefused
 from ..roles import APPROVE_EXPENSES, RECORD
 from ..models import Expense, ExpenseKind, ExpenseRequest, ExpenseRequestStatus, Trust
-from ._common import account, check_date, check_external_id, check_fund, money_parts, translated, unique_or
+from ._common import (account, check_date, check_external_id, check_fund, locked_draft, money_parts, translated,
+                      unique_or)
 
 EXPENSE_ACCOUNTS = {
     ExpenseKind.ADMIN: chart.MANAGEMENT,
@@ -97,8 +98,8 @@ def expense_record(
                    approved_by=None)
 
 
-def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantity, unit_cost, payee, description,
-            approved_by) -> Expense:
+def _basics(*, trust, external_id, date, kind, fund, amount) -> tuple[str, dt.date, Decimal]:
+    """What every expense is checked for first: its id, date, CNY amount, fund and kind."""
     external_id = check_external_id(external_id)
     date = check_date(date)
     amount, currency = money_parts(amount, None)
@@ -107,6 +108,13 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
     check_fund(trust, fund)
     if kind not in ExpenseKind.values:
         raise ExpenseError(f"expense kind {kind!r} is not one of {', '.join(ExpenseKind.values)}", field="kind")
+    return external_id, date, amount
+
+
+def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantity, unit_cost, payee, description,
+            approved_by) -> Expense:
+    external_id, date, amount = _basics(trust=trust, external_id=external_id, date=date, kind=kind, fund=fund,
+                                        amount=amount)
     payee, description = (payee or "").strip(), (description or "").strip()
     if len(payee) > 200:
         raise ExpenseError("a payee is at most 200 characters", field="payee")
@@ -189,14 +197,8 @@ def expense_request_draft(
 ) -> ExpenseRequest:
     """Draft an expense for another user's approval (any amount; above the threshold, the only way)."""
     require(user, RECORD, trust.book)
-    external_id = check_external_id(external_id)
-    date = check_date(date)
-    amount, currency = money_parts(amount, None)
-    if currency != "CNY":
-        raise ExpenseError("expenses are paid in CNY", field="currency")
-    check_fund(trust, fund)
-    if kind not in ExpenseKind.values:
-        raise ExpenseError(f"expense kind {kind!r} is not one of {', '.join(ExpenseKind.values)}", field="kind")
+    external_id, date, amount = _basics(trust=trust, external_id=external_id, date=date, kind=kind, fund=fund,
+                                        amount=amount)
     if Expense.objects.filter(trust=trust, external_id=external_id).exists() or \
             ExpenseRequest.objects.filter(trust=trust, external_id=external_id).exists():
         raise DuplicateExternalId(f"expense {external_id} already exists", field="external_id")
@@ -208,15 +210,8 @@ def expense_request_draft(
 
 
 def _decide(request: ExpenseRequest, user) -> ExpenseRequest:
-    require(user, APPROVE_EXPENSES, request.trust.book)
-    locked = ExpenseRequest.objects.select_for_update().select_related("trust__book").get(pk=request.pk)
-    if locked.status != ExpenseRequestStatus.DRAFT:
-        raise ExpenseError(f"expense {locked.external_id} is already {locked.status}", field="status")
-    if locked.requested_by_id == user.pk:
-        raise FourEyesRefused(
-            f"expense {locked.external_id} was drafted by {user.get_username()}; another user must approve it",
-            field="approved_by")
-    return locked
+    return locked_draft(request, user, perm=APPROVE_EXPENSES, drafter="requested_by",
+                        label=f"expense {request.external_id}", error=ExpenseError)
 
 
 @transaction.atomic

@@ -18,10 +18,10 @@ from ledger import services as ledger
 from ledger.authority import require
 from ledger.models import Account, EntryStatus, Fund, JournalEntry
 
-from ..errors import FourEyesRefused, ManualEntryError
+from ..errors import ManualEntryError
 from ..models import ManualEntry, ManualEntryKind, ManualEntryStatus, Trust
 from ..roles import APPROVE_ENTRIES, DRAFT_ENTRIES
-from ._common import check_date
+from ._common import check_date, locked_draft
 
 
 def _specs(trust: Trust, legs: list[dict]) -> list[ledger.LegSpec]:
@@ -85,15 +85,8 @@ def manual_reversal_draft(*, entry: JournalEntry, date: dt.date, reason: str, us
 
 
 def _decide(manual: ManualEntry, user) -> ManualEntry:
-    require(user, APPROVE_ENTRIES, manual.trust.book)
-    locked = ManualEntry.objects.select_for_update().select_related("trust__book").get(pk=manual.pk)
-    if locked.status != ManualEntryStatus.DRAFT:
-        raise ManualEntryError(f"manual entry #{locked.pk} is already {locked.status}", field="status")
-    if locked.drafted_by_id == user.pk:
-        raise FourEyesRefused(
-            f"manual entry #{locked.pk} was drafted by {user.get_username()}; another user must approve or reject it",
-            field="approved_by")
-    return locked
+    return locked_draft(manual, user, perm=APPROVE_ENTRIES, drafter="drafted_by", label=f"manual entry #{manual.pk}",
+                        error=ManualEntryError)
 
 
 @transaction.atomic

@@ -11,6 +11,14 @@ from ledger.csvio import run_import
 from ledger.management.base import BookCommand
 
 
+def _login() -> str:
+    """The shell's login name; empty where the process has none (a container's uid with no passwd entry)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
 class Command(BookCommand):
     help = "Import one CSV file, all or nothing (CONTRACT.md). KIND: " + ", ".join(KINDS)
 
@@ -43,7 +51,7 @@ class Command(BookCommand):
             # Who ran it: the acting user (--user, or the operator's `system`) and the shell's own login.
             audit(user=user, action=f"import_csv {options['kind']} {path.name}"[:200], channel="command",
                   trust=Trust.objects.filter(book=book).first(),
-                  detail={"os_user": getpass.getuser(), "sha256": hashlib.sha256(data).hexdigest(),
+                  detail={"os_user": _login(), "sha256": hashlib.sha256(data).hexdigest(),
                           "created": result.created, "skipped": result.skipped, "draft": options["draft"]})
         verb = "would import" if result.dry_run else "imported"
         self.stdout.write(

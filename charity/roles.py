@@ -9,8 +9,8 @@ administrator    every permission in every trust but ``view_pii`` (the Django gr
                  holds everything); the only role that spans trusts, and the only one that may enter the admin
 Donors hold no role: donor-facing views show only the signed-in donor's own records.
 
-Seeing beneficiaries' identity numbers and phones unmasked needs ``beneficiaries.view_pii``, which no role but
-the administrator has; grant it to a person explicitly. A permission granted to a user directly (or through a
+Seeing beneficiaries' identity numbers and phones unmasked needs ``beneficiaries.view_pii``, which no role holds,
+the administrator neither; grant it to a person by name. A permission granted to a user directly (or through a
 group other than the roles) counts in every trust: only an administrator can grant one.
 """
 

@@ -19,12 +19,15 @@ MANAGE_FUNDS = "ledger.manage_funds"
 
 
 def allowed(user, perm: str, book) -> bool:
-    """Whether ``user`` holds ``perm`` in ``book`` (an active user; Django's ``has_perm`` with the book)."""
+    """Whether ``user`` holds ``perm`` in ``book`` (an active user; Django's ``has_perm`` with the book). With
+    ``book=None``: whether ``user`` holds it everywhere, a global grant (what only an administrator holds)."""
     return bool(user is not None and getattr(user, "is_active", False) and user.has_perm(perm, book))
 
 
 def require(user, perm: str, book) -> None:
-    """Refuse unless ``user`` holds ``perm`` in ``book``; the message names the user, the permission and the book."""
+    """Refuse unless ``user`` holds ``perm`` in ``book`` (or everywhere, with ``book=None``); the message names the
+    user, the permission and the book."""
     if not allowed(user, perm, book):
         who = getattr(user, "username", None) or "anonymous"
-        raise PermissionDenied(f"{who} may not {perm.partition('.')[2].replace('_', ' ')} in book {book.code}")
+        where = f"in book {book.code}" if book is not None else "(an administrator's permission)"
+        raise PermissionDenied(f"{who} may not {perm.partition('.')[2].replace('_', ' ')} {where}")

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from charity import services
 from charity.models import ManualEntry, Trust
-from charity.roles import trusts_where
+from charity.roles import APPROVE_ENTRIES, DRAFT_ENTRIES, READ, trusts_where
 from ledger import selectors
 from ledger import services as ledger
 from ledger.models import Account, AccountType, Fund, JournalEntry, Leg, Period, Restriction, from_minor
@@ -180,7 +180,7 @@ class TrustViewSet(TrustScopedMixin, viewsets.ReadOnlyModelViewSet):
         """The trusts where the user may read the books (every trust for an administrator)."""
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        return trusts_where(self.request.user, "charity.read_books").order_by("code")
+        return trusts_where(self.request.user, READ).order_by("code")
 
 
 AS_OF = OpenApiParameter("as_of", OpenApiTypes.DATE, description="balances at the end of this day (default: today)")
@@ -230,7 +230,7 @@ class JournalEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Book
     serializer_class = EntrySerializer
     lookup_field = "sequence"
     lookup_value_regex = r"\d+"
-    write_perms = {"create": "charity.post_journal_entries", "reverse": "charity.post_journal_entries"}
+    write_perms = {"create": DRAFT_ENTRIES, "reverse": DRAFT_ENTRIES}
     queryset = JournalEntry.objects.none()
 
     def scoped_queryset(self):
@@ -284,7 +284,7 @@ class ManualEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Books
     """Manual entries and reversals as drafted, waiting for a second person: approve (posts) or reject."""
 
     serializer_class = ManualEntrySerializer
-    write_perms = {"approve": "charity.approve_journal_entries", "reject": "charity.approve_journal_entries"}
+    write_perms = {"approve": APPROVE_ENTRIES, "reject": APPROVE_ENTRIES}
     queryset = ManualEntry.objects.none()
 
     def scoped_queryset(self):

@@ -35,7 +35,7 @@ from charity import services
 from charity.documents import receipt_pdf
 from charity.models import ANONYMOUS_NAME, AuditEvent, Channel, Donation, Donor, DonorKind, Expense, ExpenseKind
 from charity.models import ExpenseRequest, Receipt, Refund
-from charity.roles import trusts_where
+from charity.roles import APPROVE_EXPENSES, RECORD, trusts_where
 from charity.selectors import donation_trace
 from ledger.models import Fund
 
@@ -43,7 +43,6 @@ from .base import BooksViewSet, DecimalAmount
 from .permissions import BooksPermission
 from .reports_api import report_response
 
-RECORD = "charity.record_transactions"
 CENT = Decimal("0.01")
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
@@ -665,7 +664,7 @@ class ExpenseRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tr
     """Expenses drafted for a second person's approval (those above the trust's threshold must be)."""
 
     serializer_class = ExpenseRequestSerializer
-    write_perms = {"create": RECORD, "approve": "charity.approve_expenses", "reject": "charity.approve_expenses"}
+    write_perms = {"create": RECORD, "approve": APPROVE_EXPENSES, "reject": APPROVE_EXPENSES}
     queryset = ExpenseRequest.objects.none()
 
     def scoped_queryset(self):

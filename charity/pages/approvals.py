@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from beneficiaries import services as aid
+from beneficiaries.authority import APPROVE as APPROVE_AID
 from beneficiaries.errors import AidError
 from beneficiaries.models import BatchStatus, Disbursement, DisbursementBatch, DisbursementStatus
 from beneficiaries.privacy import mask_id_number
@@ -34,7 +35,6 @@ from ledger.errors import LedgerError
 
 from .common import trust_for
 
-APPROVE_AID = "beneficiaries.approve_disbursements"
 WAITING = (DisbursementStatus.DRAFT, DisbursementStatus.APPROVED)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.db.models import Sum
@@ -186,9 +185,6 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
 
 # -- expenses above the threshold: four eyes ---------------------------------------------------------------------
 
-DRAFTED = ("date", "kind", "fund", "amount", "item", "quantity", "unit_cost", "payee", "description")
-
-
 @transaction.atomic
 def expense_request_draft(
     *, trust: Trust, external_id: str, date: dt.date, kind: str, fund: Fund, amount, user,
@@ -246,8 +242,7 @@ def expense_request_reject(*, request: ExpenseRequest, user, reason: str) -> Exp
 @transaction.atomic
 def trust_set_expense_threshold(*, trust: Trust, threshold, user) -> Trust:
     """Set (or clear, with None) the amount above which an expense needs a second person. Administrators only."""
-    if not (user is not None and user.is_active and user.has_perm("charity.change_trust")):
-        raise PermissionDenied(f"{getattr(user, 'username', 'anonymous')} may not change a trust's settings")
+    require(user, "charity.change_trust", None)
     if threshold is not None:
         threshold, _ = money_parts(threshold, "CNY")
     Trust.objects.filter(pk=trust.pk).update(expense_approval_threshold=threshold)

@@ -1,8 +1,8 @@
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from beneficiaries.services import program_create, stock_item_create
 from ledger import services as ledger
+from ledger.authority import require
 
 from .. import chart
 from ..errors import TrustError
@@ -17,8 +17,7 @@ def trust_create(
     """A trust with its book, default chart of accounts, general unrestricted fund and default programs.
 
     Only an administrator (who holds ``charity.add_trust`` everywhere) creates trusts."""
-    if not (user is not None and user.is_active and user.has_perm("charity.add_trust")):
-        raise PermissionDenied(f"{getattr(user, 'username', 'anonymous')} may not create trusts")
+    require(user, "charity.add_trust", None)
     if not code or len(code) > 32 or not code.replace("-", "").replace("_", "").isalnum():
         raise TrustError("a trust code is 1 to 32 letters, digits, '-' or '_'", field="code")
     if not name or len(name) > 200:

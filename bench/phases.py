@@ -65,17 +65,17 @@ def main(kind: str, n: int) -> None:
     amounts = run.amounts_for(n)
     profile = cProfile.Profile() if os.environ.get("PROFILE") else None
 
-    def spend_all():
+    def spend_all(batch=None):
         if profile:
             profile.enable()
         for i, amount in enumerate(amounts):
-            spend(i, amount)
+            spend(i, amount, batch)
         if profile:
             profile.disable()
 
-    def spend(i, amount):
+    def spend(i, amount, batch):
         services.entry_post(book=sb.book, date=day, memo=f"spend {i}", user=user, idempotency_key=f"{code}-{i}",
-                            legs=[Dr(sb.expense, sb.fund, amount), Cr(sb.bank, sb.fund, amount)])
+                            legs=[Dr(sb.expense, sb.fund, amount), Cr(sb.bank, sb.fund, amount)], batch=batch)
 
     if kind == "b1":
         run._post_spends(sb, user, amounts[:50], day, code + "w")
@@ -92,7 +92,7 @@ def main(kind: str, n: int) -> None:
         with transaction.atomic():
             with posting_batch() as batch:
                 batch.expect_keys(sb.book, [f"{code}-{i}" for i in range(n)])
-                spend_all()
+                spend_all(batch)
                 t1, c1 = time.perf_counter(), time.process_time()
             t2 = time.perf_counter()
         t3 = time.perf_counter()

@@ -126,16 +126,17 @@ def _load_small_book(code: str):
     )
 
 
-def _post_spends(sb, user, amounts: list[Decimal], day: dt.date, prefix: str, deadline: float | None = None) -> int:
-    """Post one spend per amount; stop early (after a whole entry) once ``deadline`` (perf_counter) is passed.
-    Returns how many were posted."""
+def _post_spends(sb, user, amounts: list[Decimal], day: dt.date, prefix: str, deadline: float | None = None,
+                 batch=None) -> int:
+    """Post one spend per amount (in ``batch`` when given); stop early (after a whole entry) once ``deadline``
+    (perf_counter) is passed. Returns how many were posted."""
     from ledger import services
     from ledger.services import Cr, Dr
 
     for i, amount in enumerate(amounts):
         services.entry_post(
             book=sb.book, date=day, memo=f"spend {i}", user=user, idempotency_key=f"{prefix}-{i}",
-            legs=[Dr(sb.expense, sb.fund, amount), Cr(sb.bank, sb.fund, amount)],
+            legs=[Dr(sb.expense, sb.fund, amount), Cr(sb.bank, sb.fund, amount)], batch=batch,
         )
         if deadline is not None and time.perf_counter() > deadline:
             return i + 1
@@ -245,17 +246,6 @@ def _run_b1c(prefix: str, procs: int, n: int, day: dt.date) -> dict:
     }
 
 
-def _payload_hash(date, legs_spec) -> str:
-    from ledger.services import _payload_hash
-
-    legs = [
-        SimpleNamespace(account=SimpleNamespace(code=a), fund=SimpleNamespace(code=f), side=side, amount=amount,
-                        currency="CNY", reduces=None)
-        for a, f, side, amount in legs_spec
-    ]
-    return _payload_hash(date=date, memo="", legs=legs, fx_rate=None, source=None)
-
-
 def _analyze() -> None:
     """What autovacuum would do on a live server (the shared server here runs with autovacuum = off)."""
     from django.db import connection
@@ -265,19 +255,13 @@ def _analyze() -> None:
 
 
 def load_big_book(code: str, user, m: int, today: dt.date) -> dict:
-    """M legs (M/2 two-leg entries over a year) written the way ``entry_post`` writes them, in bulk.
-
-    Entries go in as drafts with the hash chain computed exactly as ``entry_post`` computes it, then their legs,
-    then ``UPDATE status='posted'`` per batch, so the database's own guards check every entry; the daily running
-    balances, the fund's net assets and the book's head are filled to match. Only asset, liability and net-asset
-    accounts are used, so ``entry_post`` would write no FIFO sources or allocations for these entries either.
+    """M legs (M/2 two-leg entries over a year), posted through posting batches of 10,000 entries, as an import
+    posts them. Only asset, liability and net-asset accounts are used, so no FIFO sources or allocations are made.
     ``verify_book`` is run on the result (and timed) before anything is measured on it.
     """
-    from django.db import connection, transaction
-
     from ledger import services
-    from ledger.hashing import GENESIS, canonical, chain_hash, fx_text
-    from ledger.models import Book, DailyBalance, EntryStatus, Fund, JournalEntry, Leg
+    from ledger.models import Leg, from_minor
+    from ledger.services import Cr, Dr
     from ledger.verification import verify_book
 
     started = time.perf_counter()
@@ -287,60 +271,20 @@ def load_big_book(code: str, user, m: int, today: dt.date) -> dict:
         for c, name, kind in common.BIG_CHART
     ]
     fund = services.fund_create(user=system_user(), book=book, code="GEN", name="非限定性", restriction="unrestricted")
-    net_types = {"income", "expense", "net_assets"}
     plan = list(common.big_book_plan(m, today))
-    previous, sequence, net_assets = GENESIS, 0, 0
-    daily: dict[tuple, list[int]] = {}
-    fx = fx_text(None)
     # A small first batch, then ANALYZE after every batch: the guards' PL/pgSQL queries are planned once per
     # session and the plan is kept until the tables' statistics change, so a plan made on an empty ledger_leg
     # (a sequential scan) would make every later check scan all legs (see BENCHMARKS.md, "cold statistics").
     bounds = [0, min(500, len(plan))] + list(range(10_500, len(plan), 10_000)) + [len(plan)]
     bounds = sorted(set(bounds))
     for start, stop in zip(bounds, bounds[1:]):
-        entries, legs = [], []
-        for date, counter, bank_debit, fen in plan[start:stop]:
-            sequence += 1
-            dr, cr = (accounts[0], accounts[counter]) if bank_debit else (accounts[counter], accounts[0])
-            leg_tuples = [(1, dr.pk, fund.pk, "CNY", fen, 0, fen, 0), (2, cr.pk, fund.pk, "CNY", 0, fen, 0, fen)]
-            iso = date.isoformat()
-            digest = chain_hash(previous, canonical(
-                book_id=book.pk, sequence=sequence, date=iso, memo="", source_type="", source_id="",
-                idempotency_key=None, reverses_sequence=None, fx_rate=fx, created_by_id=user.pk,
-                approved_by_id=None, legs=leg_tuples,
-            ))
-            amount = Decimal(fen) / 100
-            entries.append(JournalEntry(
-                book=book, sequence=sequence, date=date, memo="", status=EntryStatus.DRAFT, created_by=user,
-                payload_hash=_payload_hash(date, [(dr.code, "GEN", "debit", amount), (cr.code, "GEN", "credit", amount)]),
-                previous_hash=previous, hash=digest,
-            ))
-            legs.append((dr, cr, fen, date))
-            previous = digest
-            for acct, side in ((dr, 0), (cr, 1)):
-                daily.setdefault((acct.pk, date), [0, 0])[side] += fen
-                if acct.type in net_types:
-                    net_assets += fen if side == 1 else -fen
-        with transaction.atomic():
-            made = JournalEntry.objects.bulk_create(entries, batch_size=2_000)
-            rows = []
-            for entry, (dr, cr, fen, date) in zip(made, legs):
-                rows.append(Leg(entry=entry, position=1, account=dr, fund=fund, currency="CNY", debit=fen,
-                                debit_cny=fen, date=date))
-                rows.append(Leg(entry=entry, position=2, account=cr, fund=fund, currency="CNY", credit=fen,
-                                credit_cny=fen, date=date))
-            Leg.objects.bulk_create(rows, batch_size=5_000)
-            JournalEntry.objects.filter(book=book, status=EntryStatus.DRAFT).update(status=EntryStatus.POSTED)
+        with services.posting_batch() as batch:
+            for date, counter, bank_debit, fen in plan[start:stop]:
+                dr, cr = (accounts[0], accounts[counter]) if bank_debit else (accounts[counter], accounts[0])
+                amount = from_minor(fen)
+                batch.post(book=book, date=date, memo="", user=user, legs=[Dr(dr, fund, amount), Cr(cr, fund, amount)])
         _analyze()
-    with transaction.atomic():
-        DailyBalance.objects.bulk_create(
-            [DailyBalance(book=book, account_id=a, fund=fund, date=d, debit=dr, credit=cr)
-             for (a, d), (dr, cr) in daily.items()],
-            batch_size=5_000,
-        )
-        Fund.objects.filter(pk=fund.pk).update(net_assets=net_assets)
-        Book.objects.filter(pk=book.pk).update(last_sequence=sequence, head_hash=previous)
-    _analyze()
+    sequence = len(plan)
     load_s = time.perf_counter() - started
     # Monthly closes, as a real book has them: every month that ended before the B3 date's month.
     as_of = today - dt.timedelta(days=45)
@@ -362,8 +306,7 @@ def load_big_book(code: str, user, m: int, today: dt.date) -> dict:
             "legs": Leg.objects.filter(entry__book=book).count(), "entries": sequence,
             "load_seconds": load_s, "period_closes": closes, "close_seconds": close_s,
             "verify_seconds": verify_s, "verify_book": verdict.line(), "verified": verdict.ok,
-            "method": "bulk insert as drafts + legs + UPDATE to posted per 10,000 entries (database guards run), "
-                      "hash chain, daily balances, fund net assets and book head filled as entry_post does",
+            "method": "posted through posting batches of 10,000 entries (as an import posts)",
         },
     }
 
@@ -372,7 +315,7 @@ def run_ours(cfg: dict, *, prefix: str = "", procs: int | None = None, profile: 
     """Our side of B1..B4 on the database Django is connected to (which must be migrated)."""
     import statistics
 
-    from django.db import connection, transaction
+    from django.db import connection
     from django.utils import timezone
 
     from ledger import selectors
@@ -415,9 +358,9 @@ def run_ours(cfg: dict, *, prefix: str = "", procs: int | None = None, profile: 
         finally:
             psycopg.Cursor.execute = execute
         out["statements_note"] = (
-            "PostgreSQL, counted at psycopg: BEGIN, the book lock with the new ids, the key lookup, the fund lock "
-            "and the FIFO page in one round trip; the entry's rows (one statement), the UPDATE to posted, the "
-            "running totals (one statement) and COMMIT in a second (ledger.services._post_pipelined)"
+            "PostgreSQL, counted at psycopg: the book lock, the key lookup, the fund lock, the FIFO page and the new "
+            "ids in one pipeline; the entry's rows (one statement), the UPDATE to posted and the running totals (one "
+            "statement) in a second; COMMIT (ledger.services.writer.PostgresWriter)"
         )
     else:
         with CaptureQueriesContext(connection) as captured:
@@ -459,14 +402,15 @@ def run_ours(cfg: dict, *, prefix: str = "", procs: int | None = None, profile: 
     # B2: N entries in one transaction.
     # Bounded by a time budget: on PostgreSQL the batch gets slower with every entry (BENCHMARKS.md, finding 2),
     # and a 10,000-entry batch would take far longer than the run's budget. The rate is over what was posted.
-    # As a CSV import posts: in a posting batch (ledger.services.posting_batch), which knows the file's keys.
+    # As a CSV import posts: in a posting batch (ledger.services.posting_batch), told the file's keys.
     from ledger.services import posting_batch
 
     sb = _small_book(f"{prefix}B2", user, day)
     t0 = time.perf_counter()
     with posting_batch() as batch:
         batch.expect_keys(sb.book, [f"{prefix}b2-{i}" for i in range(len(amounts))])
-        posted = _post_spends(sb, user, amounts, day, f"{prefix}b2", deadline=t0 + cfg.get("b2_budget", 600))
+        posted = _post_spends(sb, user, amounts, day, f"{prefix}b2", deadline=t0 + cfg.get("b2_budget", 600),
+                              batch=batch)
     elapsed = time.perf_counter() - t0
     ok, problems = _check_small(sb, amounts[:posted])
     out["B2"] = {"entries": posted, "seconds": elapsed, "entries_per_s": posted / elapsed, "exact": ok,

@@ -518,9 +518,9 @@ class DisbursementImporter(Importer):
         for group in self.groups.values():
             try:
                 if group.batch_obj is not None:
-                    batch_record_given(batch=group.batch_obj, user=self.user)
+                    batch_record_given(batch=group.batch_obj, user=self.user, posting=self.posting)
                 for _row, d in group.singles:
-                    disbursement_record_given(disbursement=d, user=self.user)
+                    disbursement_record_given(disbursement=d, user=self.user, posting=self.posting)
             except AidError as exc:
                 failed = getattr(exc, "disbursement", None)
                 if failed is not None:

@@ -241,8 +241,13 @@ class Importer:
         """Parse every row into ``self.plan`` (items of the form ``(row, payload)``) and report bad rows."""
         raise NotImplementedError
 
-    def begin(self, batch) -> None:
-        """Called once inside the posting batch before any row is applied (e.g. ``batch.expect_keys``)."""
+    #: The posting batch every row is posted in (set by ``begin``); services take it as ``posting=``.
+    posting = None
+
+    def begin(self, posting) -> None:
+        """Called once inside the posting batch before any row is applied; a subclass that knows the keys its
+        rows will post says so here (``posting.expect_keys``)."""
+        self.posting = posting
 
     def apply_row(self, row: Row, payload) -> bool:
         """Write one planned row; return False when it was skipped as already imported."""

@@ -72,3 +72,17 @@ def fx_text(rate) -> str:
         return ""
     text = format(rate.normalize(), "f")
     return text
+
+
+def entry_hash(previous_hash: str, *, book_id: int, sequence: int, date, memo: str, source_type: str,
+               source_id: str, idempotency_key: str | None, reverses_sequence: int | None, fx_rate,
+               created_by_id: int, approved_by_id: int | None, legs: Iterable[Sequence]) -> str:
+    """The hash of one entry, from what is (or will be) stored: the same function for posting and verifying."""
+    return chain_hash(
+        previous_hash,
+        canonical(
+            book_id=book_id, sequence=sequence, date=date.isoformat(), memo=memo, source_type=source_type,
+            source_id=source_id, idempotency_key=idempotency_key, reverses_sequence=reverses_sequence,
+            fx_rate=fx_text(fx_rate), created_by_id=created_by_id, approved_by_id=approved_by_id, legs=legs,
+        ),
+    )

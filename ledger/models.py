@@ -72,6 +72,8 @@ class AccountType(models.TextChoices):
 
 
 DEBIT_NORMAL = frozenset({AccountType.ASSET, AccountType.EXPENSE})
+# The accounts whose movements change a fund's net assets.
+NET_ASSET_TYPES = frozenset({AccountType.INCOME, AccountType.EXPENSE, AccountType.NET_ASSETS})
 
 
 class Account(models.Model):
@@ -184,6 +186,9 @@ class JournalEntry(models.Model):
     #: Not a column: ``entry_post`` sets it on the entry it returns for an idempotency key already used (a retry),
     #: so a caller knows it wrote nothing and may look for what the first request made.
     replayed = False
+    #: Not a column: the legs ``entry_post`` wrote with the entry it returns, in position order. Inside a posting
+    #: batch they reach the database when the batch is flushed, so a caller uses these rather than a query.
+    posted_legs: list | None = None
 
     class Meta:
         verbose_name = _("journal entry")

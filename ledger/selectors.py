@@ -20,6 +20,7 @@ from django.db.models import Sum
 
 from .models import (
     DEBIT_NORMAL,
+    NET_ASSET_TYPES,
     Account,
     AccountType,
     Allocation,
@@ -35,7 +36,6 @@ from .models import (
     from_minor,
 )
 
-NET_ASSET_TYPES = (AccountType.INCOME, AccountType.EXPENSE, AccountType.NET_ASSETS)
 
 
 def _checkpoint_cutoff(as_of: dt.date | None) -> dt.date | None:
@@ -179,11 +179,6 @@ def account_balance(account: Account, *, fund: Fund | None = None, as_of: dt.dat
 def fund_balance(fund: Fund, *, as_of: dt.date | None = None) -> Decimal:
     """The fund's net assets in CNY (income - expenses + net asset movements) at the end of ``as_of``."""
     if as_of is None:
-        from .services import current_batch
-
-        batch = current_batch()
-        if batch is not None and fund.pk in batch.funds:  # a posting batch keeps the running figure in memory
-            return from_minor(batch.funds[fund.pk][0])
         return from_minor(Fund.objects.values_list("net_assets", flat=True).get(pk=fund.pk))
     account_ids = list(
         Account.objects.filter(book_id=fund.book_id, type__in=NET_ASSET_TYPES).values_list("pk", flat=True)

@@ -11,11 +11,8 @@ from dataclasses import dataclass
 
 from django.db.models import Sum
 
-from .hashing import GENESIS, canonical, chain_hash, fx_text
-from .models import Account, AccountType, Allocation, Book, DailyBalance, Fund, FundSource, JournalEntry, Leg
-
-NET_ASSET_TYPES = {AccountType.INCOME, AccountType.EXPENSE, AccountType.NET_ASSETS}
-
+from .hashing import GENESIS, entry_hash
+from .models import NET_ASSET_TYPES, Account, Allocation, Book, DailyBalance, Fund, FundSource, JournalEntry, Leg
 
 @dataclass
 class Verdict:
@@ -29,7 +26,6 @@ class Verdict:
         if self.ok:
             return f"OK {self.count} {self.head} {self.book.code}"
         return f"FAIL {self.book.code} {self.problem}"
-
 
 def verify_book(book: Book) -> Verdict:
     account_types = dict(Account.objects.filter(book=book).values_list("pk", "type"))
@@ -85,22 +81,10 @@ def verify_book(book: Book) -> Verdict:
             return Verdict(book, False, count, previous, f"{where}: legs do not balance")
         if prev != previous:
             return Verdict(book, False, count, previous, f"{where}: previous hash does not match the chain")
-        recomputed = chain_hash(
-            previous,
-            canonical(
-                book_id=book.pk,
-                sequence=sequence,
-                date=date.isoformat(),
-                memo=memo,
-                source_type=s_type,
-                source_id=s_id,
-                idempotency_key=key,
-                reverses_sequence=rev_seq,
-                fx_rate=fx_text(fx),
-                created_by_id=by,
-                approved_by_id=approved,
-                legs=[leg[1:9] for leg in entry_legs],
-            ),
+        recomputed = entry_hash(
+            previous, book_id=book.pk, sequence=sequence, date=date, memo=memo, source_type=s_type, source_id=s_id,
+            idempotency_key=key, reverses_sequence=rev_seq, fx_rate=fx, created_by_id=by, approved_by_id=approved,
+            legs=[leg[1:9] for leg in entry_legs],
         )
         if recomputed != digest:
             return Verdict(book, False, count, previous, f"{where}: hash does not match its contents (altered)")

@@ -281,8 +281,8 @@ def _entry_key(d: Disbursement) -> str:
     return f"disbursement:{d.external_id}"
 
 
-def _post(d: Disbursement, user) -> None:
-    """Post one approved disbursement (the caller holds its row lock and the transaction)."""
+def _post(d: Disbursement, user, posting) -> None:
+    """Post one approved disbursement in ``posting`` (the caller holds its row lock and the transaction)."""
     Beneficiary.objects.select_for_update().filter(pk=d.beneficiary_id).first()
     program = d.program
     value = d.amount
@@ -298,13 +298,13 @@ def _post(d: Disbursement, user) -> None:
                 item=program.stock_item, fund=d.fund, quantity=d.quantity, expense_account=program.expense_account,
                 date=d.date, user=user, approved_by=d.approved_by, source=("disbursement", d.external_id),
                 idempotency_key=_entry_key(d), expected_value=d.amount,
-                memo=f"{program.code} {d.external_id}: {d.quantity} x {program.stock_item.code}",
+                memo=f"{program.code} {d.external_id}: {d.quantity} x {program.stock_item.code}", posting=posting,
             )
             entry, amount, status = move.entry, -move.value_amount, DisbursementStatus.DELIVERED
         else:
             if program.pay_account_id is None:
                 raise DisbursementError(f"program {program.code} has no account to pay from", field="program")
-            entry = ledger.entry_post(
+            entry = posting.post(
                 book=d.book, date=d.date, memo=f"{program.code} {d.external_id}", user=user,
                 approved_by=d.approved_by, source=("disbursement", d.external_id),
                 idempotency_key=_entry_key(d),
@@ -318,29 +318,29 @@ def _post(d: Disbursement, user) -> None:
     d.save(update_fields=["entry", "amount", "status", "posted_by", "posted_at"])
 
 
-@transaction.atomic
 def disbursement_pay(*, disbursement: Disbursement, user) -> Disbursement:
     """Pay (cash) or deliver (goods) an approved disbursement: posts its entry. Not for batch members."""
     require(user, APPROVE, disbursement.book)
-    d = _locked(disbursement)
-    _not_in_batch(d, "post")
-    _expect(d, (DisbursementStatus.APPROVED,), "paid or delivered")
-    _post(d, user)
+    with ledger.posting_batch() as posting:
+        d = _locked(disbursement)
+        _not_in_batch(d, "post")
+        _expect(d, (DisbursementStatus.APPROVED,), "paid or delivered")
+        _post(d, user, posting)
     return _sync(disbursement, d)
 
 
 disbursement_deliver = disbursement_pay
 
 
-@transaction.atomic
-def disbursement_record_given(*, disbursement: Disbursement, user) -> Disbursement:
+def disbursement_record_given(*, disbursement: Disbursement, user, posting=None) -> Disbursement:
     """Record aid already given and approved outside the system (the import): approve as ``user`` and post."""
     require(user, APPROVE, disbursement.book)
-    d = _locked(disbursement)
-    _not_in_batch(d, "record")
-    _expect(d, (DisbursementStatus.DRAFT,), "recorded as given")
-    _approve(d, user, outside=True)
-    _post(d, user)
+    with ledger.posting_batch(posting) as posting:
+        d = _locked(disbursement)
+        _not_in_batch(d, "record")
+        _expect(d, (DisbursementStatus.DRAFT,), "recorded as given")
+        _approve(d, user, outside=True)
+        _post(d, user, posting)
     return _sync(disbursement, d)
 
 
@@ -477,17 +477,16 @@ def batch_approve(*, batch: DisbursementBatch, user) -> DisbursementBatch:
     return _sync_batch(batch, _approve_batch(batch, user, outside=False))
 
 
-def _post_batch(batch: DisbursementBatch, user) -> DisbursementBatch:
+def _post_batch(batch: DisbursementBatch, user, posting) -> DisbursementBatch:
     locked = _locked_batch(batch)
     if locked.status != BatchStatus.APPROVED:
         raise InvalidTransition(f"batch {locked.code} is {locked.status}; only an approved batch is posted", field="status")
     members = _members(locked, DisbursementStatus.APPROVED)
-    posting = ledger.current_batch()
-    if posting is not None and members:  # an import: one query for all the entries' keys
+    if members:  # one query for all the entries' keys
         posting.expect_keys(locked.book, [_entry_key(d) for d in members])
     for d in members:
         try:
-            _post(d, user)
+            _post(d, user, posting)
         except AidError as exc:
             exc.message = f"batch {locked.code}: nothing was posted: {exc.message}"
             exc.args = (exc.message,)
@@ -498,19 +497,21 @@ def _post_batch(batch: DisbursementBatch, user) -> DisbursementBatch:
     return locked
 
 
-@transaction.atomic
 def batch_post(*, batch: DisbursementBatch, user) -> DisbursementBatch:
     """Post every disbursement of an approved batch in one transaction: all of them or, on any refusal, none."""
     require(user, APPROVE, batch.book)
-    return _sync_batch(batch, _post_batch(batch, user))
+    with ledger.posting_batch() as posting:
+        posted = _post_batch(batch, user, posting)
+    return _sync_batch(batch, posted)
 
 
-@transaction.atomic
-def batch_record_given(*, batch: DisbursementBatch, user) -> DisbursementBatch:
+def batch_record_given(*, batch: DisbursementBatch, user, posting=None) -> DisbursementBatch:
     """Record a batch of aid already given and approved outside the system (the import) and post it."""
     require(user, APPROVE, batch.book)
-    _approve_batch(batch, user, outside=True)
-    return _sync_batch(batch, _post_batch(batch, user))
+    with ledger.posting_batch(posting) as posting:
+        _approve_batch(batch, user, outside=True)
+        posted = _post_batch(batch, user, posting)
+    return _sync_batch(batch, posted)
 
 
 @transaction.atomic

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from django.db import transaction
 
 from ledger import services as ledger
 from ledger.models import Account, AccountType, Book, Fund, JournalEntry, from_minor, to_minor
@@ -52,13 +51,13 @@ def _replayed(entry: JournalEntry) -> StockMove | None:
 
 
 def _move_in(*, kind, item, fund, quantity, value: Decimal, credit_account, date, user, memo, source,
-             idempotency_key, fx_rate=None, currency="CNY", approved_by=None) -> StockMove:
+             idempotency_key, fx_rate=None, currency="CNY", approved_by=None, posting=None) -> StockMove:
     _check_quantity(quantity)
     if item.book_id != fund.book_id:
         raise StockError("the item and the fund belong to different books", field="fund")
-    with ledger.batch_atomic():
+    with ledger.posting_batch(posting) as posting:
         balance = _locked_balance(item, fund)
-        entry = ledger.entry_post(
+        entry = posting.post(
             book=item.book, date=date, memo=memo, user=user, idempotency_key=idempotency_key, source=source,
             fx_rate=fx_rate, approved_by=approved_by,
             legs=[Dr(item.inventory_account, fund, value, currency), Cr(credit_account, fund, value, currency)],
@@ -66,7 +65,7 @@ def _move_in(*, kind, item, fund, quantity, value: Decimal, credit_account, date
         existing = _replayed(entry)
         if existing is not None:
             return existing
-        fen = sum(leg.debit_cny for leg in entry.legs.all())
+        fen = sum(leg.debit_cny for leg in entry.posted_legs)
         StockBalance.objects.filter(pk=balance.pk).update(
             quantity=balance.quantity + quantity, value=balance.value + fen
         )
@@ -78,26 +77,27 @@ def _move_in(*, kind, item, fund, quantity, value: Decimal, credit_account, date
 def stock_receive(
     *, item: StockItem, fund: Fund, quantity: int, value: Decimal, income_account: Account, date: dt.date, user,
     memo: str = "", source=None, idempotency_key: str | None = None, currency: str = "CNY", fx_rate=None,
+    posting=None,
 ) -> StockMove:
     """Goods given: inventory up at fair value, in-kind income of the fund up."""
     require(user, STOCK, item.book)
     return _move_in(
         kind=StockMoveKind.RECEIVED, item=item, fund=fund, quantity=quantity, value=value,
         credit_account=income_account, date=date, user=user, memo=memo or f"Goods received: {item.code}",
-        source=source, idempotency_key=idempotency_key, currency=currency, fx_rate=fx_rate,
+        source=source, idempotency_key=idempotency_key, currency=currency, fx_rate=fx_rate, posting=posting,
     )
 
 
 def stock_purchase(
     *, item: StockItem, fund: Fund, quantity: int, amount: Decimal, pay_account: Account, date: dt.date, user,
-    memo: str = "", source=None, idempotency_key: str | None = None, approved_by=None,
+    memo: str = "", source=None, idempotency_key: str | None = None, approved_by=None, posting=None,
 ) -> StockMove:
     """Stock bought by a fund: cash becomes inventory of that fund (not spending: the fund's net assets stay)."""
     require(user, STOCK, item.book)
     return _move_in(
         kind=StockMoveKind.BOUGHT, item=item, fund=fund, quantity=quantity, value=amount, credit_account=pay_account,
         date=date, user=user, memo=memo or f"Stock bought: {item.code}", source=source,
-        idempotency_key=idempotency_key, approved_by=approved_by,
+        idempotency_key=idempotency_key, approved_by=approved_by, posting=posting,
     )
 
 
@@ -112,18 +112,17 @@ def issue_value(balance: StockBalance, quantity: int) -> Decimal:
 def stock_issue(
     *, item: StockItem, fund: Fund, quantity: int, expense_account: Account, date: dt.date, user, memo: str = "",
     source=None, idempotency_key: str | None = None, approved_by=None, expected_value: Decimal | None = None,
+    posting=None,
 ) -> StockMove:
     """Hand goods out: weighted-average cost moves from inventory to the program's expense, in the fund."""
     require(user, POST_ENTRIES, item.book)
     _check_quantity(quantity)
-    with ledger.batch_atomic():
+    with ledger.posting_batch(posting) as posting:
         balance = _locked_balance(item, fund)
-        if idempotency_key is not None and not ledger.key_known_unused(item.book, idempotency_key):
-            replay = StockMove.objects.filter(
-                entry__book=item.book, entry__idempotency_key=idempotency_key
-            ).first()
-            if replay is not None:
-                return replay
+        posted = None if idempotency_key is None else posting.find(item.book, idempotency_key)
+        replay = None if posted is None else _replayed(posted)
+        if replay is not None:
+            return replay
         if balance.quantity < quantity:
             raise InsufficientStock(
                 f"fund {fund.code} holds {balance.quantity} of {item.code}; {quantity} cannot be handed out",
@@ -137,7 +136,7 @@ def stock_issue(
             )
         if value <= 0:
             raise StockError(f"{item.code} in fund {fund.code} has no value left to hand out", field="quantity")
-        entry = ledger.entry_post(
+        entry = posting.post(
             book=item.book, date=date, memo=memo or f"Handed out: {quantity} {item.code}", user=user,
             idempotency_key=idempotency_key, source=source, approved_by=approved_by,
             legs=[Dr(expense_account, fund, value), Cr(item.inventory_account, fund, value)],
@@ -152,17 +151,17 @@ def stock_issue(
         )
 
 
-def stock_reverse(*, move: StockMove, date: dt.date, reason: str, user) -> StockMove:
+def stock_reverse(*, move: StockMove, date: dt.date, reason: str, user, posting=None) -> StockMove:
     """Reverse a movement's entry and put the goods back (or take them out again) at the same value."""
     require(user, POST_ENTRIES, move.item.book)  # a refund (officer) or a reversed disbursement (approver)
-    with transaction.atomic():
+    with ledger.posting_batch(posting) as posting:
         balance = _locked_balance(move.item, move.fund)
         if balance.quantity - move.quantity < 0 or balance.value - move.value < 0:
             raise InsufficientStock(
                 f"reversing this movement would take {move.item.code} in fund {move.fund.code} below zero",
                 field="quantity",
             )
-        entry = ledger.entry_reverse(entry=move.entry, date=date, reason=reason, user=user)
+        entry = ledger.entry_reverse(entry=move.entry, date=date, reason=reason, user=user, batch=posting)
         StockBalance.objects.filter(pk=balance.pk).update(
             quantity=balance.quantity - move.quantity, value=balance.value - move.value
         )

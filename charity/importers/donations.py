@@ -107,9 +107,10 @@ class DonationImporter(TrustImporter):
             raise CellError(f"is required for a gift in {currency} (CNY per unit)")
         return parse_rate(text)
 
-    def begin(self, batch) -> None:
+    def begin(self, posting) -> None:
+        super().begin(posting)
         # check() found which gifts are new; their entries' keys are then known to be unused too.
-        batch.expect_keys(self.book, [donation_key(data["external_id"]) for _row, data in self.plan
+        posting.expect_keys(self.book, [donation_key(data["external_id"]) for _row, data in self.plan
                                       if not data["imported"]])
 
     def apply_row(self, row, data) -> bool:
@@ -119,6 +120,6 @@ class DonationImporter(TrustImporter):
             trust=self.trust, external_id=data["external_id"], date=data["date"], amount=data["amount"],
             currency=data["currency"], fx_rate=data["fx_rate"], fund=data["fund"], channel=data["channel"],
             donor=data["donor"], item=data["item"], quantity=data["quantity"], description=data["description"],
-            user=self.user, unrecorded=True,
+            user=self.user, unrecorded=True, posting=self.posting,
         )
         return True

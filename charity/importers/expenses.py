@@ -85,5 +85,6 @@ class ExpenseImporter(TrustImporter):
             trust=self.trust, external_id=data["external_id"], date=data["date"], kind=data["kind"],
             fund=data["fund"], amount=data["amount"], item=data["item"], quantity=data["quantity"],
             unit_cost=data["unit_cost"], payee=data["payee"], description=data["description"], user=self.user,
+            posting=self.posting,
         )
         return True

@@ -66,6 +66,6 @@ class RefundImporter(TrustImporter):
             return False
         donation_refund(
             donation=data["donation"], external_id=data["external_id"], date=data["date"], amount=data["amount"],
-            reason=data["reason"], user=self.user,
+            reason=data["reason"], user=self.user, posting=self.posting,
         )
         return True

@@ -22,13 +22,12 @@ from django.conf import settings
 
 from charity import chart
 from ledger import selectors
-from ledger.models import Account, AccountType, Fund, Restriction
+from ledger.models import NET_ASSET_TYPES, Account, AccountType, Fund, Restriction
 
 from .base import AS_OF, RANGE, Column, Ratio, Report, ReportData, Row, amount, register
 
 WITHOUT = "without"
 WITH = "with"
-NET_ASSET_TYPES = (AccountType.INCOME, AccountType.EXPENSE, AccountType.NET_ASSETS)
 
 
 def net_asset_class(fund: Fund) -> str:

@@ -13,7 +13,6 @@ import datetime as dt
 from contextlib import contextmanager
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models import Sum
 
 from beneficiaries.models import StockMove
@@ -85,7 +84,7 @@ def _same_donation(d: Donation, **want) -> bool:
 def donation_record(
     *, trust: Trust, external_id: str, date: dt.date, amount, fund: Fund, channel: str, user,
     donor: Donor | None = None, currency: str | None = None, fx_rate=None, item: str = "",
-    quantity: int | None = None, description: str = "", unrecorded: bool = False,
+    quantity: int | None = None, description: str = "", unrecorded: bool = False, posting=None,
 ) -> Donation:
     """Record and post a gift and issue its receipt. Idempotent on ``external_id``: the same gift again returns
     the first record and writes nothing; the same id with different content is refused.
@@ -131,7 +130,7 @@ def donation_record(
         )
     key, source = donation_key(external_id), ("donation", external_id)
     memo = f"Donation {external_id}" + (f": {description}" if description else "")
-    with unique_or(f"donation {external_id} is being recorded twice"), ledger.batch_atomic(), \
+    with unique_or(f"donation {external_id} is being recorded twice"), ledger.posting_batch(posting) as posting, \
             translated(DonationError):
         if channel == Channel.IN_KIND:
             income = account(trust, IN_KIND_ACCOUNTS[fund.restriction])
@@ -141,22 +140,22 @@ def donation_record(
             entry = stock_receive(
                 item=stock_item, fund=fund, quantity=quantity, value=amount, income_account=income, date=date,
                 user=user, memo=memo, source=source, idempotency_key=key, currency=currency, fx_rate=rate,
+                posting=posting,
             ).entry
             amount_cny = None
         else:
             income = account(trust, INCOME_ACCOUNTS[fund.restriction])
             pay = account(trust, CHANNEL_ACCOUNTS[channel])
-            debit = Dr(pay, fund, amount, currency)
-            entry = ledger.entry_post(
+            entry = posting.post(
                 book=trust.book, date=date, memo=memo, user=user, idempotency_key=key, source=source, fx_rate=rate,
-                legs=[debit, Cr(income, fund, amount, currency)],
+                legs=[Dr(pay, fund, amount, currency), Cr(income, fund, amount, currency)],
             )
-            amount_cny = debit.cny  # in fen, as posted
+            amount_cny = entry.posted_legs[0].debit_cny  # in fen, as posted
         if entry.replayed or amount_cny is None:
             replay = Donation.objects.filter(entry=entry).first()
             if replay is not None:  # a concurrent identical request got there first
                 return replay
-            amount_cny = entry.legs.aggregate(s=Sum("debit_cny"))["s"]
+            amount_cny = sum(leg.debit_cny for leg in entry.posted_legs)
         donation = Donation.objects.create(
             trust=trust, external_id=external_id, donor=donor, date=date, amount=amount, amount_currency=currency,
             fx_rate=rate, amount_cny=from_minor(amount_cny), channel=channel, fund=fund, item=item,
@@ -193,7 +192,7 @@ def _same_refund(r: Refund, *, donation, date, amount, reason) -> bool:
 
 
 def donation_refund(
-    *, donation: Donation, external_id: str, date: dt.date, user, reason: str, amount=None,
+    *, donation: Donation, external_id: str, date: dt.date, user, reason: str, amount=None, posting=None,
 ) -> Refund:
     """Give back a gift, or part of it (``amount`` in the gift's currency; ``None``: all that is left of it).
 
@@ -222,13 +221,14 @@ def donation_refund(
             f"a refund cannot be dated {date.isoformat()}, before the gift ({donation.date.isoformat()})",
             field="date",
         )
-    with transaction.atomic():
+    with ledger.posting_batch(posting) as posting:
         # of=self: a bare FOR UPDATE over the joins would also lock the fund (and the entry, the trust) ahead of
         # the book, the opposite of the ledger's lock order (book, then funds): a deadlock with any posting to it.
         donation = (
             Donation.objects.select_for_update(of=("self",), no_key=True).select_related("entry", "fund", "trust")
             .get(pk=donation.pk)
         )
+        posting.flush()  # the gift's sources are read below: the database holds what this batch posted
         refunded = donation.refunds.aggregate(a=Sum("amount"), c=Sum("amount_cny"))
         refunded_amount = refunded["a"] or Decimal(0)
         left = donation.amount.amount - refunded_amount
@@ -263,16 +263,17 @@ def donation_refund(
         with translated(RefundRefused), refusal_explained(refused):
             if donation.in_kind:
                 move = StockMove.objects.get(entry=donation.entry)
-                entry = stock_reverse(move=move, date=date, reason=f"refund {external_id}: {reason}", user=user).entry
+                entry = stock_reverse(move=move, date=date, reason=f"refund {external_id}: {reason}", user=user,
+                                      posting=posting).entry
             elif whole:
                 entry = ledger.entry_reverse(
                     entry=donation.entry, date=date, reason=f"refund {external_id}: {reason}", user=user,
-                    idempotency_key=key,
+                    idempotency_key=key, batch=posting,
                 )
             else:
                 source_leg = income_leg(donation)
                 pay = account(trust, CHANNEL_ACCOUNTS[donation.channel])
-                entry = ledger.entry_post(
+                entry = posting.post(
                     book=trust.book, date=date, memo=f"Refund {external_id} of donation {donation.external_id}: "
                     f"{reason}", user=user, idempotency_key=key, source=source, fx_rate=donation.fx_rate,
                     legs=[
@@ -280,7 +281,7 @@ def donation_refund(
                         Cr(pay, donation.fund, amount, currency),
                     ],
                 )
-        amount_cny = entry.legs.filter(account__type=AccountType.INCOME).aggregate(s=Sum("debit_cny"))["s"]
+        amount_cny = sum(leg.debit_cny for leg in entry.posted_legs if leg.account.type == AccountType.INCOME)
         refund = Refund.objects.create(
             trust=trust, external_id=external_id, donation=donation, date=date, amount=amount,
             amount_currency=currency, amount_cny=from_minor(amount_cny), reason=reason, entry=entry,

@@ -17,7 +17,6 @@ from django.db.models import Sum
 
 from beneficiaries.models import Program, StockBalance, StockItem
 from beneficiaries.services import stock_purchase
-from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from ledger.models import Book, Fund, Restriction, from_minor
 from ledger.services import Cr, Dr
@@ -59,11 +58,11 @@ def _check_purpose(*, trust: Trust, fund: Fund, kind: str, item: StockItem | Non
         )
 
 
-def _check_liquid(*, fund: Fund, amount: Decimal) -> None:
+def _check_liquid(*, fund: Fund, amount: Decimal, posting) -> None:
     """A restricted fund's money not yet in stock must cover the purchase (its spendable balance >= 0)."""
     if fund.restriction == Restriction.UNRESTRICTED:
         return
-    net = ledger_selectors.fund_balance(fund)
+    net = posting.net_assets(fund)
     in_stock = StockBalance.objects.filter(fund=fund).aggregate(v=Sum("value"))["v"] or 0
     liquid = net - from_minor(in_stock)
     if amount > liquid:
@@ -85,7 +84,7 @@ def _same(e: Expense, **want) -> bool:
 def expense_record(
     *, trust: Trust, external_id: str, date: dt.date, kind: str, fund: Fund, amount, user,
     item: StockItem | str | None = None, quantity: int | None = None, unit_cost=None, payee: str = "",
-    description: str = "",
+    description: str = "", posting=None,
 ) -> Expense:
     """Record and post an expense paid from the bank (1002) by ``fund``. Idempotent on ``external_id``.
 
@@ -94,7 +93,7 @@ def expense_record(
     require(user, RECORD, trust.book)
     return _record(trust=trust, external_id=external_id, date=date, kind=kind, fund=fund, amount=amount, user=user,
                    item=item, quantity=quantity, unit_cost=unit_cost, payee=payee, description=description,
-                   approved_by=None)
+                   approved_by=None, posting=posting)
 
 
 def _basics(*, trust, external_id, date, kind, fund, amount) -> tuple[str, dt.date, Decimal]:
@@ -111,7 +110,7 @@ def _basics(*, trust, external_id, date, kind, fund, amount) -> tuple[str, dt.da
 
 
 def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantity, unit_cost, payee, description,
-            approved_by) -> Expense:
+            approved_by, posting=None) -> Expense:
     external_id, date, amount = _basics(trust=trust, external_id=external_id, date=date, kind=kind, fund=fund,
                                         amount=amount)
     payee, description = (payee or "").strip(), (description or "").strip()
@@ -154,7 +153,7 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
     key, source = f"expense:{external_id}", ("expense", external_id)
     memo = f"Expense {external_id}" + (f" to {payee}" if payee else "") + (f": {description}" if description else "")
     bank = account(trust, chart.BANK)
-    with unique_or(f"expense {external_id} is being recorded twice"), transaction.atomic(), \
+    with unique_or(f"expense {external_id} is being recorded twice"), ledger.posting_batch(posting) as posting, \
             translated(ExpenseError):
         if kind == ExpenseKind.INVENTORY_PURCHASE:
             # Lock order as in beneficiaries.services.stock: the stock balance row, then the book (which
@@ -162,13 +161,13 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
             StockBalance.objects.get_or_create(item=item, fund=fund)
             StockBalance.objects.select_for_update().get(item=item, fund=fund)
             Book.objects.select_for_update().get(pk=trust.book_id)
-            _check_liquid(fund=fund, amount=amount)
+            _check_liquid(fund=fund, amount=amount, posting=posting)
             entry = stock_purchase(
                 item=item, fund=fund, quantity=quantity, amount=amount, pay_account=bank, date=date, user=user,
-                memo=memo, source=source, idempotency_key=key, approved_by=approved_by,
+                memo=memo, source=source, idempotency_key=key, approved_by=approved_by, posting=posting,
             ).entry
         else:
-            entry = ledger.entry_post(
+            entry = posting.post(
                 book=trust.book, date=date, memo=memo, user=user, idempotency_key=key, source=source,
                 legs=[Dr(account(trust, EXPENSE_ACCOUNTS[kind]), fund, amount), Cr(bank, fund, amount)],
                 approved_by=approved_by,

@@ -40,7 +40,7 @@ BOTH = {OFFICER, APPROVER}
 # Helpers and read-only functions the packages export, and set-up steps that only trust_create calls (it checks).
 NOT_STATE_CHANGING = {
     "check_fund", "check_limits", "estimated_value", "disbursement_deliver",  # the last is disbursement_pay
-    "system_user", "round_cny", "key_known_unused", "batch_atomic", "current_batch", "posting_batch",
+    "system_user", "round_cny", "posting_batch",
     "month_bounds", "Dr", "Cr", "entry_check",
 }
 SETUP_INSIDE_TRUST_CREATE = {"book_create", "account_create"}

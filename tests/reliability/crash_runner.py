@@ -9,7 +9,7 @@
 
 The database is the one DATABASE_URL names. The hook: with CRASH_AFTER=N and CRASH_MARKER=PATH, the process
 writes PATH after its N-th posted entry and then sleeps, mid-transaction, until it is killed. It wraps
-``ledger.services._post`` from outside; production code has no test hook.
+``PostingBatch.post_prepared`` from outside; production code has no test hook.
 """
 
 from __future__ import annotations
@@ -39,21 +39,21 @@ def _hook() -> None:
     if not after:
         return
     marker = Path(os.environ["CRASH_MARKER"])
-    from ledger import services
+    from ledger.services.batch import PostingBatch
 
-    original = services._post
+    original = PostingBatch.post_prepared
     posted = 0
 
-    def _post(**kwargs):
+    def post_prepared(self, prepared):
         nonlocal posted
-        entry = original(**kwargs)
+        entry = original(self, prepared)
         posted += 1
         if posted == after:
             marker.write_text(str(posted))
             time.sleep(600)  # halfway through, inside the open transaction: wait for SIGKILL
         return entry
 
-    services._post = _post
+    PostingBatch.post_prepared = post_prepared
 
 
 def setup(directory: str) -> None:

@@ -10,7 +10,7 @@ Design overview
 * An entry is inserted as ``draft``, its legs are inserted under it, and the change ``draft -> posted`` is what
   the database checks (balance per currency, per fund and in CNY; purpose rules). Posted entries and their legs
   can no longer be inserted into, updated or deleted; ``migrations/sql/`` holds the triggers, one file per
-  engine.
+  engine and guard migration (see ``ledger.dbguards``).
 * Running totals: ``DailyBalance`` holds, per account, fund and day, the CNY debits and credits posted; a
   balance at any date is a sum over days, not over legs. ``BalanceCheckpoint`` snapshots cumulative totals at
   each period close, so the sum over days starts at the last closed month. ``Fund.net_assets`` is the fund's

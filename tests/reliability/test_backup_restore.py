@@ -134,8 +134,8 @@ def test_sqlite_backup_and_restore_give_the_same_books(tmp_path):
         with pytest.raises(sqlite3.DatabaseError, match="ledger"):
             db.execute(TAMPER)
         book, sequence = db.execute(WHICH).fetchone()
-        # Lifted for one statement (dropped and put back from ledger/migrations/sql/sqlite.sql, as test_tamper
-        # does), a changed amount gets in; verify_ledger on the restored books names the entry.
+        # Lifted for one statement (dropped and put back from today's guards, ledger.dbguards.statements, as
+        # test_tamper does), a changed amount gets in; verify_ledger on the restored books names the entry.
         [guard] = [sql for sql in statements("sqlite")
                    if re.search(r"CREATE TRIGGER ledger_leg_no_update_posted\b", sql)]
         with db:

@@ -37,7 +37,9 @@ test-pg: $(VENV)/.installed
 
 # The tests marked slow outside the reliability suite (whose long modes follow): the journal and general ledger
 # streaming in constant memory, the sample year's aid and donor reports, the bench apps' smoke run. SQLite, or
-# DATABASE_URL; .ci/run runs both (about 2.5 and 3.5 minutes).
+# DATABASE_URL; .ci/run runs both. Kept out of `make test` because each builds large books (a long ledger to
+# stream, the sample year, a demo for the bench): every run would pay for checks that only reports and the bench
+# can break.
 SLOW_TESTS := tests/reports/test_streaming.py tests/reports/test_sample_year_reports.py tests/bench/test_bench_apps_tiny.py
 
 test-slow: $(VENV)/.installed

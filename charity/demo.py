@@ -1,6 +1,6 @@
 """A believable year of the demo trust, generated deterministically from a seed, as the seven CSV kinds.
 
-``demo_year(...)`` returns ``{kind: [row dict, ...]}`` in the formats of CONTRACT.md, so that ``seed_demo``
+``demo_year(...)`` returns ``{kind: [row dict, ...]}`` in the formats of docs/formats.md, so that ``seed_demo``
 loads it through exactly the same importers as ``import_csv`` (and ``seed_demo --export DIR`` writes the same
 rows as files). Everything is fictitious: names are drawn from common characters, identity numbers are valid in
 form (check digit, birth date, sex digit) but built from a district code and random sequence numbers.

@@ -55,7 +55,8 @@ class ApprovalRequired(ExpenseError):
 
 
 class PurposeRefused(ExpenseError):
-    """DESIGN.md's purpose rules: restricted money pays only for its own program; an endowment is not spent."""
+    """The purpose rules (docs/ledger.md, "Funds and the restricted-fund rule"): restricted money pays only for its
+    own program; an endowment is not spent."""
 
     code = "purpose_refused"
 

@@ -93,7 +93,7 @@ def table(rows: list[list], *, widths=None, header_rows: int = 1, numeric_cols=(
 
 @dataclass
 class DocumentInfo:
-    """What every PDF states (CONTRACT.md): trust, report, parameters, generation time, entry count, head."""
+    """What every PDF states (docs/formats.md): trust, report, parameters, generation time, entry count, head."""
 
     trust_name: str
     title: str

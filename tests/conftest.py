@@ -68,7 +68,7 @@ def approver(django_user_model, cast):
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
-    """PBKDF2 costs a third of a second per user on these shared machines; tests need no real hashing."""
+    """PBKDF2 is slow on purpose (that is its job against password guessing); tests need no real hashing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

@@ -172,7 +172,7 @@ def resolve_params(
     donor: str | None = None,
     today: dt.date | None = None,
 ) -> Params:
-    """Check the options given against what ``report`` takes and fill in the defaults (CONTRACT.md)."""
+    """Check the options given against what ``report`` takes and fill in the defaults (docs/formats.md)."""
     today = today or timezone.localdate()
     given = {
         "--as-of": as_of is not None,

@@ -1,4 +1,4 @@
-"""What every command that reads or writes a book shares: ``--trust`` and ``--user`` (CONTRACT.md).
+"""What every command that reads or writes a book shares: ``--trust`` and ``--user`` (docs/formats.md).
 
 A trust's book carries the trust's code, so the ledger resolves ``--trust`` without knowing what a trust is.
 Exit status: 0 on success, 1 on refused input (``CommandError``), 2 on wrong usage (argparse).

@@ -1,4 +1,4 @@
-"""Expenses and the purpose rules (DESIGN.md: purpose follows the money)."""
+"""Expenses and the purpose rules (docs/ledger.md: purpose follows the money)."""
 
 import datetime as dt
 from decimal import Decimal

@@ -1,5 +1,6 @@
-"""``import_csv`` for donors, donations, expenses and refunds (README, "Importing CSV files"): all or nothing per
-file, every bad row reported as ``row N, column C: message``, idempotent re-import, ``--dry-run``."""
+"""``import_csv`` for donors, donations, expenses and refunds (docs/formats.md, "CSV files read by import_csv"):
+all or nothing per file, every bad row reported as ``row N, column C: message``, idempotent re-import,
+``--dry-run``."""
 
 import datetime as dt
 from decimal import Decimal

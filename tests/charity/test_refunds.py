@@ -1,4 +1,4 @@
-"""Refunds give back only what is unspent of a gift (DESIGN.md: donor traceability)."""
+"""Refunds give back only what is unspent of a gift (docs/ledger.md: FIFO allocation)."""
 
 import datetime as dt
 from decimal import Decimal

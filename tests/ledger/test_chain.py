@@ -1,5 +1,5 @@
-"""The hash chain's links, computed in the test itself from the canonical form README.md writes down ("Hash chain:
-canonical form"), never with ``ledger.hashing``: a change to what is hashed, or to how the links are joined, fails
+"""The hash chain's links, computed in the test itself from the canonical form docs/ledger.md writes down ("Hash
+chain"), never with ``ledger.hashing``: a change to what is hashed, or to how the links are joined, fails
 here even though posting and ``verify_ledger`` would still agree with each other.
 
 Then tampering by someone who knows the canonical form: an entry rewritten by raw SQL with its own hash
@@ -219,5 +219,5 @@ def test_a_rewrite_that_also_moves_the_books_head_is_found_only_against_a_head_k
     with connection.cursor() as cursor:
         cursor.execute("UPDATE ledger_book SET head_hash = %s WHERE id = %s", [forged_3, sb.book.pk])
     verdict = verify_book(sb.book)
-    assert verdict.ok  # not caught inside the database: documented in README ("Hash chain: canonical form")
+    assert verdict.ok  # not caught inside the database: documented in docs/ledger.md ("Hash chain")
     assert verdict.head == forged_3 != published_head

@@ -1,4 +1,4 @@
-"""``export_beancount`` checked by Beancount 3 itself, and ``verify_ledger``'s output (CONTRACT.md)."""
+"""``export_beancount`` checked by Beancount 3 itself, and ``verify_ledger``'s output (docs/formats.md)."""
 
 import datetime as dt
 from collections import defaultdict

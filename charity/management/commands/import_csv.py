@@ -20,7 +20,7 @@ def _login() -> str:
 
 
 class Command(BookCommand):
-    help = "Import one CSV file, all or nothing (CONTRACT.md). KIND: " + ", ".join(KINDS)
+    help = "Import one CSV file, all or nothing (docs/formats.md). KIND: " + ", ".join(KINDS)
 
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=KINDS)

@@ -1,4 +1,4 @@
-"""``report NAME``: write one report as CSV, JSON or PDF (CONTRACT.md).
+"""``report NAME``: write one report as CSV, JSON or PDF (docs/formats.md).
 
 Exit status: 0 written; 1 refused input (an unknown fund, --from after --to); 2 wrong usage (an unknown
 report, an option the report does not take, a PDF without --out).

@@ -1,4 +1,4 @@
-"""``seed_demo``: a realistic, deterministic year of the demo trust (CONTRACT.md).
+"""``seed_demo``: a realistic, deterministic year of the demo trust (docs/formats.md).
 
 The year is generated as the seven CSV kinds (``charity.demo``) and loaded through the same importers as
 ``import_csv``, in dependency order; then one receipt is voided, months are closed up to the last full one, and

@@ -26,7 +26,6 @@ figure failed its exactness check; a missed goal alone does not fail the run.
 """
 
 from __future__ import annotations
-from ledger.services import system_user
 
 import argparse
 import datetime as dt
@@ -106,7 +105,7 @@ def _small_book(code: str, user, day: dt.date):
         expense=services.account_create(
             book=book, code="5101", name="项目支出", name_en="Program: smile packs", type="expense", purpose="smile",
         ),
-        fund=services.fund_create(user=system_user(), book=book, code="SMILE", name="微笑包", restriction="restricted", purpose="smile"),
+        fund=services.fund_create(user=services.system_user(), book=book, code="SMILE", name="微笑包", restriction="restricted", purpose="smile"),
     )
     services.entry_post(
         book=book, date=day - dt.timedelta(days=1), memo="gift", user=user, idempotency_key=f"{code}-gift",
@@ -286,7 +285,7 @@ def load_big_book(code: str, user, m: int, today: dt.date) -> dict:
         services.account_create(book=book, code=c, name=name, name_en=name, type=kind)
         for c, name, kind in common.BIG_CHART
     ]
-    fund = services.fund_create(user=system_user(), book=book, code="GEN", name="非限定性", restriction="unrestricted")
+    fund = services.fund_create(user=services.system_user(), book=book, code="GEN", name="非限定性", restriction="unrestricted")
     net_types = {"income", "expense", "net_assets"}
     plan = list(common.big_book_plan(m, today))
     previous, sequence, net_assets = GENESIS, 0, 0

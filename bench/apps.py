@@ -301,6 +301,7 @@ def run_b6(url: str, acfg: dict, prep: dict, write_kind: str = "donations", *, w
     wprep = _child_json("b6-prepare", url)  # the 20 trusts of the write phases, and their entries before
     port = free_port()
     log_path = common.VAR / "bench-gunicorn.log"
+    common.VAR.mkdir(exist_ok=True)
     proc = start_gunicorn(url, port, log_path=log_path)
     out: dict = {"server": f"gunicorn {_gunicorn_version()} sync, 2 workers, 127.0.0.1:{port}, "
                            f"REPORT_CACHE={os.environ.get('REPORT_CACHE') or 'file'}, "

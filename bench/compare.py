@@ -176,6 +176,7 @@ def run_tree(name: str, tree: Path, python: str, url: str | None, mode: str, run
     else:
         env.pop("DATABASE_URL", None)
     out.mkdir(parents=True, exist_ok=True)
+    (tree / "var").mkdir(exist_ok=True)  # as `make bench` does first (the bench's logs and SQLite files go there)
     args, dropped = known_args(tree, python, env, _split_args(f"--mode {mode} --out {out} {run_args}"))
     cmd = [python, "bench/run.py", *args]
     log(f"{name}: {tree} $ {' '.join(cmd)}" + (f"  (not known to its run.py, left out: {dropped})" if dropped else ""))

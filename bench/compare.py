@@ -82,14 +82,19 @@ def figure(result: dict, paths) -> float | None:
     return None
 
 
-def b6_protocol(result: dict) -> str | None:
-    """How the run measured B6's reads (the base may be older than the open loop): open at R/s, or closed."""
-    reads = ((result.get("apps") or {}).get("B6") or {}).get("reads") or {}
-    if not reads:
-        return None
-    if reads.get("loop") == "open":
-        return f"open loop {reads.get('rate_per_s')}/s"
-    return f"closed loop, {reads.get('clients')} clients"
+def b6_protocol(result: dict) -> dict:
+    """How the run measured B6 (the base may be older than this protocol): reads open at R/s or closed with C
+    clients; writes as C clients x a count, or C clients for S seconds."""
+    b6 = (result.get("apps") or {}).get("B6") or {}
+    reads, one = b6.get("reads") or {}, b6.get("writes_one_book") or b6.get("writes") or {}
+    out = {}
+    if reads:
+        out["reads"] = (f"open loop {reads.get('rate_per_s')}/s" if reads.get("loop") == "open"
+                        else f"closed loop, {reads.get('clients')} clients")
+    if one:
+        out["writes"] = (f"{one.get('clients')} clients x {one.get('requests')} requests" if "books" in one
+                         else f"{one.get('clients')} clients for {round(one.get('seconds') or 0)} s")
+    return out
 
 
 def compare_rows(base: dict, new: dict, threshold: float) -> list[dict]:
@@ -250,16 +255,17 @@ def main(argv=None) -> int:
               "new": {"tree": str(ROOT), "head": head, "uncommitted_changes": dirty, **runs.get("new", {})},
               "vendor": vendor, "mode": args.mode, "run_args": args.run_args, "threshold": args.threshold,
               "exact": {k: r.get("exact") for k, r in results.items()},
-              "b6_reads": {k: b6_protocol(r) for k, r in results.items()}, "rows": rows}
+              "b6_protocol": {k: b6_protocol(r) for k, r in results.items()}, "rows": rows}
     (out / "compare.json").write_text(json.dumps(report, indent=2, default=str))
 
     print(f"\n{vendor} / {args.mode}: base {args.base} ({base_rev[:10]}) vs the working tree (HEAD {head[:10]}"
           f"{' + changes' if dirty else ''}) -> {out / 'compare.json'}\n")
     print(table(rows, args.threshold))
-    protocols = report["b6_reads"]
-    if protocols.get("base") and protocols.get("new") and protocols["base"] != protocols["new"]:
-        print(f"- B6 reads were measured differently: base {protocols['base']}, new {protocols['new']}: "
-              "their latencies are not comparable")
+    protocols = report["b6_protocol"]
+    for part in ("reads", "writes"):
+        b, n = (protocols.get("base") or {}).get(part), (protocols.get("new") or {}).get(part)
+        if b and n and b != n:
+            print(f"- B6 {part} were measured differently: base {b}, new {n}: their figures are not comparable")
     failed = []
     for name, info in runs.items():
         if info.get("dropped_args"):

@@ -12,18 +12,21 @@ B5         in-process in ``python bench/apps.py b5`` on the demo database: ``ren
 B7 memory  ``manage.py report general-ledger --format csv --out FILE`` as a child process over the demo year
            and over the big book of B3/B4 (M legs): peak RSS and time; the CSV is read back (every leg line
            there, debits = credits on the TOTAL line).
-B6         PostgreSQL only: gunicorn, 2 workers, on the demo database; ``bench/load.py`` drives it from this
-           process over 127.0.0.1 (reads: donor statements as JSON by the auditor; writes: gifts recorded
-           through the donations endpoint by the officer, or manual journal entries with ``--b6-writes
-           entries``, each with an Idempotency-Key, some sent twice); afterwards ``verify_ledger`` and the
-           trial-balance report must be clean, and the entries written must be exactly the keys the server
-           accepted, to the cent (gifts: one entry and one valid receipt each).
+B6         PostgreSQL only: gunicorn, 2 workers, on the demo database, with ``bench.server_settings`` (the
+           project's settings with one more route, ``/bench/ping/``); ``bench/load.py`` drives it from this process
+           over 127.0.0.1: reads of donor statements as JSON by the auditor at a fixed arrival rate (open loop);
+           the closed-loop ceiling of that endpoint and of the trivial ``/bench/ping/``; writes (gifts through the
+           donations endpoint by the officer, or manual journal entries with ``--b6-writes entries``, each with an
+           Idempotency-Key, some sent twice) all to one trust and then spread over 20 (``WRITE_TRUSTS``, made by
+           ``apps.py b6-prepare`` in the demo database). Afterwards ``verify_ledger`` and the trial balance of every
+           book involved must be clean, and each book must hold exactly the entries the server accepted for it, to
+           the cent (gifts: one entry and one valid receipt each).
            The server's report cache is ``REPORT_CACHE=file`` in a directory emptied first
            (``report_cache_env``). ``python bench/apps.py b6 [--warm-all]`` runs B6 alone on a demo database an
            earlier run left (``DATABASE_URL=.../<base>_demo``).
 
 Nothing here changes ``ledger/`` or ``charity/``; the bench only sets the demo users' passwords in its own
-scratch database so that it can ask ``/api/v1/auth/token/`` for their tokens.
+scratch database so that it can ask ``/api/v1/auth/token/`` for their tokens, and makes B6's 20 trusts there.
 """
 
 from __future__ import annotations
@@ -53,13 +56,21 @@ import common  # noqa: E402
 # Per mode: demo size (None = seed_demo's defaults), samples, and the B6 load.
 APP_MODES = {
     "tiny": {"seed_args": ["--beneficiaries", "40", "--donations", "80"], "annual_runs": 1, "donor_samples": 3,
-             "receipt_samples": 5, "read_clients": 4, "read_seconds": 3, "write_clients": 2, "write_seconds": 2},
+             "receipt_samples": 5, "read_rate": 20, "read_seconds": 2, "write_clients": 4, "write_total": 40,
+             "sat_clients": 4, "sat_seconds": 1.5},
     "quick": {"seed_args": [], "annual_runs": 3, "donor_samples": 10, "receipt_samples": 20,
-              "read_clients": 50, "read_seconds": 30, "write_clients": 20, "write_seconds": 20},
+              "read_rate": 50, "read_seconds": 30, "write_clients": 20, "write_total": 600,
+              "sat_clients": 8, "sat_seconds": 10},
     "full": {"seed_args": [], "annual_runs": 3, "donor_samples": 10, "receipt_samples": 20,
-             "read_clients": 50, "read_seconds": 30, "write_clients": 20, "write_seconds": 20},
+             "read_rate": 50, "read_seconds": 60, "write_clients": 20, "write_total": 2000,
+             "sat_clients": 8, "sat_seconds": 20},
 }
 TRUST = "CWCT"
+# B6's write phases: trusts of their own, made in the demo database by ``apps.py b6-prepare``; the one-book phase
+# writes to the first, the spread phase to all of them.
+WRITE_BOOKS = 20
+WRITE_TRUSTS = [f"B6W{i:02d}" for i in range(1, WRITE_BOOKS + 1)]
+SERVER_SETTINGS = "bench.server_settings"  # charity.settings with the bench's URLconf (/bench/ping/)
 
 
 def log(msg: str) -> None:
@@ -241,7 +252,8 @@ def start_gunicorn(url: str, port: int, workers: int = 2, log_path: Path | None 
     cmd = [sys.executable, "-m", "gunicorn", "charity.wsgi:application", "--workers", str(workers), "--bind",
            f"127.0.0.1:{port}", "--chdir", str(ROOT), "--timeout", "120", "--graceful-timeout", "5"]
     log_file = open(log_path or os.devnull, "wb")
-    proc = subprocess.Popen(cmd, env={**child_env(url), **report_cache_env()}, cwd=str(ROOT), stdout=log_file,
+    env = {**child_env(url), **report_cache_env(), "DJANGO_SETTINGS_MODULE": SERVER_SETTINGS}
+    proc = subprocess.Popen(cmd, env=env, cwd=str(ROOT), stdout=log_file,
                             stderr=log_file, start_new_session=True)
     log_file.close()
     return proc
@@ -286,38 +298,57 @@ def run_b6(url: str, acfg: dict, prep: dict, write_kind: str = "donations", *, w
 
     import load
 
+    wprep = _child_json("b6-prepare", url)  # the 20 trusts of the write phases, and their entries before
     port = free_port()
     log_path = common.VAR / "bench-gunicorn.log"
+    common.VAR.mkdir(exist_ok=True)
     proc = start_gunicorn(url, port, log_path=log_path)
     out: dict = {"server": f"gunicorn {_gunicorn_version()} sync, 2 workers, 127.0.0.1:{port}, "
-                           f"REPORT_CACHE={os.environ.get('REPORT_CACHE') or 'file'}",
-                 "gunicorn_log": str(log_path.relative_to(ROOT)), "warm_all": warm_all}
+                           f"REPORT_CACHE={os.environ.get('REPORT_CACHE') or 'file'}, "
+                           f"DJANGO_SETTINGS_MODULE={SERVER_SETTINGS}",
+                 "gunicorn_log": str(log_path.relative_to(ROOT)), "warm_all": warm_all,
+                 "write_trusts": WRITE_TRUSTS}
     try:
         out["startup_seconds"] = wait_until_up(port, proc)
         log(f"B6: gunicorn up in {out['startup_seconds']:.1f}s on port {port}")
         out.update(asyncio.run(load.run(
             base=f"http://127.0.0.1:{port}", trust=TRUST, year=prep["year"], date=prep["date"],
-            donors=prep["donors"], users=prep["users"], read_clients=acfg["read_clients"],
-            read_seconds=acfg["read_seconds"], write_clients=acfg["write_clients"],
-            write_seconds=acfg["write_seconds"], write_kind=write_kind, warm_all=warm_all,
+            donors=prep["donors"], users=prep["users"], write_trusts=WRITE_TRUSTS, cfg=acfg,
+            write_kind=write_kind, warm_all=warm_all,
         )))
     finally:
         stop_gunicorn(proc)
     check = _child_json("b6-check", url, "--memo-prefix", load.memo_prefix(write_kind), "--entries-before",
-                        str(prep["entries"]), *(["--donations", load.DONATION_PREFIX] if write_kind == "donations" else []))
+                        json.dumps({TRUST: prep["entries"], **wprep["entries"]}),
+                        *(["--donations", load.DONATION_PREFIX] if write_kind == "donations" else []))
     out["check"] = check
     writes = out.get("writes", {})
     problems = list(check["problems"])
     if check["entries_written"] != writes.get("created"):
         problems.append(f"{check['entries_written']} entries in the ledger, the server answered 201 to "
                         f"{writes.get('created')} distinct keys")
-    if check["amount_written"] != writes.get("amount_created"):
-        problems.append(f"ledger holds {check['amount_written']}, the client posted {writes.get('amount_created')}")
+    for trust in WRITE_TRUSTS:
+        mine = (writes.get("per_trust") or {}).get(trust, {"created": 0, "amount": "0.00"})
+        theirs = check["per_trust"].get(trust, {})
+        if (theirs.get("entries_written"), theirs.get("amount_written")) != (mine["created"], mine["amount"]):
+            problems.append(f"{trust}: ledger holds {theirs.get('entries_written')} entries, "
+                            f"{theirs.get('amount_written')}; the server accepted {mine['created']}, {mine['amount']}")
     out["exact"] = not problems
     out["problems"] = "; ".join(problems)
-    log(f"B6: reads {out.get('reads', {}).get('p99_ms', 0):.0f} ms p99, "
-        f"writes {writes.get('per_s', 0):.1f}/s, exact={out['exact']} {out['problems']}")
+    one, spread, sat = out.get("writes_one_book", {}), out.get("writes_spread", {}), out.get("saturation", {})
+    log(f"B6: reads open loop {_get(out, 'reads', 'rate_per_s')}/s p99 {_get(out, 'reads', 'p99_ms') or 0:.0f} ms; "
+        f"saturation reads {_get(sat, 'reads', 'per_s') or 0:.1f}/s, ping {_get(sat, 'ping', 'per_s') or 0:.1f}/s; "
+        f"writes one book {one.get('per_s', 0):.1f}/s, {len(WRITE_TRUSTS)} books {spread.get('per_s', 0):.1f}/s "
+        f"(ratio {out.get('writes_ratio_one_to_spread') or 0:.2f}); exact={out['exact']} {out['problems']}")
     return out
+
+
+def _get(d: dict, *keys):
+    for key in keys:
+        if not isinstance(d, dict) or key not in d:
+            return None
+        d = d[key]
+    return d
 
 
 def _gunicorn_version() -> str:
@@ -498,23 +529,44 @@ def child_b5(args) -> dict:
     return out
 
 
-def child_b6_check(args) -> dict:
-    """After the load: verify_ledger, the trial balance's totals, and what the writes left in the ledger."""
+def child_b6_prepare(args) -> dict:
+    """The trusts of B6's write phases (``WRITE_TRUSTS``, made by ``trust_create`` as ``create_trust`` makes them;
+    kept when an earlier run made them), the demo officer an officer in each; their entry counts before."""
     _setup()
+    from django.contrib.auth import get_user_model
+
+    from charity.models import Membership, Trust
+    from charity.roles import OFFICER
+    from charity.services import trust_create
+    from ledger.models import JournalEntry
+    from ledger.services import system_user
+
+    officer = get_user_model().objects.get(username="officer")
+    entries = {}
+    for code in WRITE_TRUSTS:
+        trust = Trust.objects.filter(code=code).select_related("book").first()
+        if trust is None:
+            trust = trust_create(code=code, name=f"bench B6 {code}", user=system_user())
+        Membership.objects.get_or_create(user=officer, trust=trust, role=OFFICER)
+        entries[code] = JournalEntry.objects.filter(book=trust.book).count()
+    return {"entries": entries}
+
+
+def _book_check(trust, memo_prefix: str, entries_before: int, donations: str) -> tuple[dict, list[str]]:
+    """verify_ledger, the trial balance's totals, and what the writes left in one trust's book."""
     from django.core.management import call_command
     from django.db.models import Sum
 
-    from charity.models import Donation, Trust
+    from charity.models import Donation
     from charity.reports import get_report, render_report, resolve_params
     from ledger.models import JournalEntry, Leg, from_minor
 
-    trust = Trust.objects.select_related("book").get(code=TRUST)
     problems = []
     verify = io.StringIO()
     try:
-        call_command("verify_ledger", "--trust", TRUST, stdout=verify)
+        call_command("verify_ledger", "--trust", trust.code, stdout=verify)
     except Exception as exc:  # noqa: BLE001 - CommandError when the book fails verification
-        problems.append(f"verify_ledger: {exc}")
+        problems.append(f"{trust.code} verify_ledger: {exc}")
     cls = get_report("trial-balance")
     buffer = io.BytesIO()
     render_report(book=trust.book, report=cls, params=resolve_params(cls, trust.book), fmt="json", out=buffer)
@@ -522,27 +574,45 @@ def child_b6_check(args) -> dict:
     totals = report.get("totals") or {}
     if isinstance(totals, list):
         totals = totals[0] if totals else {}
-    if totals.get("debit") != totals.get("credit") or totals.get("debit") is None:
-        problems.append(f"trial balance totals {totals}")
+    written = JournalEntry.objects.filter(book=trust.book, memo__startswith=memo_prefix, sequence__gt=entries_before)
+    if totals.get("debit") != totals.get("credit") or (totals.get("debit") is None and written.exists()):
+        problems.append(f"{trust.code} trial balance totals {totals}")
     # Only this run's (``apps.py b6`` may run again on a database an earlier run wrote into).
-    written = JournalEntry.objects.filter(book=trust.book, memo__startswith=args.memo_prefix,
-                                          sequence__gt=args.entries_before)
     debit = Leg.objects.filter(entry__in=written).aggregate(s=Sum("debit_cny"))["s"] or 0
     entries_after = JournalEntry.objects.filter(book=trust.book).count()
-    if entries_after - args.entries_before != written.count():
-        problems.append(f"{entries_after - args.entries_before} new entries, {written.count()} from the bench")
-    if args.donations:  # each gift recorded: its own entry, its amount, one valid receipt
-        gifts = Donation.objects.filter(trust=trust, external_id__startswith=args.donations)
-        if gifts.count() != written.count() or gifts.filter(entry__in=written).count() != written.count():
-            problems.append(f"{gifts.count()} gifts for {written.count()} entries")
+    count = written.count()
+    if entries_after - entries_before != count:
+        problems.append(f"{trust.code}: {entries_after - entries_before} new entries, {count} from the bench")
+    if donations:  # each gift recorded: its own entry, its amount, one valid receipt
+        gifts = Donation.objects.filter(trust=trust, external_id__startswith=donations, entry__in=written)
+        if gifts.count() != count:
+            problems.append(f"{trust.code}: {gifts.count()} gifts for {count} entries")
         total = gifts.aggregate(s=Sum("amount_cny"))["s"]
         if total is not None and total != from_minor(debit):
-            problems.append(f"gifts total {total}, their entries {from_minor(debit)}")
+            problems.append(f"{trust.code}: gifts total {total}, their entries {from_minor(debit)}")
         unreceipted = gifts.exclude(receipts__voided_at__isnull=True).count()
         if unreceipted:
-            problems.append(f"{unreceipted} gifts without a valid receipt")
-    return {"verify_ledger": verify.getvalue().strip(), "trial_balance_totals": totals,
-            "entries_written": written.count(), "amount_written": str(from_minor(debit)), "problems": problems}
+            problems.append(f"{trust.code}: {unreceipted} gifts without a valid receipt")
+    return {"verify_ledger": verify.getvalue().strip(), "trial_balance_totals": totals, "entries_written": count,
+            "amount_written": str(from_minor(debit))}, problems
+
+
+def child_b6_check(args) -> dict:
+    """After the load: every book B6 read from or wrote to is verified and balanced, and holds exactly the writes."""
+    _setup()
+    from charity.models import Trust
+
+    before = json.loads(args.entries_before)
+    problems: list[str] = []
+    per_trust = {}
+    for trust in Trust.objects.filter(code__in=[TRUST, *before]).select_related("book").order_by("code"):
+        per_trust[trust.code], found = _book_check(trust, args.memo_prefix, before[trust.code],
+                                                   args.donations)
+        problems += found
+    demo = per_trust.get(TRUST, {})
+    return {"verify_ledger": demo.get("verify_ledger", ""), "trial_balance_totals": demo.get("trial_balance_totals"),
+            "books": len(per_trust), "entries_written": sum(t["entries_written"] for t in per_trust.values()),
+            "per_trust": per_trust, "problems": problems}
 
 
 def b6_alone(args) -> dict:
@@ -551,8 +621,11 @@ def b6_alone(args) -> dict:
     if common.vendor_of(url) != "postgresql":
         raise SystemExit("B6 runs on PostgreSQL only")
     out = run_b6(url, APP_MODES[args.mode], _child_json("prepare", url), warm_all=args.warm_all)
-    for part in ("reads_1_client", "reads", "writes"):
-        r = out.get(part) or {}
+    parts = {"reads_1_client": out.get("reads_1_client"), "reads (open loop)": out.get("reads"),
+             "saturation reads": _get(out, "saturation", "reads"), "saturation ping": _get(out, "saturation", "ping"),
+             "writes one book": out.get("writes_one_book"), "writes spread": out.get("writes_spread")}
+    for part, r in parts.items():
+        r = r or {}
         log(f"B6 {part}: p50 {r.get('p50_ms', 0):.0f} ms, p99 {r.get('p99_ms', 0):.0f} ms, "
             f"{r.get('per_s', 0):.1f}/s, {r.get('errors')} errors")
     return out
@@ -564,13 +637,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("prepare")
+    sub.add_parser("b6-prepare")
     b5 = sub.add_parser("b5")
     b5.add_argument("--annual-runs", type=int, default=3)
     b5.add_argument("--donor-samples", type=int, default=10)
     b5.add_argument("--receipt-samples", type=int, default=20)
     check = sub.add_parser("b6-check")
     check.add_argument("--memo-prefix", required=True)
-    check.add_argument("--entries-before", type=int, required=True)
+    check.add_argument("--entries-before", required=True, help='JSON: {"<trust code>": entries before}')
     check.add_argument("--donations", default="", help="external-id prefix of the gifts B6 recorded, if it did")
     b6 = sub.add_parser("b6", help="B6 alone, on the demo database in DATABASE_URL (seeded and analysed by an "
                                    "earlier run: <base>_demo); prints the B6 JSON")
@@ -578,7 +652,7 @@ def main(argv=None) -> int:
     b6.add_argument("--warm-all", action="store_true",
                     help="ask for every donor's statement once before the timed reads (not the issue's protocol)")
     args = parser.parse_args(argv)
-    handler = {"prepare": child_prepare, "b5": child_b5, "b6-check": child_b6_check, "b6": b6_alone}[args.cmd]
+    handler = {"prepare": child_prepare, "b5": child_b5, "b6-prepare": child_b6_prepare, "b6-check": child_b6_check, "b6": b6_alone}[args.cmd]
     print(json.dumps(handler(args), default=str))
     return 0
 

@@ -32,5 +32,12 @@ def test_tiny_apps_benchmark_is_exact(tmp_path):
         assert b6["writes"]["errors"] == 0 and b6["writes"]["created"] > 0
         assert b6["writes"]["kind"] == "donations" and b6["write_endpoint"].endswith("/donations/")
         assert b6["check"]["entries_written"] == b6["writes"]["created"]
+        # The writes twice, the same count to one book and spread over 20; reads open loop; the two ceilings.
+        one, spread = b6["writes_one_book"], b6["writes_spread"]
+        assert one["books"] == 1 and spread["books"] == 20 and one["requests"] == spread["requests"]
+        assert one["created"] == spread["created"] == one["requests"] and b6["writes_ratio_one_to_spread"] > 0
+        assert b6["reads"]["loop"] == "open" and b6["reads"]["scheduled"] == b6["reads"]["requests"]
+        assert b6["saturation"]["ping"]["per_s"] > 0 and b6["saturation"]["ping"]["errors"] == 0
+        assert b6["saturation"]["reads"]["per_s"] > 0 and b6["saturation"]["reads"]["errors"] == 0
     rows = run.app_verdicts(out, pg=False)
     assert {r["status"] for r in rows} <= {"PASS", "MISS", "n/a"}, rows

@@ -1,10 +1,9 @@
-"""Shared pieces of the API views: the trust from the URL, money fields, idempotency."""
+"""What every view of the API shares: the trust from the URL, its queryset scoped to it, idempotency."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from decimal import Decimal
 
 from django.db import connection
 from django.http import Http404
@@ -17,22 +16,6 @@ from ledger.models import Book
 
 from .idempotency import IdempotentMixin
 from .permissions import BooksPermission
-
-
-class DecimalAmount(serializers.DecimalField):
-    """An amount: a decimal string with at most two places, above zero; never a float."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_digits", 15)
-        kwargs.setdefault("decimal_places", 2)
-        kwargs.setdefault("min_value", Decimal("0.01"))
-        kwargs.setdefault("coerce_to_string", True)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if isinstance(data, float):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 def query_date(params, name: str) -> dt.date | None:
@@ -109,6 +92,14 @@ class BooksViewSet(IdempotentMixin, TrustScopedMixin, viewsets.GenericViewSet):
 
     def scoped_queryset(self):
         return self.queryset
+
+    @property
+    def trust(self) -> Trust:
+        return self.get_trust()
+
+    @property
+    def book(self) -> Book:
+        return self.get_trust().book
 
     def get_object(self):
         if "\x00" in str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")):

@@ -27,6 +27,8 @@ import json
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
@@ -37,6 +39,11 @@ from charity.models import IdempotencyRecord
 from .errors import error_body
 
 HEADER = "Idempotency-Key"
+#: the header in the OpenAPI schema of each POST that takes it
+IDEMPOTENCY_KEY = OpenApiParameter(
+    HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="replays the first response to a repeat of this request instead of posting again",
+)
 _TABLE = IdempotencyRecord._meta.db_table
 
 

@@ -77,7 +77,7 @@ def disclosure(request):
 
 def annual_report(request):
     """The annual report PDF of a year, for everyone (it carries no beneficiary's identity)."""
-    from charity.api.reports_api import report_response
+    from charity.api.reports import report_response
 
     trust = current_trust(request)
     year = request.GET.get("year") or str(timezone.localdate().year)

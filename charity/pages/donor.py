@@ -107,7 +107,7 @@ def gift_receipt(request, external_id: str):
 
 @login_required
 def my_statement(request):
-    from charity.api.reports_api import report_response
+    from charity.api.reports import report_response
 
     donor = _donor(request)
     year = request.GET.get("year") or ""

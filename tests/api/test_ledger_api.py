@@ -146,10 +146,10 @@ def test_concurrent_duplicate_gets_409(trust, users):
     """Hold the first request inside the posting service while its duplicate arrives."""
     from rest_framework.test import APIClient
 
-    from charity.api import ledger_api
+    from charity.api import entries as entries_api
 
     entered, release = threading.Event(), threading.Event()
-    real = ledger_api.services.manual_entry_draft
+    real = entries_api.services.manual_entry_draft
 
     def slow_post(**kwargs):
         entered.set()
@@ -164,7 +164,7 @@ def test_concurrent_duplicate_gets_409(trust, users):
         results["first"] = client.post(_base(trust) + "/entries/", _gift(), format="json", HTTP_IDEMPOTENCY_KEY="dup")
         connection.close()
 
-    ledger_api.services.manual_entry_draft = slow_post
+    entries_api.services.manual_entry_draft = slow_post
     try:
         thread = threading.Thread(target=first)
         thread.start()
@@ -175,7 +175,7 @@ def test_concurrent_duplicate_gets_409(trust, users):
         release.set()
         thread.join(20)
     finally:
-        ledger_api.services.manual_entry_draft = real
+        entries_api.services.manual_entry_draft = real
     assert results["second"].status_code == 409
     assert results["second"].json()["error"]["code"] == "conflict"
     assert results["first"].status_code == 202

@@ -308,10 +308,10 @@ def test_idempotency_key_replays_and_writes_nothing(trust, world, client_for):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicate_donation_gets_409(trust, world, users):
     """Hold the first request inside the recording service while its duplicate arrives."""
-    from charity.api import trust_api
+    from charity.api import donations as donations_api
 
     entered, release = threading.Event(), threading.Event()
-    real = trust_api.services.donation_record
+    real = donations_api.services.donation_record
 
     def slow_record(**kwargs):
         entered.set()
@@ -326,7 +326,7 @@ def test_concurrent_duplicate_donation_gets_409(trust, world, users):
         results["first"] = client.post(_base(trust) + "/donations/", GIFT, format="json", HTTP_IDEMPOTENCY_KEY="dup")
         connection.close()
 
-    trust_api.services.donation_record = slow_record
+    donations_api.services.donation_record = slow_record
     try:
         thread = threading.Thread(target=first)
         thread.start()
@@ -337,7 +337,7 @@ def test_concurrent_duplicate_donation_gets_409(trust, world, users):
         release.set()
         thread.join(20)
     finally:
-        trust_api.services.donation_record = real
+        donations_api.services.donation_record = real
     assert results["second"].status_code == 409
     assert results["second"].json()["error"]["code"] == "conflict"
     assert results["first"].status_code == 201, results["first"].content

@@ -219,9 +219,8 @@ class DonationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BooksVie
                                  what="fund")
         values["donor"] = resolve_optional(Donor.objects.filter(trust=trust), "external_id", values.get("donor"),
                                            field="donor", what="donor")
-        existed = Donation.objects.filter(trust=trust, external_id=values["external_id"]).exists()
-        donation = services.donation_record(trust=trust, user=request.user, **values)
-        return self._shown(donation, status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
+        donation, created = services.donation_record(trust=trust, user=request.user, **values)
+        return self._shown(donation, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(request=RefundInputSerializer, responses={201: RefundSerializer}, parameters=[IDEMPOTENCY_KEY])
     @action(detail=True, methods=["post"])

@@ -76,9 +76,8 @@ class ExpenseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BooksView
                                  what="fund")
         values["item"] = resolve_optional(StockItem.objects.filter(book_id=trust.book_id), "code", values.get("item"),
                                           field="item", what="stock item")
-        existed = Expense.objects.filter(trust=trust, external_id=values["external_id"]).exists()
-        expense = services.expense_record(trust=trust, user=request.user, **values)
-        code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
+        expense, created = services.expense_record(trust=trust, user=request.user, **values)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(ExpenseSerializer(self.scoped_queryset().get(pk=expense.pk)).data, status=code)
 
 

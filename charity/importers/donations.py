@@ -115,10 +115,10 @@ class DonationImporter(TrustImporter):
     def apply_row(self, row, data) -> bool:
         if data.get("imported"):
             return False
-        donation_record(
+        _donation, created = donation_record(
             trust=self.trust, external_id=data["external_id"], date=data["date"], amount=data["amount"],
             currency=data["currency"], fx_rate=data["fx_rate"], fund=data["fund"], channel=data["channel"],
             donor=data["donor"], item=data["item"], quantity=data["quantity"], description=data["description"],
             user=self.user, unrecorded=True,
         )
-        return True
+        return created

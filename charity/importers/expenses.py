@@ -81,9 +81,9 @@ class ExpenseImporter(TrustImporter):
     def apply_row(self, row, data) -> bool:
         if data.get("imported"):
             return False
-        expense_record(
+        _expense, created = expense_record(
             trust=self.trust, external_id=data["external_id"], date=data["date"], kind=data["kind"],
             fund=data["fund"], amount=data["amount"], item=data["item"], quantity=data["quantity"],
             unit_cost=data["unit_cost"], payee=data["payee"], description=data["description"], user=self.user,
         )
-        return True
+        return created

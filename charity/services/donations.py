@@ -86,9 +86,10 @@ def donation_record(
     *, trust: Trust, external_id: str, date: dt.date, amount, fund: Fund, channel: str, user,
     donor: Donor | None = None, currency: str | None = None, fx_rate=None, item: str = "",
     quantity: int | None = None, description: str = "", unrecorded: bool = False,
-) -> Donation:
-    """Record and post a gift and issue its receipt. Idempotent on ``external_id``: the same gift again returns
-    the first record and writes nothing; the same id with different content is refused.
+) -> tuple[Donation, bool]:
+    """Record and post a gift and issue its receipt: ``(donation, created)``, as ``get_or_create`` answers.
+    Idempotent on ``external_id``: the same gift again returns the first record (``created`` False) and writes
+    nothing; the same id with different content is refused.
 
     ``unrecorded=True`` says the caller has already looked ``external_id`` up and found no donation (an import
     looks up the whole file in one query), so the lookup is skipped; a donation recorded in between is still
@@ -125,7 +126,7 @@ def donation_record(
     existing = None if unrecorded else Donation.objects.filter(trust=trust, external_id=external_id).first()
     if existing is not None:
         if _same_donation(existing, **want):
-            return existing
+            return existing, False
         raise DuplicateExternalId(
             f"donation {external_id} was already recorded with different content", field="external_id"
         )
@@ -155,7 +156,7 @@ def donation_record(
         if entry.replayed or amount_cny is None:
             replay = Donation.objects.filter(entry=entry).first()
             if replay is not None:  # a concurrent identical request got there first
-                return replay
+                return replay, False
             amount_cny = entry.legs.aggregate(s=Sum("debit_cny"))["s"]
         donation = Donation.objects.create(
             trust=trust, external_id=external_id, donor=donor, date=date, amount=amount, amount_currency=currency,
@@ -163,7 +164,7 @@ def donation_record(
             quantity=quantity, description=description, entry=entry, created_by=user,
         )
         _issue(donation=donation, user=user, amount=amount, amount_cny=donation.amount_cny)
-    return donation
+    return donation, True
 
 
 @contextmanager

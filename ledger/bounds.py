@@ -8,6 +8,8 @@ same message (and nothing reaches date arithmetic that overflows at the ends of 
   ``CLF``, ``COU``, ``MXV``, ``USN``, ``UYI``, ``UYW``) or historic codes (``HRK``, ``VEF``, ``ZWL``, ...).
   Only codes py-moneyed also knows are kept, since amounts are ``Money``.
 - **Dates**: a trust's books cannot start before 1949-01-01 or run past 2100-12-31.
+- **Text**: no NUL character. PostgreSQL refuses one in a text value or parameter (a ``DataError``, a 500 if
+  nothing refuses it first) and SQLite would store it, so every text that reaches the database is checked here.
 """
 
 from __future__ import annotations
@@ -55,6 +57,16 @@ def check_date(value, *, field: str = "date") -> dt.date:
             f"{FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}",
             field=field,
         )
+    return value
+
+
+def check_text(value, *, field: str, error=errors.LedgerError, what: str | None = None):
+    """``value`` when the database can hold it as text: no NUL character (``None`` passes, as empty text).
+    Otherwise ``error(message, field=field)`` is raised: the caller's own error type, or a factory making the
+    exception the caller answers with (a 404, a 400 response). ``what`` names the text in the message (default:
+    the field)."""
+    if value is not None and "\x00" in str(value):
+        raise error(f"{what or field.replace('_', ' ')} contains a NUL character", field=field)
     return value
 
 

@@ -261,7 +261,9 @@ def read_rows(data: bytes, importer: Importer) -> tuple[list[Row], list[RowError
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return [], [RowError(0, "-", f"the file is not UTF-8 (byte {exc.start})")]
-    if "\x00" in text:
+    try:
+        bounds.check_text(text, field="file")
+    except LedgerError:
         return [], [RowError(0, "-", "the file contains NUL bytes; it is not a CSV text file")]
     reader = csv.reader(io.StringIO(text, newline=""))
     try:

@@ -18,6 +18,11 @@ from .idempotency import IdempotentMixin
 from .permissions import BooksPermission
 
 
+def not_found(message: str, *, field: str | None = None) -> Http404:
+    """A refused key in the URL is an object that does not exist (``bounds.check_text(..., error=not_found)``)."""
+    return Http404(message)
+
+
 def query_date(params, name: str) -> dt.date | None:
     """A date query parameter (ISO), or None when absent; a bad date or one outside the books' range
     (``ledger.bounds``) is a 400 naming the parameter."""
@@ -73,9 +78,8 @@ class TrustScopedMixin:
 
     def get_trust(self) -> Trust:
         if not hasattr(self, "_trust"):
-            code = self.kwargs["trust_code"]
-            if "\x00" in code:  # PostgreSQL refuses a NUL in a text parameter (a 500); no code holds one
-                raise Http404
+            # PostgreSQL refuses a NUL in a text parameter (a 500); no code holds one
+            code = bounds.check_text(self.kwargs["trust_code"], field="trust_code", error=not_found)
             self._trust = trust_with_book(code)
         return self._trust
 
@@ -102,6 +106,6 @@ class BooksViewSet(IdempotentMixin, TrustScopedMixin, viewsets.GenericViewSet):
         return self.get_trust().book
 
     def get_object(self):
-        if "\x00" in str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")):
-            raise Http404  # as in get_trust: PostgreSQL would refuse the lookup with a 500
+        name = self.lookup_url_kwarg or self.lookup_field
+        bounds.check_text(self.kwargs.get(name), field=name, error=not_found)  # as in get_trust
         return super().get_object()

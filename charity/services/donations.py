@@ -18,6 +18,7 @@ from django.db.models import Sum
 
 from beneficiaries.models import StockMove
 from beneficiaries.services import stock_item_create, stock_receive, stock_reverse
+from ledger import bounds
 from ledger import errors as ledger_errors
 from ledger import services as ledger
 from ledger.models import AccountType, Fund, FundSource, Leg, Restriction, from_minor
@@ -111,8 +112,8 @@ def donation_record(
     description = (description or "").strip()
     if len(description) > 2000:
         raise DonationError("a description is at most 2000 characters", field="description")
-    if "\x00" in description or "\x00" in item:  # PostgreSQL refuses NUL in text; SQLite would store it
-        raise DonationError("a description or item contains a NUL character", field="description")
+    bounds.check_text(description, field="description", error=DonationError)
+    bounds.check_text(item, field="item", error=DonationError)
     if channel == Channel.IN_KIND:
         if not item or len(item) > 64:
             raise DonationError("a gift in kind names its item (1 to 64 characters)", field="item")

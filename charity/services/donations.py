@@ -63,9 +63,7 @@ def _rate(currency: str, fx_rate) -> Decimal | None:
         raise DonationError(f"a gift in {currency} needs fx_rate (CNY per unit)", field="fx_rate")
     if not fx_rate.is_finite() or fx_rate <= 0:
         raise DonationError(f"fx_rate {fx_rate} must be above zero", field="fx_rate")
-    if fx_rate != fx_rate.quantize(Decimal("1e-8")) or fx_rate >= Decimal("1e10"):
-        raise DonationError(f"fx_rate {fx_rate} has more than 8 decimal places or is too large", field="fx_rate")
-    return fx_rate
+    return bounds.check_rate(fx_rate, error=DonationError)
 
 
 def donation_key(external_id: str) -> str:

@@ -1,10 +1,9 @@
 """``donations/``: gifts. Recording one posts it to the ledger and issues its receipt; a correction is a
 refund. Where a gift went (``trace``) is told per program, with beneficiaries counted, never named, and a count
-below five shown as "fewer than 5" (the donor portal's rule, charity/pages/donor.py)."""
+below five shown as "fewer than 5" (``beneficiaries.privacy.people_reached``, as on the donor portal)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from decimal import Decimal
 
 from django.db.models import DecimalField, Prefetch, Sum, Value
@@ -15,13 +14,11 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from beneficiaries.models import Program
-from beneficiaries.privacy import shown_count
-from beneficiaries.selectors import reach_of_source
+from beneficiaries.privacy import people_reached
 from charity import services
 from charity.models import ANONYMOUS_NAME, Channel, Donation, Donor, Receipt, Refund
 from charity.roles import RECORD
-from charity.selectors import donation_trace
+from charity.selectors import donation_trace, gift_uses
 from ledger.models import Fund
 
 from .base import BooksViewSet
@@ -29,11 +26,6 @@ from .fields import DecimalAmount, DecimalRate, StrictInput, key_field, money, r
 from .filters import DonationFilter
 from .idempotency import IDEMPOTENCY_KEY
 from .receipts import PDF, pdf_response, valid_receipt
-
-
-def people(count: int) -> str:
-    """Beneficiaries reached, as a donor may see it: a count below five is never given exactly."""
-    return str(shown_count(count, fewer="fewer than 5", zero=0))
 
 
 def valid_receipts():
@@ -157,27 +149,15 @@ class TraceSerializer(serializers.Serializer):
 def trace_data(donation: Donation) -> dict:
     """Where a gift went: per program, how much, when and how many beneficiaries; never who."""
     trace = donation_trace(donation)
-    reach = {r.program_code: r.beneficiaries for r in reach_of_source(entry=donation.entry)}
-    programs = {p.code: p for p in Program.objects.filter(book_id=donation.trust.book_id)}
-    grouped: OrderedDict[str, dict] = OrderedDict()
-    for use in trace.uses:
-        row = grouped.setdefault(use.purpose or "administration",
-                                 {"amount": Decimal("0.00"), "first": use.date, "last": use.date})
-        row["amount"] += use.amount
-        row["first"], row["last"] = min(row["first"], use.date), max(row["last"], use.date)
-    total = trace.amount_cny or Decimal(1)
-    uses = []
-    for key, row in grouped.items():
-        program = programs.get(key)
-        uses.append({
-            "use": key,
-            "name": program.name if program else "管理费用",
-            "name_en": program.name_en if program else "Management and administration",
-            "amount": money(row["amount"]),
-            "percent": int((row["amount"] / total * 100).quantize(Decimal(1))),
-            "first_date": row["first"], "last_date": row["last"],
-            "beneficiaries_reached": people(reach.get(key, 0)) if program else None,
-        })
+    uses = [{
+        "use": use.key,
+        "name": use.program.name if use.program else "管理费用",
+        "name_en": use.program.name_en if use.program else "Management and administration",
+        "amount": money(use.amount),
+        "percent": use.percent,
+        "first_date": use.first, "last_date": use.last,
+        "beneficiaries_reached": people_reached(use.beneficiaries) if use.program else None,
+    } for use in gift_uses(trace)]
     return TraceSerializer({
         "donation": donation.external_id, "date": donation.date, "amount_cny": money(trace.amount_cny),
         "refunded": money(trace.refunded), "spent": money(trace.spent), "unspent": money(trace.unspent),

@@ -18,8 +18,7 @@ from charity.selectors import fund_donations
 from ledger import selectors as ledger_selectors
 from ledger.models import Account, AccountType, Fund, from_minor
 
-from .common import current_trust
-from .donor import people
+from .common import current_trust, people
 
 POSTED = ("paid", "delivered", "verified")
 

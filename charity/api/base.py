@@ -23,18 +23,25 @@ def not_found(message: str, *, field: str | None = None) -> Http404:
     return Http404(message)
 
 
+def book_date(raw: str, *, name: str) -> dt.date:
+    """An ISO date (as DRF parses one) that the books can hold (``ledger.bounds``); else a ``ValidationError``
+    whose detail is the one message."""
+    try:
+        return bounds.check_date(serializers.DateField().to_internal_value(raw), field=name)
+    except LedgerError as exc:
+        raise serializers.ValidationError([exc.message]) from None
+
+
 def query_date(params, name: str) -> dt.date | None:
-    """A date query parameter (ISO), or None when absent; a bad date or one outside the books' range
-    (``ledger.bounds``) is a 400 naming the parameter."""
+    """A date query parameter, or None when absent; a bad date or one outside the books' range (``book_date``)
+    is a 400 naming the parameter."""
     raw = params.get(name)
     if not raw:
         return None
     try:
-        return bounds.check_date(serializers.DateField().to_internal_value(raw), field=name)
+        return book_date(raw, name=name)
     except serializers.ValidationError as exc:
         raise serializers.ValidationError({name: exc.detail}) from None
-    except LedgerError as exc:
-        raise serializers.ValidationError({name: [exc.message]}) from None
 
 
 def _from_row(model, values):

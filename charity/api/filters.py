@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.db.models import Q
 from django_filters import rest_framework as filters
+from rest_framework import serializers
 
 from beneficiaries.models import (
     BatchStatus,
@@ -20,30 +21,27 @@ from beneficiaries.models import (
 )
 from charity.models import AuditEvent, Channel, Donation, Donor, DonorKind, Expense, ExpenseKind, ExpenseRequest
 from charity.models import ManualEntry, Receipt
-from ledger import bounds
-from ledger.errors import LedgerError
 from ledger.models import JournalEntry
+
+from .base import book_date
 
 # -- the trust's books ------------------------------------------------------------------------------------------
 
 
-class BookDateField(forms.DateField):
-    """An ISO date the books can hold (``ledger.bounds``), refused with the messages of ``base.query_date``."""
+class BookDateField(forms.Field):
+    """A date the books can hold, parsed and refused as ``base.query_date`` does (``base.book_date``)."""
 
-    default_error_messages = {"invalid": "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."}
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("input_formats", ["%Y-%m-%d"])
+    def __init__(self, *, param: str = "date", **kwargs):
         super().__init__(**kwargs)
+        self.param = param  # the query parameter, named in the message
 
-    def clean(self, value):
-        value = super().clean(value)
-        if value is None:
-            return value
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
         try:
-            return bounds.check_date(value, field=self.label or "date")
-        except LedgerError as exc:
-            raise forms.ValidationError(exc.message) from None
+            return book_date(value, name=self.param)
+        except serializers.ValidationError as exc:
+            raise forms.ValidationError(exc.detail) from None
 
 
 class BookDateFilter(filters.DateFilter):
@@ -51,8 +49,8 @@ class BookDateFilter(filters.DateFilter):
 
 
 class JournalEntryFilter(filters.FilterSet):
-    date_from = BookDateFilter(field_name="date", lookup_expr="gte", label="date_from")
-    date_to = BookDateFilter(field_name="date", lookup_expr="lte", label="date_to")
+    date_from = BookDateFilter(field_name="date", lookup_expr="gte", param="date_from")
+    date_to = BookDateFilter(field_name="date", lookup_expr="lte", param="date_to")
     source_type = filters.CharFilter()
 
     class Meta:

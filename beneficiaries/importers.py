@@ -28,6 +28,7 @@ from django.utils import timezone
 from ledger.csvio import (
     CellError,
     Importer,
+    KeyedRows,
     RowError,
     parse_amount,
     parse_book_date,
@@ -80,6 +81,10 @@ def _existing_content(b: Beneficiary) -> dict:
         "guardian_external_id": b.guardian.external_id if b.guardian else "",
         "district": b.district, "community": b.community, "phone": b.phone,
     }
+
+
+def _same_beneficiary(b: Beneficiary, data: dict) -> bool:
+    return _existing_content(b) == {k: data[k] for k in BENEFICIARY_FIELDS}
 
 
 class BeneficiaryImporter(Importer):
@@ -149,29 +154,27 @@ class BeneficiaryImporter(Importer):
             ).values_list("id_number", "pk", "external_id")
         }
         matched: list[int] = []  # lookups that found someone already registered: logged, dry run or not
-        in_file: dict[str, tuple] = {}
+        keys = KeyedRows(existing, errors, repeats=False, same=_same_beneficiary,
+                         conflict="beneficiary {key} was already imported with different content")
+        in_file = keys.seen  # external id -> (row number, data)
         seen_ids: dict[str, tuple] = {}
         good = []
         for row, data in parsed:
             ext = data["external_id"]
-            if ext in in_file:
-                errors.append(RowError(row.number, "external_id", f"{ext} appears twice (also row {in_file[ext][0].number})"))
+            if not keys.first(row, ext, data):
                 continue
-            in_file[ext] = (row, data)
             if data["id_number"] in seen_ids:
                 other_row, other = seen_ids[data["id_number"]]
                 errors.append(RowError(row.number, "id_number", f"the same identity number is also given for "
                                        f"{other['external_id']} (row {other_row.number})"))
                 continue
             seen_ids[data["id_number"]] = (row, data)
-            current = existing.get(ext)
-            if current is not None:
-                if _existing_content(current) != {k: data[k] for k in BENEFICIARY_FIELDS}:
-                    errors.append(RowError(row.number, "external_id",
-                                           f"beneficiary {ext} was already imported with different content"))
-                    continue
+            known = keys.known(row, ext, data)
+            if known is None:
+                continue
+            if known:
                 data["skip"] = True
-                matched.append(current.pk)  # the file gave her identity number and it matched
+                matched.append(existing[ext].pk)  # the file gave her identity number and it matched
                 good.append((row, data))
                 continue
             owner = id_owner.get(data["id_number"])
@@ -206,7 +209,7 @@ class BeneficiaryImporter(Importer):
                 guardian_birth = in_file[guardian_ext][1]["birth_date"]
                 if guardian_ext not in ok_ext:
                     errors.append(RowError(row.number, "guardian_external_id",
-                                           f"guardian {guardian_ext} (row {in_file[guardian_ext][0].number}) is itself "
+                                           f"guardian {guardian_ext} (row {in_file[guardian_ext][0]}) is itself "
                                            f"refused"))
                     continue
             if guardian_birth is None:
@@ -359,28 +362,24 @@ class DisbursementImporter(Importer):
             b.code: b
             for b in DisbursementBatch.objects.filter(book=self.book, code__in={d["batch"] for _, d in parsed} - {""})
         }
-        seen: dict[str, int] = {}
+        keys = KeyedRows(existing, errors, repeats=False, same=self._same,
+                         conflict="disbursement {key} was already imported with different content")
         new_rows = []
         for row, data in parsed:
             ext = data["external_id"]
-            if ext in seen:
-                errors.append(RowError(row.number, "external_id", f"{ext} appears twice (also row {seen[ext]})"))
+            if not keys.first(row, ext, data):
                 continue
-            seen[ext] = row.number
             person = people.get(data["beneficiary_external_id"])
             if person is None:
                 errors.append(RowError(row.number, "beneficiary_external_id",
                                        f"beneficiary {data['beneficiary_external_id']} is not registered"))
                 continue
             data["beneficiary_obj"] = person
-            current = existing.get(ext)
-            if current is not None:
-                if self._same(current, data):
+            known = keys.known(row, ext, data)
+            if known is not False:  # in the books already: skipped when writing, or refused
+                if known:
                     data["skip"] = True
                     self.plan.append((row, data))
-                else:
-                    errors.append(RowError(row.number, "external_id",
-                                           f"disbursement {ext} was already imported with different content"))
                 continue
             if person.status != BeneficiaryStatus.ACTIVE:
                 errors.append(RowError(row.number, "beneficiary_external_id",

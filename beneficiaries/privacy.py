@@ -225,3 +225,9 @@ def shown_count(n, *, fewer=FEWER_THAN_5, zero=0):
     if n < MIN_SHOWN_COUNT:
         return fewer
     return n
+
+
+def people_reached(n: int, *, fewer: str = "fewer than 5") -> str:
+    """How many beneficiaries a gift reached, as its donor is told (the API's trace, the donor portal, which
+    passes ``fewer`` translated): "0", ``fewer`` from 1 to 4, else the number."""
+    return str(shown_count(n, fewer=fewer, zero=0))

@@ -225,12 +225,13 @@ class DonationForm(ServiceForm):
                   "quantity", "description")
 
     def run(self, data):
-        return donation_record(
+        donation, _created = donation_record(
             trust=data["trust"], external_id=data["external_id"], donor=data.get("donor"), date=data["date"],
             amount=data["amount"], fx_rate=data.get("fx_rate"), channel=data["channel"], fund=data["fund"],
             item=data.get("item") or "", quantity=data.get("quantity"), description=data.get("description") or "",
             user=self.user,
         )
+        return donation
 
 
 @admin.register(Donation)
@@ -336,12 +337,13 @@ class ExpenseForm(ServiceForm):
                   "description")
 
     def run(self, data):
-        return expense_record(
+        expense, _created = expense_record(
             trust=data["trust"], external_id=data["external_id"], date=data["date"], kind=data["kind"],
             fund=data["fund"], amount=data["amount"], item=data.get("item"), quantity=data.get("quantity"),
             unit_cost=data.get("unit_cost"), payee=data.get("payee") or "", description=data.get("description") or "",
             user=self.user,
         )
+        return expense
 
 
 @admin.register(Expense)

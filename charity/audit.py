@@ -15,6 +15,9 @@ import logging
 
 from django.db import DatabaseError
 
+from ledger import bounds
+from ledger.errors import LedgerError
+
 from .models import AuditEvent
 
 log = logging.getLogger(__name__)
@@ -32,7 +35,11 @@ def trust_of_request(request):
 
     match = getattr(request, "resolver_match", None)
     code = (match.kwargs.get("trust_code") if match is not None else None) or request.GET.get("trust")
-    if not code or "\x00" in code:
+    if not code:
+        return None
+    try:
+        bounds.check_text(code, field="trust")
+    except LedgerError:  # no trust's code holds a NUL, and PostgreSQL would refuse the lookup
         return None
     return Trust.objects.filter(code=code).first()
 

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
+from beneficiaries.models import Program
+from beneficiaries.selectors import reach_of_source
 from ledger import selectors as ledger_selectors
 from ledger.models import Account, AccountType, Allocation, AllocationKind, Fund, from_minor
 
@@ -100,6 +102,39 @@ def donation_trace(donation: Donation) -> DonationTrace:
         donation=donation, amount_cny=donation.amount_cny, refunded=from_minor(refunded), spent=from_minor(spent),
         unspent=unspent, uses=uses,
     )
+
+
+@dataclass
+class GiftUse:
+    """What a gift paid for, per program (or "administration"): how much, first and last day, its share of the
+    gift, and how many distinct beneficiaries it reached (a count: the caller shows it as a donor may see it)."""
+
+    key: str
+    program: Program | None
+    amount: Decimal
+    first: dt.date
+    last: dt.date
+    percent: int
+    beneficiaries: int
+
+
+def gift_uses(trace: DonationTrace) -> list[GiftUse]:
+    """``trace``'s spending grouped per program, in the order first spent (the API's trace, the donor portal)."""
+    donation = trace.donation
+    reach = {r.program_code: r.beneficiaries for r in reach_of_source(entry=donation.entry)}
+    programs = {p.code: p for p in Program.objects.filter(book_id=donation.trust.book_id)}
+    grouped: dict[str, dict] = {}
+    for use in trace.uses:
+        row = grouped.setdefault(use.purpose or "administration",
+                                 {"amount": Decimal("0.00"), "first": use.date, "last": use.date})
+        row["amount"] += use.amount
+        row["first"], row["last"] = min(row["first"], use.date), max(row["last"], use.date)
+    total = trace.amount_cny or Decimal(1)
+    return [
+        GiftUse(key=key, program=programs.get(key), amount=row["amount"], first=row["first"], last=row["last"],
+                percent=int((row["amount"] / total * 100).quantize(Decimal(1))), beneficiaries=reach.get(key, 0))
+        for key, row in grouped.items()
+    ]
 
 
 def fund_donations(*, trust: Trust, date_from: dt.date, date_to: dt.date) -> dict[str, Decimal]:

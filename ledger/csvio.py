@@ -261,12 +261,69 @@ class Importer:
         return self.field_columns.get(name, name or "-")
 
 
+class KeyedRows:
+    """The rows of a file keyed by a business key (an external id, a fund's code), checked against each other and
+    against the records already in the books: every importer's one rule.
+
+    - A key given again in the file: with the same content the repeat is the same record and is dropped (unless
+      ``repeats`` is False: then any repeat is an error); with different content it is an error naming the
+      first row.
+    - A key already in the books: with the same content the row is skipped when writing ("imported"); with
+      different content it is an error.
+
+    ``existing`` maps each key in the books to what is there, compared with a row's content by ``same(existing,
+    content)`` (default: equality). Errors are appended to ``errors``; ``twice`` and ``conflict`` are their
+    messages (``{key}`` and ``{row}``, the first row, are filled in)."""
+
+    def __init__(self, existing: dict, errors: list[RowError], *, column: str = "external_id", repeats: bool = True,
+                 same=None, twice: str = "", conflict: str = "{key} was already imported with different content"):
+        self.existing = existing
+        self.errors = errors
+        self.column = column
+        self.repeats = repeats
+        self.same = same or (lambda old, new: old == new)
+        self.twice = twice or ("{key} appears twice with different content (also row {row})" if repeats
+                               else "{key} appears twice (also row {row})")
+        self.conflict = conflict
+        #: key -> (number of the first row with it, its content)
+        self.seen: dict[str, tuple[int, object]] = {}
+
+    def _refuse(self, row: Row, message: str, key: str, first: int | None = None) -> None:
+        self.errors.append(RowError(row.number, self.column, message.format(key=key, row=first)))
+
+    def first(self, row: Row, key: str, content=None) -> bool:
+        """Whether this is the first row with ``key`` (a repeat is dropped, or refused)."""
+        if key not in self.seen:
+            self.seen[key] = (row.number, content)
+            return True
+        first, before = self.seen[key]
+        if not self.repeats or before != content:
+            self._refuse(row, self.twice, key, first)
+        return False
+
+    def known(self, row: Row, key: str, content=None) -> bool | None:
+        """Whether the books hold ``key`` already with this content (the row is skipped when writing); None when
+        they hold it with different content (refused)."""
+        if key not in self.existing:
+            return False
+        if not self.same(self.existing[key], content):
+            self._refuse(row, self.conflict, key)
+            return None
+        return True
+
+    def check(self, row: Row, key: str, content=None) -> bool | None:
+        """``first`` then ``known``: None when the row is dropped or refused, else whether it is imported already."""
+        return self.known(row, key, content) if self.first(row, key, content) else None
+
+
 def read_rows(data: bytes, importer: Importer) -> tuple[list[Row], list[RowError]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return [], [RowError(0, "-", f"the file is not UTF-8 (byte {exc.start})")]
-    if "\x00" in text:
+    try:
+        bounds.check_text(text, field="file")
+    except LedgerError:
         return [], [RowError(0, "-", "the file contains NUL bytes; it is not a CSV text file")]
     reader = csv.reader(io.StringIO(text, newline=""))
     try:

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from ledger import bounds
 from ledger.models import Book
 from ledger.authority import require
 
@@ -45,9 +46,7 @@ def _text(value, *, field: str, max_length: int, required: bool = False) -> str:
         raise RegistryError(f"{field.replace('_', ' ')} is required", field=field)
     if len(value) > max_length:
         raise RegistryError(f"{field.replace('_', ' ')} is longer than {max_length} characters", field=field)
-    if "\x00" in value:  # PostgreSQL refuses NUL in text (a DataError); SQLite would store it
-        raise RegistryError(f"{field.replace('_', ' ')} contains a NUL character", field=field)
-    return value
+    return bounds.check_text(value, field=field, error=RegistryError)
 
 
 def _check(book: Book, data: dict, *, instance: Beneficiary | None, today: dt.date, user=None,

@@ -1,10 +1,9 @@
-"""Shared pieces of the API views: the trust from the URL, money fields, idempotency."""
+"""What every view of the API shares: the trust from the URL, its queryset scoped to it, idempotency."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from decimal import Decimal
 
 from django.db import connection
 from django.http import Http404
@@ -19,34 +18,30 @@ from .idempotency import IdempotentMixin
 from .permissions import BooksPermission
 
 
-class DecimalAmount(serializers.DecimalField):
-    """An amount: a decimal string with at most two places, above zero; never a float."""
+def not_found(message: str, *, field: str | None = None) -> Http404:
+    """A refused key in the URL is an object that does not exist (``bounds.check_text(..., error=not_found)``)."""
+    return Http404(message)
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_digits", 15)
-        kwargs.setdefault("decimal_places", 2)
-        kwargs.setdefault("min_value", Decimal("0.01"))
-        kwargs.setdefault("coerce_to_string", True)
-        super().__init__(**kwargs)
 
-    def to_internal_value(self, data):
-        if isinstance(data, float):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+def book_date(raw: str, *, name: str) -> dt.date:
+    """An ISO date (as DRF parses one) that the books can hold (``ledger.bounds``); else a ``ValidationError``
+    whose detail is the one message."""
+    try:
+        return bounds.check_date(serializers.DateField().to_internal_value(raw), field=name)
+    except LedgerError as exc:
+        raise serializers.ValidationError([exc.message]) from None
 
 
 def query_date(params, name: str) -> dt.date | None:
-    """A date query parameter (ISO), or None when absent; a bad date or one outside the books' range
-    (``ledger.bounds``) is a 400 naming the parameter."""
+    """A date query parameter, or None when absent; a bad date or one outside the books' range (``book_date``)
+    is a 400 naming the parameter."""
     raw = params.get(name)
     if not raw:
         return None
     try:
-        return bounds.check_date(serializers.DateField().to_internal_value(raw), field=name)
+        return book_date(raw, name=name)
     except serializers.ValidationError as exc:
         raise serializers.ValidationError({name: exc.detail}) from None
-    except LedgerError as exc:
-        raise serializers.ValidationError({name: [exc.message]}) from None
 
 
 def _from_row(model, values):
@@ -90,9 +85,8 @@ class TrustScopedMixin:
 
     def get_trust(self) -> Trust:
         if not hasattr(self, "_trust"):
-            code = self.kwargs["trust_code"]
-            if "\x00" in code:  # PostgreSQL refuses a NUL in a text parameter (a 500); no code holds one
-                raise Http404
+            # PostgreSQL refuses a NUL in a text parameter (a 500); no code holds one
+            code = bounds.check_text(self.kwargs["trust_code"], field="trust_code", error=not_found)
             self._trust = trust_with_book(code)
         return self._trust
 
@@ -110,7 +104,15 @@ class BooksViewSet(IdempotentMixin, TrustScopedMixin, viewsets.GenericViewSet):
     def scoped_queryset(self):
         return self.queryset
 
+    @property
+    def trust(self) -> Trust:
+        return self.get_trust()
+
+    @property
+    def book(self) -> Book:
+        return self.get_trust().book
+
     def get_object(self):
-        if "\x00" in str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")):
-            raise Http404  # as in get_trust: PostgreSQL would refuse the lookup with a 500
+        name = self.lookup_url_kwarg or self.lookup_field
+        bounds.check_text(self.kwargs.get(name), field=name, error=not_found)  # as in get_trust
         return super().get_object()

@@ -27,16 +27,24 @@ import json
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from charity.audit import UNSAFE, audit_in_transaction, may_change
 from charity.models import IdempotencyRecord
+from ledger import bounds
 
 from .errors import error_body
 
 HEADER = "Idempotency-Key"
+#: the header in the OpenAPI schema of each POST that takes it
+IDEMPOTENCY_KEY = OpenApiParameter(
+    HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="replays the first response to a repeat of this request instead of posting again",
+)
 _TABLE = IdempotencyRecord._meta.db_table
 
 
@@ -108,15 +116,20 @@ def _conflict() -> Replay:
     ))
 
 
+def _invalid_key(message: str = "", *, field: str = HEADER) -> Replay:
+    return Replay(Response(error_body("invalid", "Idempotency-Key is at most 200 characters, without NUL", HEADER),
+                           status=status.HTTP_400_BAD_REQUEST))
+
+
 def begin(request, *, locked: bool = False) -> IdempotencyRecord | None:
     """Claim the request's key, or raise ``Replay`` with the answer a repeat gets. ``locked``: inside the
     request's own transaction, on PostgreSQL (see the module docstring)."""
     key = request.headers.get(HEADER)
     if request.method != "POST" or not key:
         return None
-    if len(key) > 200 or "\x00" in key:  # PostgreSQL refuses a NUL in text
-        raise Replay(Response(error_body("invalid", "Idempotency-Key is at most 200 characters, without NUL",
-                                         "Idempotency-Key"), status=status.HTTP_400_BAD_REQUEST))
+    if len(key) > 200:
+        raise _invalid_key()
+    bounds.check_text(key, field=HEADER, error=_invalid_key)
     digest = _request_hash(request)
     claim = _claim_locked if locked else _claim_committed
     stale = timezone.now() - dt.timedelta(seconds=settings.IDEMPOTENCY_IN_PROGRESS_SECONDS)

@@ -48,9 +48,3 @@ class TrustImporter(Importer):
         from ..models import Trust
 
         self.trust = Trust.objects.get(book=book)
-
-    def duplicate(self, row, column: str, key: str, first_row: int) -> RowError:
-        return RowError(row.number, column, f"{key} appears twice with different content (also row {first_row})")
-
-    def conflict(self, row, key: str) -> RowError:
-        return RowError(row.number, "external_id", f"{key} was already imported with different content")

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
-from ledger.csvio import CellError, RowError, parse_amount, parse_choice, parse_currency, parse_quantity, parse_rate, parse_text
+from ledger.csvio import (CellError, KeyedRows, RowError, parse_amount, parse_choice, parse_currency, parse_quantity,
+                          parse_rate, parse_text)
 from ledger.models import Fund
 
 from ..models import Channel, Donation, Donor
@@ -72,25 +73,18 @@ class DonationImporter(TrustImporter):
                     d.date, d.donor.external_id if d.donor else "", d.amount.amount, d.amount.currency.code,
                     d.fx_rate, d.channel, d.fund.code, d.item, d.quantity, d.description,
                 )
-        seen = {}
+        keys = KeyedRows(existing, errors)
         for row, data in parsed:
-            key = data["external_id"]
             if data["donor_external_id"] and data["donor_external_id"] not in donors:
                 errors.append(RowError(row.number, "donor_external_id",
                                        f"{data['donor_external_id']!r} is not a donor of this trust"))
                 continue
-            content = _content(data)
-            if key in seen:
-                if seen[key][1] != content:
-                    errors.append(self.duplicate(row, "external_id", key, seen[key][0]))
-                continue
-            seen[key] = (row.number, content)
-            if key in existing and existing[key] != content:
-                errors.append(self.conflict(row, key))
+            imported = keys.check(row, data["external_id"], _content(data))
+            if imported is None:
                 continue
             data["donor"] = donors.get(data["donor_external_id"])
             data["fund"] = funds[data["fund_code"]]
-            data["imported"] = key in existing
+            data["imported"] = imported
             self.plan.append((row, data))
         return errors
 
@@ -116,10 +110,10 @@ class DonationImporter(TrustImporter):
     def apply_row(self, row, data) -> bool:
         if data.get("imported"):
             return False
-        donation_record(
+        _donation, created = donation_record(
             trust=self.trust, external_id=data["external_id"], date=data["date"], amount=data["amount"],
             currency=data["currency"], fx_rate=data["fx_rate"], fund=data["fund"], channel=data["channel"],
             donor=data["donor"], item=data["item"], quantity=data["quantity"], description=data["description"],
             user=self.user, unrecorded=True, posting=self.posting,
         )
-        return True
+        return created

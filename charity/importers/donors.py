@@ -1,4 +1,4 @@
-from ledger.csvio import parse_bool, parse_choice, parse_text
+from ledger.csvio import KeyedRows, parse_bool, parse_choice, parse_text
 
 from ..models import Donor, DonorKind
 from ..services import donor_create
@@ -14,8 +14,7 @@ class DonorImporter(TrustImporter):
     field_columns = {f: f for f in ("external_id",) + FIELDS}
 
     def check(self, rows):
-        errors, seen = [], {}
-        parsed = []
+        errors, parsed = [], []
         for row in rows:
             data, bad = parse_cells(row, (
                 ("external_id", lambda v: parse_text(v, max_length=64, required=True)),
@@ -34,18 +33,12 @@ class DonorImporter(TrustImporter):
         for chunk in chunked(ids):
             for donor in Donor.objects.filter(trust=self.trust, external_id__in=chunk):
                 existing[donor.external_id] = {f: getattr(donor, f) for f in FIELDS}
+        keys = KeyedRows(existing, errors)
         for row, data in parsed:
-            key = data["external_id"]
-            content = {f: data[f] for f in FIELDS}
-            if key in seen:
-                if seen[key][1] != content:
-                    errors.append(self.duplicate(row, "external_id", key, seen[key][0]))
+            imported = keys.check(row, data["external_id"], {f: data[f] for f in FIELDS})
+            if imported is None:
                 continue
-            seen[key] = (row.number, content)
-            if key in existing and existing[key] != content:
-                errors.append(self.conflict(row, key))
-                continue
-            data["imported"] = key in existing
+            data["imported"] = imported
             self.plan.append((row, data))
         return errors
 

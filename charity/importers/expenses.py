@@ -1,5 +1,5 @@
 from beneficiaries.models import StockItem
-from ledger.csvio import RowError, parse_amount, parse_choice, parse_quantity, parse_text
+from ledger.csvio import KeyedRows, RowError, parse_amount, parse_choice, parse_quantity, parse_text
 from ledger.models import Fund
 
 from ..models import Expense, ExpenseKind
@@ -59,32 +59,26 @@ class ExpenseImporter(TrustImporter):
             for e in Expense.objects.filter(trust=self.trust, external_id__in=chunk).select_related("fund", "item"):
                 existing[e.external_id] = (e.date, e.kind, e.fund.code, e.amount.amount, e.item.code if e.item else "",
                                            e.quantity, e.unit_cost, e.payee, e.description)
-        seen = {}
+        keys = KeyedRows(existing, errors)
         for row, data in parsed:
-            key = data["external_id"]
             content = (data["date"], data["kind"], data["fund_code"], data["amount"], data["item"], data["quantity"],
                        data["unit_cost"], data["payee"], data["description"])
-            if key in seen:
-                if seen[key][1] != content:
-                    errors.append(self.duplicate(row, "external_id", key, seen[key][0]))
-                continue
-            seen[key] = (row.number, content)
-            if key in existing and existing[key] != content:
-                errors.append(self.conflict(row, key))
+            imported = keys.check(row, data["external_id"], content)
+            if imported is None:
                 continue
             data["fund"] = funds[data["fund_code"]]
             data["item"] = items.get(data["item"]) if data["item"] else None
-            data["imported"] = key in existing
+            data["imported"] = imported
             self.plan.append((row, data))
         return errors
 
     def apply_row(self, row, data) -> bool:
         if data.get("imported"):
             return False
-        expense_record(
+        _expense, created = expense_record(
             trust=self.trust, external_id=data["external_id"], date=data["date"], kind=data["kind"],
             fund=data["fund"], amount=data["amount"], item=data["item"], quantity=data["quantity"],
             unit_cost=data["unit_cost"], payee=data["payee"], description=data["description"], user=self.user,
             posting=self.posting,
         )
-        return True
+        return created

@@ -1,6 +1,6 @@
 from beneficiaries.models import Program
 from ledger import services as ledger
-from ledger.csvio import CellError, Importer, RowError, parse_choice, parse_text
+from ledger.csvio import CellError, Importer, KeyedRows, RowError, parse_choice, parse_text
 from ledger.errors import LedgerError
 from ledger.models import Fund, Restriction
 
@@ -15,8 +15,10 @@ class FundImporter(Importer):
     def check(self, rows):
         errors = []
         programs = set(Program.objects.filter(book=self.book).values_list("code", flat=True))
-        existing = {f.code: f for f in Fund.objects.filter(book=self.book)}
-        seen = {}
+        existing = {f.code: (f.name, f.restriction, f.purpose) for f in Fund.objects.filter(book=self.book)}
+        keys = KeyedRows(existing, errors, column="code", repeats=False,
+                         twice="fund {key} appears twice (also row {row})",
+                         conflict="fund {key} already exists with different content")
         for row in rows:
             data = {}
             for column, parse in (
@@ -41,17 +43,8 @@ class FundImporter(Importer):
                 errors.append(RowError(row.number, "program", "a restricted fund must name the program it serves"))
                 continue
             data["program"] = program
-            code = data["code"]
-            if code in seen:
-                errors.append(RowError(row.number, "code", f"fund {code} appears twice (also row {seen[code]})"))
+            if keys.check(row, data["code"], (data["name"], data["restriction"], program)) is None:
                 continue
-            seen[code] = row.number
-            fund = existing.get(code)
-            if fund is not None:
-                same = (fund.name, fund.restriction, fund.purpose) == (data["name"], data["restriction"], program)
-                if not same:
-                    errors.append(RowError(row.number, "code", f"fund {code} already exists with different content"))
-                    continue
             self.plan.append((row, data))
         return errors
 

@@ -1,10 +1,17 @@
-from ledger.csvio import RowError, parse_amount, parse_text
+from ledger.csvio import KeyedRows, RowError, parse_amount, parse_text
 
 from ..models import Donation, Refund
 from ..services import donation_refund
 from ._base import TrustImporter, chunked, parse_cells, parse_past_date
 
 DEFAULT_REASON = "退款 refund"
+
+
+def _same(old: Refund, content: tuple) -> bool:
+    """A refund already imported is the row's when all agree; a blank amount (all that was left) agrees with any."""
+    date, donation, amount, reason = content
+    return (old.date, old.donation.external_id, old.reason) == (date, donation, reason) and (
+        amount is None or old.amount.amount == amount)
 
 
 class RefundImporter(TrustImporter):
@@ -35,29 +42,19 @@ class RefundImporter(TrustImporter):
         for chunk in chunked([d["external_id"] for _, d in parsed]):
             for r in Refund.objects.filter(trust=self.trust, external_id__in=chunk).select_related("donation"):
                 existing[r.external_id] = r
-        seen = {}
+        keys = KeyedRows(existing, errors, same=_same)
         for row, data in parsed:
-            key = data["external_id"]
             donation = donations.get(data["donation_external_id"])
             if donation is None:
                 errors.append(RowError(row.number, "donation_external_id",
                                        f"{data['donation_external_id']!r} is not a donation of this trust"))
                 continue
             content = (data["date"], data["donation_external_id"], data["amount"], data["reason"])
-            if key in seen:
-                if seen[key][1] != content:
-                    errors.append(self.duplicate(row, "external_id", key, seen[key][0]))
-                continue
-            seen[key] = (row.number, content)
-            old = existing.get(key)
-            if old is not None and (
-                (old.date, old.donation.external_id, old.reason) != content[:2] + content[3:]
-                or (data["amount"] is not None and old.amount.amount != data["amount"])
-            ):
-                errors.append(self.conflict(row, key))
+            imported = keys.check(row, data["external_id"], content)
+            if imported is None:
                 continue
             data["donation"] = donation
-            data["imported"] = key in existing
+            data["imported"] = imported
             self.plan.append((row, data))
         return errors
 

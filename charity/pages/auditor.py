@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
-from charity.api.reports_api import report_response
+from charity.api.reports import report_response
 from charity.reports import REPORTS, report_names
 from ledger.models import Fund
 from ledger.verification import verify_book

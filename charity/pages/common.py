@@ -1,6 +1,8 @@
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 
+from beneficiaries.privacy import people_reached
 from charity.models import Trust
 from charity.roles import trusts_where
 
@@ -41,3 +43,9 @@ def nav(request) -> dict:
         "closes": trusts_where(user, CLOSE_PERIODS).exists(),
         "admin": is_administrator(user),
     }}
+
+
+def people(count: int) -> str:
+    """Beneficiaries reached, as a page shows them to the public or a donor (``people_reached``, in the page's
+    language)."""
+    return people_reached(count, fewer=_("fewer than 5"))

@@ -18,8 +18,7 @@ from charity.selectors import fund_donations
 from ledger import selectors as ledger_selectors
 from ledger.models import Account, AccountType, Fund, from_minor
 
-from .common import current_trust
-from .donor import people
+from .common import current_trust, people
 
 POSTED = ("paid", "delivered", "verified")
 
@@ -77,7 +76,7 @@ def disclosure(request):
 
 def annual_report(request):
     """The annual report PDF of a year, for everyone (it carries no beneficiary's identity)."""
-    from charity.api.reports_api import report_response
+    from charity.api.reports import report_response
 
     trust = current_trust(request)
     year = request.GET.get("year") or str(timezone.localdate().year)

@@ -7,8 +7,6 @@ named, and a count below five is shown as "fewer than 5".
 
 from __future__ import annotations
 
-from beneficiaries.privacy import shown_count
-from collections import OrderedDict
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
@@ -17,16 +15,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from beneficiaries.models import Program
-from beneficiaries.selectors import reach_of_source
 from charity.documents import receipt_pdf
 from charity.models import Donation, Donor, Receipt
-from charity.selectors import donation_trace
+from charity.selectors import donation_trace, gift_uses
 
-
-def people(count: int) -> str:
-    """Beneficiaries reached, as the public or a donor may see it (``beneficiaries.privacy.shown_count``)."""
-    return str(shown_count(count, fewer=_("fewer than 5"), zero=0))
+from .common import people
 
 
 def _donor(request) -> Donor:
@@ -68,26 +61,13 @@ def donor_home(request):
 def gift_detail(request, external_id: str):
     donation = _gift(request, external_id)
     trace = donation_trace(donation)
-    reach = {r.program_code: r for r in reach_of_source(entry=donation.entry)}
-    programs = {p.code: p for p in Program.objects.filter(book_id=donation.trust.book_id)}
-    by_program: OrderedDict[str, dict] = OrderedDict()
-    for use in trace.uses:
-        key = use.purpose or "administration"
-        row = by_program.setdefault(key, {"amount": Decimal("0.00"), "first": use.date, "last": use.date})
-        row["amount"] += use.amount
-        row["first"] = min(row["first"], use.date)
-        row["last"] = max(row["last"], use.date)
+    rows = [{
+        "label": (f"{use.program.name} · {use.program.name_en}" if use.program
+                  else _("Management and administration")),
+        "amount": use.amount, "first": use.first, "last": use.last, "percent": use.percent,
+        "people": people(use.beneficiaries) if use.program else "—",
+    } for use in gift_uses(trace)]
     total = trace.amount_cny or Decimal("1")
-    rows = []
-    for key, row in by_program.items():
-        program = programs.get(key)
-        label = (f"{program.name} · {program.name_en}" if program else _("Management and administration"))
-        count = reach[key].beneficiaries if key in reach else 0
-        rows.append({
-            "label": label, "amount": row["amount"], "first": row["first"], "last": row["last"],
-            "people": people(count) if program else "—",
-            "percent": int((row["amount"] / total * 100).quantize(Decimal("1"))),
-        })
     unspent_percent = int((trace.unspent / total * 100).quantize(Decimal("1"))) if trace.amount_cny else 0
     return render(request, "charity/gift_detail.html", {
         "donation": donation, "trace": trace, "rows": rows, "unspent_percent": unspent_percent,
@@ -107,7 +87,7 @@ def gift_receipt(request, external_id: str):
 
 @login_required
 def my_statement(request):
-    from charity.api.reports_api import report_response
+    from charity.api.reports import report_response
 
     donor = _donor(request)
     year = request.GET.get("year") or ""

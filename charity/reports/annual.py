@@ -17,7 +17,7 @@ from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 
-from beneficiaries.privacy import shown_count
+from beneficiaries.privacy import FEWER_THAN_5, shown_count
 from charity import chart, pdf
 from ledger import selectors
 from ledger.models import Account
@@ -48,7 +48,7 @@ def _fen(value) -> int:
 
 # The programs table's counts (disbursements, beneficiaries, goods, grants): the annual report is public.
 COUNT_COLUMNS = range(5, 9)
-FEWER = {6: "少于5人 fewer than 5", 7: "少于5份 fewer than 5"}  # people, goods; else disbursements, grants
+FEWER = {6: FEWER_THAN_5, 7: "少于5份 fewer than 5"}  # people, goods; else disbursements, grants
 
 
 def public_counts(data: ReportData) -> ReportData:

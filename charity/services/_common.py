@@ -68,8 +68,7 @@ def money_parts(amount, currency: str | None) -> tuple[Decimal, str]:
         raise errors.CharityError(f"amount {amount} must be above zero", field="amount")
     if amount != amount.quantize(CENT):
         raise errors.CharityError(f"amount {amount} has more than two decimal places", field="amount")
-    if amount >= Decimal("1e12"):
-        raise errors.CharityError(f"amount {amount} is too large", field="amount")
+    bounds.check_amount(amount, error=errors.CharityError)
     try:
         code = bounds.check_currency(currency)
     except ledger_errors.LedgerError as exc:

@@ -17,6 +17,7 @@ from django.db.models import Sum
 
 from beneficiaries.models import StockMove
 from beneficiaries.services import stock_item_create, stock_receive, stock_reverse
+from ledger import bounds
 from ledger import errors as ledger_errors
 from ledger import services as ledger
 from ledger.models import AccountType, Fund, FundSource, Leg, Restriction, from_minor
@@ -61,9 +62,7 @@ def _rate(currency: str, fx_rate) -> Decimal | None:
         raise DonationError(f"a gift in {currency} needs fx_rate (CNY per unit)", field="fx_rate")
     if not fx_rate.is_finite() or fx_rate <= 0:
         raise DonationError(f"fx_rate {fx_rate} must be above zero", field="fx_rate")
-    if fx_rate != fx_rate.quantize(Decimal("1e-8")) or fx_rate >= Decimal("1e10"):
-        raise DonationError(f"fx_rate {fx_rate} has more than 8 decimal places or is too large", field="fx_rate")
-    return fx_rate
+    return bounds.check_rate(fx_rate, error=DonationError)
 
 
 def donation_key(external_id: str) -> str:
@@ -85,9 +84,10 @@ def donation_record(
     *, trust: Trust, external_id: str, date: dt.date, amount, fund: Fund, channel: str, user,
     donor: Donor | None = None, currency: str | None = None, fx_rate=None, item: str = "",
     quantity: int | None = None, description: str = "", unrecorded: bool = False, posting=None,
-) -> Donation:
-    """Record and post a gift and issue its receipt. Idempotent on ``external_id``: the same gift again returns
-    the first record and writes nothing; the same id with different content is refused.
+) -> tuple[Donation, bool]:
+    """Record and post a gift and issue its receipt: ``(donation, created)``, as ``get_or_create`` answers.
+    Idempotent on ``external_id``: the same gift again returns the first record (``created`` False) and writes
+    nothing; the same id with different content is refused.
 
     ``unrecorded=True`` says the caller has already looked ``external_id`` up and found no donation (an import
     looks up the whole file in one query), so the lookup is skipped; a donation recorded in between is still
@@ -109,8 +109,8 @@ def donation_record(
     description = (description or "").strip()
     if len(description) > 2000:
         raise DonationError("a description is at most 2000 characters", field="description")
-    if "\x00" in description or "\x00" in item:  # PostgreSQL refuses NUL in text; SQLite would store it
-        raise DonationError("a description or item contains a NUL character", field="description")
+    bounds.check_text(description, field="description", error=DonationError)
+    bounds.check_text(item, field="item", error=DonationError)
     if channel == Channel.IN_KIND:
         if not item or len(item) > 64:
             raise DonationError("a gift in kind names its item (1 to 64 characters)", field="item")
@@ -124,7 +124,7 @@ def donation_record(
     existing = None if unrecorded else Donation.objects.filter(trust=trust, external_id=external_id).first()
     if existing is not None:
         if _same_donation(existing, **want):
-            return existing
+            return existing, False
         raise DuplicateExternalId(
             f"donation {external_id} was already recorded with different content", field="external_id"
         )
@@ -154,7 +154,7 @@ def donation_record(
         if entry.replayed or amount_cny is None:
             replay = Donation.objects.filter(entry=entry).first()
             if replay is not None:  # a concurrent identical request got there first
-                return replay
+                return replay, False
             amount_cny = sum(leg.debit_cny for leg in entry.posted_legs)
         donation = Donation.objects.create(
             trust=trust, external_id=external_id, donor=donor, date=date, amount=amount, amount_currency=currency,
@@ -162,7 +162,7 @@ def donation_record(
             quantity=quantity, description=description, entry=entry, created_by=user,
         )
         _issue(donation=donation, user=user, amount=amount, amount_cny=donation.amount_cny)
-    return donation
+    return donation, True
 
 
 @contextmanager

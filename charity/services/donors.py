@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from ledger import bounds
 from ledger.authority import require
 
 from ..errors import DonorError
@@ -14,8 +15,7 @@ EDITABLE = ("kind", "name", "anonymous", "email", "phone", "address", "user")
 
 def _clean(*, kind: str, name: str, email: str, phone: str, address: str) -> dict:
     for field, value in (("name", name), ("email", email), ("phone", phone), ("address", address)):
-        if "\x00" in (value or ""):  # PostgreSQL refuses NUL in text (a DataError); SQLite would store it
-            raise DonorError(f"the donor's {field} contains a NUL character", field=field)
+        bounds.check_text(value, field=field, error=DonorError, what=f"the donor's {field}")
     if kind not in DonorKind.values:
         raise DonorError(f"donor kind {kind!r} is not one of {', '.join(DonorKind.values)}", field="kind")
     name = (name or "").strip()

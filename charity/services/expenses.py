@@ -85,8 +85,10 @@ def expense_record(
     *, trust: Trust, external_id: str, date: dt.date, kind: str, fund: Fund, amount, user,
     item: StockItem | str | None = None, quantity: int | None = None, unit_cost=None, payee: str = "",
     description: str = "", posting=None,
-) -> Expense:
-    """Record and post an expense paid from the bank (1002) by ``fund``. Idempotent on ``external_id``.
+) -> tuple[Expense, bool]:
+    """Record and post an expense paid from the bank (1002) by ``fund``: ``(expense, created)``, as
+    ``get_or_create`` answers. Idempotent on ``external_id``: the same expense again returns the first record
+    (``created`` False) and writes nothing.
 
     Above the trust's ``expense_approval_threshold`` it is refused (``ApprovalRequired``): such an expense is
     drafted with ``expense_request_draft`` and recorded when another user approves it."""
@@ -110,7 +112,7 @@ def _basics(*, trust, external_id, date, kind, fund, amount) -> tuple[str, dt.da
 
 
 def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantity, unit_cost, payee, description,
-            approved_by, posting=None) -> Expense:
+            approved_by, posting=None) -> tuple[Expense, bool]:
     external_id, date, amount = _basics(trust=trust, external_id=external_id, date=date, kind=kind, fund=fund,
                                         amount=amount)
     payee, description = (payee or "").strip(), (description or "").strip()
@@ -141,7 +143,7 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
     existing = Expense.objects.filter(trust=trust, external_id=external_id).first()
     if existing is not None:
         if _same(existing, **want):
-            return existing
+            return existing, False
         raise DuplicateExternalId(f"expense {external_id} was already recorded with different content",
                                   field="external_id")
     threshold = trust.expense_approval_threshold
@@ -174,12 +176,12 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
             )
         replay = Expense.objects.filter(entry=entry).first()
         if replay is not None:
-            return replay
+            return replay, False
         return Expense.objects.create(
             trust=trust, external_id=external_id, date=date, kind=kind, fund=fund, amount=amount, item=item or None,
             quantity=quantity, unit_cost=unit_cost, payee=payee, description=description, entry=entry,
             created_by=user,
-        )
+        ), True
 
 
 # -- expenses above the threshold: four eyes ---------------------------------------------------------------------
@@ -214,7 +216,7 @@ def expense_request_approve(*, request: ExpenseRequest, user) -> ExpenseRequest:
     """Approve a drafted expense: it is recorded and posted, by its drafter, with ``user`` as its approver."""
     locked = _decide(request, user)
     data, trust = locked.data, locked.trust
-    expense = _record(
+    expense, _created = _record(
         trust=trust, external_id=locked.external_id, date=dt.date.fromisoformat(data["date"]), kind=data["kind"],
         fund=Fund.objects.get(book_id=trust.book_id, code=data["fund"]), amount=Decimal(data["amount"]),
         user=locked.requested_by, item=data.get("item"), quantity=data.get("quantity"),

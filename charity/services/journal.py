@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from ledger import bounds
 from ledger import services as ledger
 from ledger.authority import require
 from ledger.models import Account, EntryStatus, Fund, JournalEntry
@@ -57,8 +58,7 @@ def manual_entry_draft(*, trust: Trust, date: dt.date, memo: str, legs: list[dic
     """Draft a manual entry for another user's approval. Refused now if it could not be posted as it stands."""
     require(user, DRAFT_ENTRIES, trust.book)
     date = check_date(date)
-    if "\x00" in (memo or ""):
-        raise ManualEntryError("a memo cannot contain a NUL character", field="memo")
+    bounds.check_text(memo, field="memo", error=ManualEntryError, what="a memo")
     ledger.entry_check(book=trust.book, date=date, legs=_specs(trust, legs), fx_rate=fx_rate)
     return ManualEntry.objects.create(trust=trust, kind=ManualEntryKind.ENTRY, date=date, memo=(memo or "")[:2000],
                                       fx_rate=fx_rate, legs=_stored(legs), drafted_by=user)

@@ -23,12 +23,7 @@ from ..models import (
 )
 
 CENT = Decimal("0.01")
-# Amounts are kept as integer fen in 64-bit columns, and running totals add them up: one leg may carry at most
-# this (in its currency and in CNY), which leaves room for tens of thousands of such legs in any sum.
-MAX_AMOUNT = Decimal("999999999999.99")
-# JournalEntry.fx_rate is DECIMAL(18, 8): a rate is used (and hashed) only as it will be stored.
-RATE_PLACES = Decimal("0.00000001")
-MAX_RATE = Decimal("9999999999.99999999")
+MAX_AMOUNT = bounds.MAX_AMOUNT
 DEBIT, CREDIT = "debit", "credit"
 
 
@@ -143,9 +138,7 @@ def round_cny(value: Decimal) -> Decimal:
 
 
 def check_memo(text: str, *, field: str = "memo") -> str:
-    if "\x00" in (text or ""):  # PostgreSQL refuses NUL in text (a DataError); SQLite would store it
-        raise errors.LedgerError(f"a {field} cannot contain a NUL character", field=field)
-    return text or ""
+    return bounds.check_text(text, field=field) or ""
 
 
 def _decimal(value, *, what: str) -> Decimal:
@@ -168,13 +161,7 @@ def check_rate(fx_rate) -> Decimal | None:
     rate = _decimal(fx_rate, what="fx_rate")
     if rate <= 0:
         raise errors.InvalidAmount(f"fx_rate {rate} must be above zero", field="fx_rate")
-    if rate > MAX_RATE or rate != rate.quantize(RATE_PLACES):
-        # Stored as DECIMAL(18, 8), a longer rate would be rounded on save: the CNY amounts and the hash would
-        # then disagree with the stored rate, and verify_ledger would report the entry as altered.
-        raise errors.InvalidAmount(
-            f"fx_rate {rate} has more than 8 decimal places or 10 digits before the point", field="fx_rate"
-        )
-    return rate
+    return bounds.check_rate(rate)
 
 
 def _leg(book: Book, index: int, spec: LegSpec, rate: Decimal | None) -> list:
@@ -191,8 +178,7 @@ def _leg(book: Book, index: int, spec: LegSpec, rate: Decimal | None) -> list:
     amount = _decimal(raw, what=where)
     if amount <= 0:
         raise errors.InvalidAmount(f"{where}: amount {amount} must be above zero", field="amount")
-    if amount > MAX_AMOUNT:
-        raise errors.InvalidAmount(f"{where}: amount {amount} is above the largest, {MAX_AMOUNT}", field="amount")
+    bounds.check_amount(amount, what=f"{where}: amount")
     if amount.as_tuple().exponent < -2 and amount != amount.quantize(CENT):
         raise errors.InvalidAmount(f"{where}: amount {amount} has more than two decimal places", field="amount")
     amount = amount.quantize(CENT)

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from django.db.models import F, Q
 
-from .. import errors
+from .. import bounds, errors
 from ..authority import POST_ENTRIES, require
 from ..models import Allocation, AllocationKind, EntryStatus, FundSource, JournalEntry, Leg, from_minor
 from .batch import PostingBatch, posting_batch
@@ -29,8 +29,7 @@ def entry_reverse(*, entry: JournalEntry, date: dt.date, reason: str, user, idem
     require(user, POST_ENTRIES, entry.book)
     if not reason or not reason.strip():
         raise errors.LedgerError("a reversal needs a reason", field="reason")
-    if "\x00" in reason:
-        raise errors.LedgerError("a reason cannot contain a NUL character", field="reason")
+    bounds.check_text(reason, field="reason")
     if entry.status != EntryStatus.POSTED:
         raise errors.LedgerError(f"entry #{entry.sequence} is not posted", field="entry")
     if date < entry.date:

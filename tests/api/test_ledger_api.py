@@ -146,10 +146,10 @@ def test_concurrent_duplicate_gets_409(trust, users):
     """Hold the first request inside the posting service while its duplicate arrives."""
     from rest_framework.test import APIClient
 
-    from charity.api import ledger_api
+    from charity.api import entries as entries_api
 
     entered, release = threading.Event(), threading.Event()
-    real = ledger_api.services.manual_entry_draft
+    real = entries_api.services.manual_entry_draft
 
     def slow_post(**kwargs):
         entered.set()
@@ -164,7 +164,7 @@ def test_concurrent_duplicate_gets_409(trust, users):
         results["first"] = client.post(_base(trust) + "/entries/", _gift(), format="json", HTTP_IDEMPOTENCY_KEY="dup")
         connection.close()
 
-    ledger_api.services.manual_entry_draft = slow_post
+    entries_api.services.manual_entry_draft = slow_post
     try:
         thread = threading.Thread(target=first)
         thread.start()
@@ -175,7 +175,7 @@ def test_concurrent_duplicate_gets_409(trust, users):
         release.set()
         thread.join(20)
     finally:
-        ledger_api.services.manual_entry_draft = real
+        entries_api.services.manual_entry_draft = real
     assert results["second"].status_code == 409
     assert results["second"].json()["error"]["code"] == "conflict"
     assert results["first"].status_code == 202
@@ -212,3 +212,22 @@ def test_amount_helper_is_decimal(trust, client_for):
     _posted(trust, client_for, _gift("0.20"))
     accounts = {a["code"]: a for a in officer.get(_base(trust) + "/accounts/").json()}
     assert Decimal(accounts["1002"]["balance"]) == Decimal("0.30")
+
+
+def test_entry_list_filters(trust, client_for):
+    _posted(trust, client_for, _gift())
+    auditor = client_for("auditor")
+
+    def count(query):
+        response = auditor.get(_base(trust) + "/entries/?" + query)
+        assert response.status_code == 200, response.content
+        return response.json()["count"]
+
+    assert count("date_from=2026-03-02&date_to=2026-03-02") == 1
+    assert count("date_from=2026-03-03") == 0 and count("source_type=nothing") == 0
+    assert count("page_size=1") == 1
+    for query, field in [("date_from=yesterday", "date_from"), ("date_to=1900-01-01", "date_to")]:
+        bad = auditor.get(_base(trust) + "/entries/?" + query)
+        assert bad.status_code == 400 and bad.json()["error"]["field"] == field, bad.content
+    assert "outside the books' range" in auditor.get(_base(trust) + "/entries/?date_to=1900-01-01").json()["error"][
+        "message"]

@@ -238,7 +238,7 @@ def test_a_posting_during_the_render_is_not_kept(trust, gifts, monkeypatch):
     def build_while_someone_posts(self):
         if not posted:  # another donor's gift: D-A's own state stays as it was, only the head moves
             posted.append(donation_record(external_id="DN-B4", donor=gifts["b"], amount=Decimal("7.00"),
-                                          **gifts["record"]))
+                                          **gifts["record"])[0])
         return build(self)
 
     monkeypatch.setattr(cls, "build", build_while_someone_posts)

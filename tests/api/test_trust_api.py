@@ -54,11 +54,11 @@ def world(trust, users):
                            user=users["donor_b"])
     gifts = {
         "DN-A": donation_record(trust=trust, external_id="DN-A", date=D, amount=Decimal("1200.00"), fund=study,
-                                channel="bank", user=officer, donor=donor_a),
+                                channel="bank", user=officer, donor=donor_a)[0],
         "DN-B": donation_record(trust=trust, external_id="DN-B", date=D, amount=Decimal("800.00"), fund=study,
-                                channel="wechat", user=officer, donor=donor_b),
+                                channel="wechat", user=officer, donor=donor_b)[0],
         "DN-G": donation_record(trust=trust, external_id="DN-G", date=D, amount=Decimal("5000.00"), fund=general,
-                                channel="bank", user=officer),
+                                channel="bank", user=officer)[0],
     }
     program = Program.objects.get(book=trust.book, code="study_grant")
     kids = []
@@ -308,10 +308,10 @@ def test_idempotency_key_replays_and_writes_nothing(trust, world, client_for):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicate_donation_gets_409(trust, world, users):
     """Hold the first request inside the recording service while its duplicate arrives."""
-    from charity.api import trust_api
+    from charity.api import donations as donations_api
 
     entered, release = threading.Event(), threading.Event()
-    real = trust_api.services.donation_record
+    real = donations_api.services.donation_record
 
     def slow_record(**kwargs):
         entered.set()
@@ -326,7 +326,7 @@ def test_concurrent_duplicate_donation_gets_409(trust, world, users):
         results["first"] = client.post(_base(trust) + "/donations/", GIFT, format="json", HTTP_IDEMPOTENCY_KEY="dup")
         connection.close()
 
-    trust_api.services.donation_record = slow_record
+    donations_api.services.donation_record = slow_record
     try:
         thread = threading.Thread(target=first)
         thread.start()
@@ -337,7 +337,7 @@ def test_concurrent_duplicate_donation_gets_409(trust, world, users):
         release.set()
         thread.join(20)
     finally:
-        trust_api.services.donation_record = real
+        donations_api.services.donation_record = real
     assert results["second"].status_code == 409
     assert results["second"].json()["error"]["code"] == "conflict"
     assert results["first"].status_code == 201, results["first"].content
@@ -552,8 +552,9 @@ def crowd(world, trust, users):
     for i in range(30):
         donor = donor_create(by=system_user(), trust=trust, kind="individual", name=f"捐赠人{i}", external_id=f"D-{i:02d}") \
             if i % 2 else None
-        gift = donation_record(trust=trust, external_id=f"DN-{i:02d}", date=D, amount=Decimal("10.00") + i,
-                               fund=world["general"], channel="cash", user=officer, donor=donor)
+        gift, _created = donation_record(trust=trust, external_id=f"DN-{i:02d}", date=D,
+                                         amount=Decimal("10.00") + i, fund=world["general"], channel="cash",
+                                         user=officer, donor=donor)
         if i % 5 == 0:
             donation_refund(donation=gift, external_id=f"RF-{i:02d}", date=D, user=officer, reason="asked",
                             amount=Decimal("1.00"))

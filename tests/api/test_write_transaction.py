@@ -11,7 +11,7 @@ import pytest
 from django.db import DatabaseError, connection
 from rest_framework.test import APIClient
 
-from charity.api import idempotency, ledger_api
+from charity.api import entries as entries_api, idempotency
 from charity.models import AuditEvent, IdempotencyRecord, ManualEntry
 
 URL = "/api/v1/trusts/CT/entries/"
@@ -124,12 +124,12 @@ def test_the_audit_event_commits_with_the_entry(trust, users):
 def test_a_failure_before_commit_rolls_back_entry_record_and_audit(trust, users, monkeypatch, where):
     _postgres()
     if where == "after the draft":
-        real = ledger_api.services.manual_entry_draft
+        real = entries_api.services.manual_entry_draft
 
         def broken(**kwargs):
             real(**kwargs)
             raise RuntimeError("answer lost")
-        monkeypatch.setattr(ledger_api.services, "manual_entry_draft", broken)
+        monkeypatch.setattr(entries_api.services, "manual_entry_draft", broken)
     elif where == "writing the audit event":
         def broken(request, status):
             raise DatabaseError("audit table unavailable")
@@ -188,7 +188,7 @@ def test_a_duplicate_after_the_first_committed_replays(trust, users, monkeypatch
     answer once it has committed."""
     _postgres()
     posted, release = threading.Event(), threading.Event()
-    real = ledger_api.services.manual_entry_draft
+    real = entries_api.services.manual_entry_draft
 
     def slow(**kwargs):
         entry = real(**kwargs)
@@ -196,7 +196,7 @@ def test_a_duplicate_after_the_first_committed_replays(trust, users, monkeypatch
         release.wait(10)
         return entry
 
-    monkeypatch.setattr(ledger_api.services, "manual_entry_draft", slow)
+    monkeypatch.setattr(entries_api.services, "manual_entry_draft", slow)
     results = {}
 
     def first():

@@ -63,7 +63,7 @@ class World:
         self.grant_program = Program.objects.get(book=book, code="study_grant")
         self.donor = trust_services.donor_create(trust=self.trust, kind="individual", name="甲", external_id="D-1",
                                                  by=op)
-        self.gift = trust_services.donation_record(
+        self.gift, _created = trust_services.donation_record(
             trust=self.trust, external_id="DN-1", date=D, amount=Decimal("9000.00"), fund=self.study,
             channel="bank", user=op, donor=self.donor)
         trust_services.donation_record(trust=self.trust, external_id="DN-2", date=D, amount=Decimal("900.00"),

@@ -22,7 +22,8 @@ def give(trust, funds, officer, **kw):
     args = dict(trust=trust, external_id="DN-1", date=D, amount=Decimal("1200.00"), fund=funds["SMILE"],
                 channel="bank", user=officer)
     args.update(kw)
-    return donation_record(**args)
+    donation, _created = donation_record(**args)
+    return donation
 
 
 def test_restricted_gift_raises_fund_balance_and_restricted_income_by_exactly_its_amount(trust, funds, officer, books):
@@ -120,9 +121,11 @@ def test_bad_gifts_are_refused_and_write_nothing(trust, funds, officer, kw, fiel
 
 
 def test_idempotent_on_external_id(trust, funds, officer, books):
-    first = give(trust, funds, officer)
-    again = give(trust, funds, officer)
-    assert again.pk == first.pk
+    first, created = donation_record(trust=trust, external_id="DN-1", date=D, amount=Decimal("1200.00"),
+                                     fund=funds["SMILE"], channel="bank", user=officer)
+    again, created_again = donation_record(trust=trust, external_id="DN-1", date=D, amount=Decimal("1200.00"),
+                                           fund=funds["SMILE"], channel="bank", user=officer)
+    assert again.pk == first.pk and (created, created_again) == (True, False)
     assert JournalEntry.objects.count() == 1 and Receipt.objects.count() == 1
     assert books.fund("SMILE") == Decimal("1200.00")
     with pytest.raises(errors.DuplicateExternalId):

@@ -25,8 +25,8 @@ def guarded(trust, funds, officer):
 
 
 def test_below_the_threshold_an_expense_is_recorded_at_once(guarded, funds, officer):
-    expense = expense_record(trust=guarded, external_id="EX-1", date=D, kind="admin", fund=funds["GEN"],
-                             amount=Decimal("10000.00"), user=officer)
+    expense, _created = expense_record(trust=guarded, external_id="EX-1", date=D, kind="admin", fund=funds["GEN"],
+                                       amount=Decimal("10000.00"), user=officer)
     assert expense.entry.approved_by is None
 
 

@@ -27,7 +27,8 @@ def pay(trust, funds, officer, n="EX-1", **kw):
     args.update(kw)
     if isinstance(args["fund"], str):
         args["fund"] = funds[args["fund"]]
-    return expense_record(**args)
+    expense, _created = expense_record(**args)
+    return expense
 
 
 @pytest.mark.parametrize("kind, account", [("admin", "5201"), ("bank_fee", "5203"), ("fundraising", "5202")])
@@ -107,8 +108,11 @@ def test_bad_expenses_refused(trust, funds, officer, kw, field):
 
 
 def test_idempotent_on_external_id(trust, funds, officer, books):
-    first = pay(trust, funds, officer)
-    assert pay(trust, funds, officer).pk == first.pk
+    first, created = expense_record(trust=trust, external_id="EX-1", date=D, kind="admin", fund=funds["GEN"],
+                                    amount=Decimal("100.00"), user=officer)
+    again, created_again = expense_record(trust=trust, external_id="EX-1", date=D, kind="admin", fund=funds["GEN"],
+                                          amount=Decimal("100.00"), user=officer)
+    assert again.pk == first.pk and (created, created_again) == (True, False)
     assert books.balance("5201") == Decimal("100.00")
     with pytest.raises(errors.DuplicateExternalId):
         pay(trust, funds, officer, amount=Decimal("99.00"))

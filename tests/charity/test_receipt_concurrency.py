@@ -130,10 +130,12 @@ def test_the_same_gift_recorded_twice_at_once_is_recorded_once(trust, officer, b
 
     def record(user):
         def work():
-            results.append(donation_record(trust=trust, external_id="DN-SAME", date=D, amount=Decimal("99.00"),
-                                           fund=fund, channel="bank", user=user).pk)
+            donation, created = donation_record(trust=trust, external_id="DN-SAME", date=D, amount=Decimal("99.00"),
+                                                fund=fund, channel="bank", user=user)
+            results.append((donation.pk, created))
         return work
 
     run_together([record(officer), record(approver)])
-    assert len(set(results)) == 1
+    assert len({pk for pk, _created in results}) == 1
+    assert sorted(created for _pk, created in results) == [False, True]  # one recorded it, the other was told so
     assert Receipt.objects.filter(trust=trust).count() == 1

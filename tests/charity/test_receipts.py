@@ -20,8 +20,9 @@ pytestmark = pytest.mark.django_db
 def gift(trust, funds, user, n, date=D, **kw):
     kw.setdefault("amount", Decimal("1200.00"))
     kw.setdefault("channel", "bank")
-    return donation_record(trust=trust, external_id=f"DN-{n}", date=date, fund=kw.pop("fund", funds["SMILE"]),
-                           user=user, **kw)
+    donation, _created = donation_record(trust=trust, external_id=f"DN-{n}", date=date,
+                                         fund=kw.pop("fund", funds["SMILE"]), user=user, **kw)
+    return donation
 
 
 def text_of(pdf: bytes) -> str:

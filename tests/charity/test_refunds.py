@@ -20,8 +20,9 @@ LATER = D + dt.timedelta(days=5)
 
 
 def gift(trust, funds, officer, external_id="DN-1", amount="1000.00", fund="STUDY", **kw):
-    return donation_record(trust=trust, external_id=external_id, date=D, amount=Decimal(amount), fund=funds[fund],
-                           channel=kw.pop("channel", "bank"), user=officer, **kw)
+    donation, _created = donation_record(trust=trust, external_id=external_id, date=D, amount=Decimal(amount),
+                                         fund=funds[fund], channel=kw.pop("channel", "bank"), user=officer, **kw)
+    return donation
 
 
 def spend(trust, funds, books, officer, amount, fund="STUDY"):

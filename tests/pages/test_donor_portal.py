@@ -38,10 +38,10 @@ def world(db, django_user_model):
         donor = donor_create(by=system_user(), trust=trust, kind="individual", name=name, external_id=f"D-{key}", anonymous=anonymous,
                              user=user)
         users[key], donors[key] = user, donor
-    gift_a = donation_record(trust=trust, external_id="DN-A", date=D, amount=Decimal("1200.00"), fund=study,
-                             channel="bank", user=officer, donor=donors["a"])
-    gift_b = donation_record(trust=trust, external_id="DN-B", date=D, amount=Decimal("800.00"), fund=study,
-                             channel="wechat", user=officer, donor=donors["b"])
+    gift_a, _created = donation_record(trust=trust, external_id="DN-A", date=D, amount=Decimal("1200.00"), fund=study,
+                                       channel="bank", user=officer, donor=donors["a"])
+    gift_b, _created = donation_record(trust=trust, external_id="DN-B", date=D, amount=Decimal("800.00"), fund=study,
+                                       channel="wechat", user=officer, donor=donors["b"])
     program = Program.objects.get(book=trust.book, code="study_grant")
     kids = []
     for i in range(3):

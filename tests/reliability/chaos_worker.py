@@ -87,13 +87,12 @@ def run(db_name: str, worker: int, seconds: float, trust_pk: int, officer_pk: in
         number = rng.randint(0, 400)
         gift = gift_content(number)
         ext = f"G-{number:04d}"
-        before = Donation.objects.filter(trust=trust, external_id=ext).exists()
-        donation = donation_record(
+        donation, created = donation_record(
             trust=trust, external_id=ext, date=gift["date"], amount=gift["amount"], fund=funds[gift["fund"]],
             channel=gift["channel"], user=officer,
         )
         assert donation.external_id == ext
-        if not before:
+        if created:
             posted["donation"].append(ext)  # may be a replay of a concurrent twin: the parent takes the union
 
     def buy():

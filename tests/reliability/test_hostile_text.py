@@ -73,8 +73,9 @@ def test_donor_name_and_gift_description_stored_exactly_or_refused(world, label)
     else:
         assert Donor.objects.get(pk=donor.pk).name == text
     try:
-        gift = donation_record(trust=trust, external_id=f"G-{label}", date=dt.date(2026, 3, 2), amount=Decimal("10"),
-                               fund=study, channel="bank", user=officer, description=text)
+        gift, _created = donation_record(trust=trust, external_id=f"G-{label}", date=dt.date(2026, 3, 2),
+                                         amount=Decimal("10"), fund=study, channel="bank", user=officer,
+                                         description=text)
     except REFUSALS as exc:
         assert exc.message and exc.field == "description", exc
         assert label in ("long", "nul"), f"{label!r} refused: {exc.message}"

@@ -83,7 +83,7 @@ def person(y: Year, n: int, *, birth=D(1988, 4, 2)) -> Beneficiary:
 
 
 def gift(y: Year, ext, donor, date, amount, fund, channel="bank", **kw) -> Donation:
-    y.donations[ext] = donation_record(
+    y.donations[ext], _created = donation_record(
         trust=y.trust, external_id=ext, date=date, amount=Decimal(amount), fund=y.funds[fund], channel=channel,
         donor=donor, user=y.officer, **kw,
     )

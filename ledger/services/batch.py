@@ -57,6 +57,7 @@ class PostingBatch:
         self.unused_keys: dict[int, set[str]] = {}  # book id -> keys known to be unused
         self.queues: dict[int, FifoQueue] = {}  # fund id -> its open sources
         self.pending = Pending()
+        self.callers_books: dict[int, Book] = {}  # the callers' Book objects, moved on when the batch commits
 
     # -- what callers use --------------------------------------------------------------------------------------
     def post(self, *, book: Book, date: dt.date, memo: str, legs: list[LegSpec], user,
@@ -112,6 +113,12 @@ class PostingBatch:
         self.queues.clear()  # re-read from the database when next needed
 
     # -- posting -----------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Flush, and move the callers' ``Book`` objects to the heads the batch wrote."""
+        self.flush()
+        for book in self.callers_books.values():
+            book.last_sequence, book.head_hash = self.books[book.pk][0:2]
+
     def _hold_book(self, book: Book) -> list:
         if book.pk not in self.books:
             need = Need(book_id=book.pk)
@@ -205,7 +212,7 @@ class PostingBatch:
             self.unused_keys.get(book.pk, set()).discard(key)
         if not p.simple:
             self.flush()
-        book.last_sequence, book.head_hash = sequence, placed.hash
+        self.callers_books[id(book)] = book
         return entry
 
     def _allocate(self, p: Prepared, placed: rows.Placed) -> None:
@@ -260,6 +267,7 @@ def posting_batch(batch: PostingBatch | None = None):
         with transaction.atomic():
             yield batch
             batch.flush()
+        batch.close()  # after the commit (or the savepoint's release): nothing is left to write
     finally:
         _open.batch = None
 

@@ -61,10 +61,10 @@ def closed_period():
     return guard("entry dated in a closed period", "entry dated 2026-03-02 falls in a closed period")
 
 
-def post_gift(sb, user, amount="100.00", fund=None):
+def post_gift(sb, user, amount="100.00", fund=None, batch=None):
     fund = fund or sb.gen
     return services.entry_post(
-        book=sb.book, date=D, memo="gift", user=user,
+        book=sb.book, date=D, memo="gift", user=user, batch=batch,
         legs=[Dr(sb.bank, fund, Decimal(amount)), Cr(sb.income, fund, Decimal(amount))],
     )
 
@@ -347,8 +347,8 @@ def test_postgres_commit_check_once_per_range(postgres_only, csb, user):
     """Entries posted together are checked by one query over their range of ids: the first firing notes the range
     it checked, and the firings for the other entries of the range find it and stop there."""
     with transaction.atomic():
-        with services.posting_batch():
-            gifts = [post_gift(csb, user, "1.00") for _ in range(30)]
+        with services.posting_batch() as batch:
+            gifts = [post_gift(csb, user, "1.00", batch=batch) for _ in range(30)]
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred checks run now, in this statement
             cursor.execute("SELECT current_setting('ledger.commit_checked', true)")

@@ -110,7 +110,7 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "charity.backends.ModelBackend",  # Django's, with the permission check in one statement: global grants
+    "django.contrib.auth.backends.ModelBackend",  # global grants (the administrator's)
     "charity.backends.MembershipBackend",  # a role in one trust, asked as user.has_perm(perm, trust_or_book)
 ]
 

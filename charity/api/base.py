@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
-from django.db import connection
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from rest_framework import serializers, viewsets
 
 from charity.models import Trust
@@ -44,40 +43,9 @@ def query_date(params, name: str) -> dt.date | None:
         raise serializers.ValidationError({name: exc.detail}) from None
 
 
-def _from_row(model, values):
-    """A model instance from its concrete fields' column values, converted as the ORM converts them."""
-    fields = model._meta.concrete_fields
-    converted = []
-    for field, value in zip(fields, values):
-        column = field.get_col(model._meta.db_table)
-        for convert in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
-            value = convert(value, column, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
-
-
-@functools.cache
-def _trust_sql() -> str:
-    trust, book = Trust._meta, Book._meta
-    columns = [f"t.{f.column}" for f in trust.concrete_fields] + [f"b.{f.column}" for f in book.concrete_fields]
-    return (f"SELECT {', '.join(columns)} FROM {trust.db_table} t JOIN {book.db_table} b"
-            f" ON b.{book.pk.column} = t.{trust.get_field('book').column} WHERE t.code = %s")
-
-
 def trust_with_book(code: str) -> Trust:
-    """``Trust.objects.select_related("book").get(code=code)`` (Http404 if there is none) in SQL: every
-    trust-scoped API request asks it, and the ORM spent ~0.5 ms of CPU building the query, a sixth of a cached
-    report's whole request (BENCHMARKS.md finding 5)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_trust_sql(), [code])
-        row = cursor.fetchone()
-    if row is None:
-        raise Http404("No Trust matches the given query.")
-    split = len(Trust._meta.concrete_fields)
-    trust, book = _from_row(Trust, row[:split]), _from_row(Book, row[split:])
-    trust.book = book
-    Trust.book.field.remote_field.set_cached_value(book, trust)  # book.trust, as select_related leaves it
-    return trust
+    """The trust named in the URL, with its book; Http404 if there is none."""
+    return get_object_or_404(Trust.objects.select_related("book"), code=code)
 
 
 class TrustScopedMixin:

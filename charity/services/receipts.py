@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from ledger.authority import require
@@ -24,18 +24,6 @@ def _next_number(*, trust: Trust, year: int, lock: bool = True, pause=None) -> i
     ``lock=False`` and ``pause`` (called between reading and writing the counter) exist only so that the
     concurrency test can show the race that the lock prevents.
     """
-    if lock and pause is None:
-        # One statement: the UPDATE takes the counter's row lock, as SELECT ... FOR UPDATE would, and says the
-        # number it wrote.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {ReceiptCounter._meta.db_table} SET last_number = last_number + 1 "
-                "WHERE trust_id = %s AND year = %s RETURNING last_number",
-                [trust.pk, year],
-            )
-            found = cursor.fetchone()
-        if found is not None:
-            return found[0]
     rows = ReceiptCounter.objects.select_for_update() if lock else ReceiptCounter.objects
     found = rows.filter(trust=trust, year=year).values_list("pk", "last_number").first()
     if found is None:  # the year's first receipt; a concurrent creator makes get_or_create wait, then re-read

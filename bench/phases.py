@@ -109,8 +109,10 @@ def main(kind: str, n: int) -> None:
                            "FROM pg_stat_user_functions ORDER BY total_time DESC")
             for name, calls, total, own in cursor.fetchall():
                 print(f"  {name:32} calls {calls:7}  total {total:8} ms  self {own:8} ms")
+    if profile and os.environ.get("PROFILE_OUT"):
+        profile.dump_stats(os.environ["PROFILE_OUT"])
     if profile:
-        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+        pstats.Stats(profile).sort_stats(os.environ.get("SORT", "tottime")).print_stats(int(os.environ.get("ROWS", "25")))
 
 
 if __name__ == "__main__":

@@ -186,9 +186,10 @@ class JournalEntry(models.Model):
     #: Not a column: ``entry_post`` sets it on the entry it returns for an idempotency key already used (a retry),
     #: so a caller knows it wrote nothing and may look for what the first request made.
     replayed = False
-    #: Not a column: the legs ``entry_post`` wrote with the entry it returns, in position order. Inside a posting
-    #: batch they reach the database when the batch is flushed, so a caller uses these rather than a query.
-    posted_legs: list | None = None
+    #: Not a column: the legs ``entry_post`` wrote with the entry it returns (a sequence of ``Leg``, in position
+    #: order). Inside a posting batch they reach the database when the batch is flushed, so a caller reads these
+    #: rather than querying.
+    posted_legs = None
 
     class Meta:
         verbose_name = _("journal entry")

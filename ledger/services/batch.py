@@ -16,7 +16,6 @@ entry that ``post`` returns (with its ``posted_legs``), ``find`` and ``net_asset
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import threading
 from contextlib import contextmanager
@@ -53,7 +52,7 @@ class PostingBatch:
         self.daily: dict[tuple, list[int]] = {}  # (book, account, fund, date) -> [debit, credit] not written yet
         self.moved_books: set[int] = set()
         self.moved_funds: set[int] = set()
-        self.posted: dict[tuple[int, str], tuple[JournalEntry, str]] = {}  # (book, key) -> (entry, payload hash)
+        self.posted: set[tuple[int, str]] = set()  # (book, idempotency key) of the entries posted in the batch
         self.unused_keys: dict[int, set[str]] = {}  # book id -> keys known to be unused
         self.queues: dict[int, FifoQueue] = {}  # fund id -> its open sources
         self.pending = Pending()
@@ -83,10 +82,9 @@ class PostingBatch:
 
     def find(self, book: Book, key: str) -> JournalEntry | None:
         """The entry posted in ``book`` under idempotency key ``key``, in this batch or before it, or None."""
-        known = self.posted.get((book.pk, key))
-        if known is not None:
-            return known[0]
-        if key in self.unused_keys.get(book.pk, ()):
+        if (book.pk, key) in self.posted:
+            self.flush()
+        elif key in self.unused_keys.get(book.pk, ()):
             return None
         return JournalEntry.objects.filter(book=book, idempotency_key=key).first()
 
@@ -113,9 +111,8 @@ class PostingBatch:
         self.queues.clear()  # re-read from the database when next needed
 
     # -- posting -----------------------------------------------------------------------------------------------
-    def close(self) -> None:
-        """Flush, and move the callers' ``Book`` objects to the heads the batch wrote."""
-        self.flush()
+    def committed(self) -> None:
+        """Move the callers' ``Book`` objects to the heads the batch wrote (once it has committed)."""
         for book in self.callers_books.values():
             book.last_sequence, book.head_hash = self.books[book.pk][0:2]
 
@@ -135,27 +132,34 @@ class PostingBatch:
                     queue.add(row[5])
         return queue
 
+    def _pages_needed(self, p: Prepared) -> list[FifoQueue]:
+        """The queues of the funds the entry spends from that have run out of pages read."""
+        pages = []
+        if p.simple:
+            for leg in p.legs:
+                if leg.is_use:
+                    queue = self._queue(leg.fund_id)
+                    if queue.needs_page and queue not in pages:
+                        pages.append(queue)
+        return pages
+
     def post_prepared(self, p: Prepared) -> JournalEntry:
         """Post an entry that ``legs.prepare`` accepted: read what is missing, check, chain, allocate, keep."""
         book, key = p.book, p.idempotency_key
         if key is not None and (book.pk, key) in self.posted:
-            return self._replay(p, self.posted[(book.pk, key)][0])
+            return self._replay(p, self.find(book, key))
         deltas = p.fund_deltas()
-        need = Need()
-        if book.pk not in self.books:
-            need.book_id = book.pk
-        if key is not None and key not in self.unused_keys.get(book.pk, ()):
-            need.key, need.key_book_id = key, book.pk
-        need.fund_ids = sorted(fund_id for fund_id in deltas if fund_id not in self.funds)
-        if p.simple:
-            for leg in p.legs:
-                queue = self._queue(leg.fund_id) if leg.is_use else None
-                if queue is not None and queue.needs_page and queue not in need.pages:
-                    need.pages.append(queue)
-        for table, count in ((rows.T_ENTRY, 1), (rows.T_LEG, len(p.legs))):
-            missing = self.writer.ids_missing(table, count)
-            if missing:
-                need.ids[table] = missing
+        # What is missing, read in one go (in a long batch, usually nothing).
+        need = Need(
+            book_id=None if book.pk in self.books else book.pk,
+            key=None if key is None or key in self.unused_keys.get(book.pk, ()) else key, key_book_id=book.pk,
+            fund_ids=sorted(fund_id for fund_id in deltas if fund_id not in self.funds),
+            pages=self._pages_needed(p),
+            ids={table: missing for table, missing in (
+                (rows.T_ENTRY, self.writer.ids_missing(rows.T_ENTRY, 1)),
+                (rows.T_LEG, self.writer.ids_missing(rows.T_LEG, len(p.legs))),
+            ) if missing},
+        )
         if need:
             self.writer.load(need)
             if need.book is not None:
@@ -163,9 +167,7 @@ class PostingBatch:
             self.funds.update(need.funds)
             if need.key is not None:
                 if need.key_used:
-                    stored = JournalEntry.objects.get(book=book, idempotency_key=key)
-                    stored.posted_legs = list(stored.legs.select_related("account", "fund").order_by("position"))
-                    return self._replay(p, stored)
+                    return self._replay(p, JournalEntry.objects.get(book=book, idempotency_key=key))
                 self.unused_keys.setdefault(book.pk, set()).add(key)
         last, head, closed_through = self.books[book.pk]
         check_open(p.date, closed_through)
@@ -196,7 +198,7 @@ class PostingBatch:
         if not p.simple:
             self.pending.allocations += traced.allocations
             self.pending.sources += traced.sources
-        self.pending.entries.append(rows.entry_row(p, placed))
+        self.pending.entries.append(rows.entry_row(p, placed, self.writer.db.ops))
         self.pending.legs += rows.leg_rows(p, placed)
         for fund_id, delta in deltas.items():
             self.funds[fund_id][0] += delta
@@ -206,10 +208,11 @@ class PostingBatch:
             bucket[0 if leg.is_debit else 1] += leg.cny
         self.books[book.pk][0:2] = [sequence, placed.hash]
         self.moved_books.add(book.pk)
-        entry = rows.posted_entry(p, placed)
+        entry = rows.posted_entry(p, placed, self.writer.db.alias)
         if key is not None:
-            self.posted[(book.pk, key)] = (entry, p.payload_hash)
-            self.unused_keys.get(book.pk, set()).discard(key)
+            self.posted.add((book.pk, key))
+            if book.pk in self.unused_keys:
+                self.unused_keys[book.pk].discard(key)
         if not p.simple:
             self.flush()
         self.callers_books[id(book)] = book
@@ -234,16 +237,17 @@ class PostingBatch:
 
     @staticmethod
     def _replay(p: Prepared, entry: JournalEntry) -> JournalEntry:
-        """The entry already posted under the key: the same request again returns it, another one is refused."""
+        """The entry already posted under the key (read from the database): the same request again returns it,
+        marked ``replayed``; another one is refused."""
         if entry.payload_hash != p.payload_hash:
             raise errors.IdempotencyConflict(
                 f"idempotency key {p.idempotency_key!r} was already used for entry #{entry.sequence} with a "
                 "different payload",
                 field="idempotency_key",
             )
-        replay = copy.copy(entry)  # the first caller's instance stays as it was
-        replay.replayed = True
-        return replay
+        entry.replayed = True
+        entry.posted_legs = list(entry.legs.select_related("account", "fund").order_by("position"))
+        return entry
 
 
 _open = threading.local()
@@ -267,7 +271,7 @@ def posting_batch(batch: PostingBatch | None = None):
         with transaction.atomic():
             yield batch
             batch.flush()
-        batch.close()  # after the commit (or the savepoint's release): nothing is left to write
+        batch.committed()
     finally:
         _open.batch = None
 
@@ -280,9 +284,12 @@ def entry_post(*, book: Book, date: dt.date, memo: str, legs: list[LegSpec], use
     Refuses with a ``LedgerError`` subclass, writing nothing, when it cannot, and with ``PermissionDenied`` when
     ``user`` may not post to ``book``. An idempotency key already used returns the entry it posted (marked
     ``replayed``) when the request is the same, and is refused otherwise."""
-    with posting_batch(batch) as posting:
-        return posting.post(book=book, date=date, memo=memo, legs=legs, user=user, idempotency_key=idempotency_key,
-                            source=source, fx_rate=fx_rate, approved_by=approved_by)
+    post = dict(book=book, date=date, memo=memo, legs=legs, user=user, idempotency_key=idempotency_key,
+                source=source, fx_rate=fx_rate, approved_by=approved_by)
+    if batch is not None:
+        return batch.post(**post)
+    with posting_batch() as posting:
+        return posting.post(**post)
 
 
 def entry_check(*, book: Book, date: dt.date, legs: list[LegSpec], fx_rate=None) -> None:

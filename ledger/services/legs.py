@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import moneyed
@@ -51,9 +52,9 @@ def Cr(account: Account, fund: Fund, amount, currency: str | None = None, **kw) 
     return LegSpec(account=account, fund=fund, credit=amount, currency=currency, **kw)
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedLeg:
-    """One validated leg: its side, its amount in its currency and in CNY (both in fen), its place in the entry."""
+class PreparedLeg(NamedTuple):
+    """One validated leg, immutable: its side, its amount in its currency and in CNY (both in fen), its place in
+    the entry, and ``row``: the leg as the hash chain and the leg row hold it."""
 
     position: int
     account: Account
@@ -63,15 +64,10 @@ class PreparedLeg:
     currency: str
     minor: int
     cny: int
-    reduces: Leg | None = None
-
-    @property
-    def account_id(self) -> int:
-        return self.account.pk
-
-    @property
-    def fund_id(self) -> int:
-        return self.fund.pk
+    reduces: Leg | None
+    account_id: int
+    fund_id: int
+    row: tuple  # (position, account id, fund id, currency, debit, credit, debit CNY, credit CNY)
 
     @property
     def is_debit(self) -> bool:
@@ -80,31 +76,21 @@ class PreparedLeg:
     @property
     def is_source(self) -> bool:
         """Income received: a credit to income opens a fund source."""
-        return self.account.type == AccountType.INCOME and self.side == CREDIT
+        return self.side == CREDIT and self.account.type == AccountType.INCOME
 
     @property
     def is_use(self) -> bool:
         """Spending: a debit to an expense is allocated to the fund's sources, oldest first."""
-        return self.account.type == AccountType.EXPENSE and self.side == DEBIT
+        return self.side == DEBIT and self.account.type == AccountType.EXPENSE
 
     @property
     def is_give_back(self) -> bool:
         """Income given back (a refund): a debit to income reduces a source."""
-        return self.account.type == AccountType.INCOME and self.side == DEBIT
-
-    def hash_tuple(self) -> tuple:
-        """The leg as the hash chain and the leg row hold it (amounts in fen)."""
-        debit = self.is_debit
-        return (
-            self.position, self.account_id, self.fund_id, self.currency,
-            self.minor if debit else 0, 0 if debit else self.minor,
-            self.cny if debit else 0, 0 if debit else self.cny,
-        )
+        return self.side == DEBIT and self.account.type == AccountType.INCOME
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """An entry that passed every check that does not depend on the books' state, ready to post."""
+class Prepared(NamedTuple):
+    """An entry that passed every check that does not depend on the books' state, ready to post; immutable."""
 
     book: Book
     date: dt.date
@@ -117,20 +103,16 @@ class Prepared:
     idempotency_key: str | None
     approved_by: object
     payload_hash: str
-    reverses: JournalEntry | None = None
+    reverses: JournalEntry | None
+    simple: bool  # neither a reversal nor a give-back: its allocations come from the FIFO queues alone
 
     def fund_deltas(self) -> dict[int, int]:
         """The change of each fund's net assets, in fen (funds with no change left out)."""
         deltas: dict[int, int] = defaultdict(int)
         for leg in self.legs:
             if leg.account.type in NET_ASSET_TYPES:
-                deltas[leg.fund_id] += -leg.cny if leg.is_debit else leg.cny
+                deltas[leg.fund_id] += -leg.cny if leg.side == DEBIT else leg.cny
         return {fund_id: delta for fund_id, delta in deltas.items() if delta}
-
-    @property
-    def simple(self) -> bool:
-        """Neither a reversal nor a give-back: its allocations come from the FIFO queues alone."""
-        return self.reverses is None and not any(leg.is_give_back for leg in self.legs)
 
 
 def round_cny(value: Decimal) -> Decimal:
@@ -267,11 +249,15 @@ def prepare_legs(*, book: Book, date: dt.date, legs, fx_rate, cny: list[int] | N
     if cny is not None:
         for values, figure in zip(checked, cny):
             values[4] = figure
-    prepared = tuple(
-        PreparedLeg(position=position, account=spec.account, fund=spec.fund, side=side, amount=amount,
-                    currency=currency, minor=minor, cny=fen, reduces=spec.reduces)
-        for position, (spec, (side, amount, currency, minor, fen)) in enumerate(zip(legs, checked), start=1)
-    )
+    prepared = []
+    for position, (spec, (side, amount, currency, minor, fen)) in enumerate(zip(legs, checked), start=1):
+        account_id, fund_id = spec.account.pk, spec.fund.pk
+        debit = side == DEBIT
+        row = (position, account_id, fund_id, currency, minor if debit else 0, 0 if debit else minor,
+               fen if debit else 0, 0 if debit else fen)
+        prepared.append(PreparedLeg(position, spec.account, spec.fund, side, amount, currency, minor, fen,
+                                    spec.reduces, account_id, fund_id, row))
+    prepared = tuple(prepared)
     for leg in prepared:
         _purpose(leg)
     return rate, prepared
@@ -307,4 +293,5 @@ def prepare(*, book: Book, date: dt.date, memo: str, legs, user, idempotency_key
         book=book, date=date, memo=memo, legs=prepared_legs, user=user, fx_rate=rate, source_type=source_type,
         source_id=str(source_id), idempotency_key=idempotency_key, approved_by=approved_by, reverses=reverses,
         payload_hash=payload_hash(date=date, memo=memo, legs=prepared_legs, fx_rate=rate, source=source),
+        simple=reverses is None and not any(leg.is_give_back for leg in prepared_legs),
     )

@@ -4,9 +4,8 @@ model instances a post returns. Posting, reversal and the benchmarks build their
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-
-from django.db import connection
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from ..hashing import entry_hash
 from ..models import Allocation, Book, DailyBalance, EntryStatus, Fund, FundSource, JournalEntry, Leg
@@ -32,8 +31,7 @@ ALLOCATION_COLUMNS = ("source_id", "leg_id", "kind", "amount")
 DAILY_COLUMNS = ("book_id", "account_id", "fund_id", "date", "debit", "credit")
 
 
-@dataclass(frozen=True, slots=True)
-class Placed:
+class Placed(NamedTuple):
     """Where a prepared entry goes in its book: its ids, its place in the chain, its hash."""
 
     entry_id: int
@@ -52,18 +50,18 @@ def chain(prepared: Prepared, *, sequence: int, previous_hash: str) -> str:
         source_id=p.source_id, idempotency_key=p.idempotency_key,
         reverses_sequence=p.reverses.sequence if p.reverses is not None else None, fx_rate=p.fx_rate,
         created_by_id=p.user.pk, approved_by_id=p.approved_by.pk if p.approved_by is not None else None,
-        legs=[leg.hash_tuple() for leg in p.legs],
+        legs=[leg.row for leg in p.legs],
     )
 
 
-def entry_row(p: Prepared, placed: Placed) -> tuple:
+def entry_row(p: Prepared, placed: Placed, ops) -> tuple:
     """The entry's row (``ENTRY_COLUMNS``), written as a draft: the database checks the balance when it turns
     posted."""
-    fx_rate = None if p.fx_rate is None else connection.ops.adapt_decimalfield_value(p.fx_rate, 18, 8)
+    fx_rate = None if p.fx_rate is None else ops.adapt_decimalfield_value(p.fx_rate, 18, 8)
     return (
         placed.entry_id, p.book.pk, placed.sequence, p.date, p.memo, EntryStatus.DRAFT, p.source_type, p.source_id,
         p.user.pk, p.approved_by.pk if p.approved_by is not None else None,
-        connection.ops.adapt_datetimefield_value(placed.created_at), p.idempotency_key, p.payload_hash, fx_rate,
+        ops.adapt_datetimefield_value(placed.created_at), p.idempotency_key, p.payload_hash, fx_rate,
         p.reverses.pk if p.reverses is not None else None, placed.previous_hash, placed.hash,
     )
 
@@ -71,24 +69,46 @@ def entry_row(p: Prepared, placed: Placed) -> tuple:
 def leg_rows(p: Prepared, placed: Placed) -> list[tuple]:
     """The legs' rows (``LEG_COLUMNS``)."""
     return [
-        (leg_id, placed.entry_id, *leg.hash_tuple(), p.date)
+        (leg_id, placed.entry_id, *leg.row, p.date)
         for leg, leg_id in zip(p.legs, placed.leg_ids)
     ]
 
 
-def posted_entry(p: Prepared, placed: Placed) -> JournalEntry:
-    """The posted entry as a model instance, with ``posted_legs``."""
-    entry = JournalEntry(
-        id=placed.entry_id, book=p.book, sequence=placed.sequence, date=p.date, memo=p.memo,
-        status=EntryStatus.POSTED, source_type=p.source_type, source_id=p.source_id, created_by=p.user,
-        approved_by=p.approved_by, created_at=placed.created_at, idempotency_key=p.idempotency_key,
-        payload_hash=p.payload_hash, fx_rate=p.fx_rate, reverses=p.reverses, previous_hash=placed.previous_hash,
-        hash=placed.hash,
-    )
-    entry.posted_legs = [
-        Leg(id=leg_id, entry=entry, position=leg.position, account=leg.account, fund=leg.fund,
-            currency=leg.currency, debit=leg.minor if leg.is_debit else 0, credit=0 if leg.is_debit else leg.minor,
-            debit_cny=leg.cny if leg.is_debit else 0, credit_cny=0 if leg.is_debit else leg.cny, date=p.date)
-        for leg, leg_id in zip(p.legs, placed.leg_ids)
-    ]
+class PostedLegs(Sequence):
+    """The legs of an entry just posted, as ``Leg`` instances in position order. Made when first read: most
+    callers (an import, a batch of grants) never read them."""
+
+    __slots__ = ("_prepared", "_placed", "_alias", "_legs")
+
+    def __init__(self, prepared: Prepared, placed: Placed, alias: str):
+        self._prepared, self._placed, self._alias, self._legs = prepared, placed, alias, None
+
+    def _made(self) -> list[Leg]:
+        if self._legs is None:
+            alias, entry_id, date = self._alias, self._placed.entry_id, self._prepared.date
+            self._legs = []
+            for leg, leg_id in zip(self._prepared.legs, self._placed.leg_ids):
+                row = Leg.from_db(alias, LEG_COLUMNS, (leg_id, entry_id, *leg.row, date))
+                row.account = leg.account
+                self._legs.append(row)
+        return self._legs
+
+    def __getitem__(self, index):
+        return self._made()[index]
+
+    def __len__(self) -> int:
+        return len(self._prepared.legs)
+
+
+def posted_entry(p: Prepared, placed: Placed, alias: str) -> JournalEntry:
+    """The posted entry as a model instance, with ``posted_legs``: made as the ORM makes instances of rows it
+    reads (``Model.from_db``), since these are the rows as stored, and linked to the book the caller gave."""
+    entry = JournalEntry.from_db(alias, ENTRY_COLUMNS, (
+        placed.entry_id, p.book.pk, placed.sequence, p.date, p.memo, EntryStatus.POSTED, p.source_type, p.source_id,
+        p.user.pk, p.approved_by.pk if p.approved_by is not None else None, placed.created_at, p.idempotency_key,
+        p.payload_hash, p.fx_rate, p.reverses.pk if p.reverses is not None else None, placed.previous_hash,
+        placed.hash,
+    ))
+    entry.book = p.book
+    entry.posted_legs = PostedLegs(p, placed, alias)
     return entry

@@ -20,7 +20,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from ..models import EntryStatus
 from .rows import (
@@ -109,7 +109,8 @@ class Writer:
 
     LOCK = ""  # SQLite locks the whole database for the transaction (BEGIN IMMEDIATE)
 
-    def __init__(self):
+    def __init__(self, db):
+        self.db = db  # the connection (Django's wrapper) the batch posts on
         self.free_ids: dict[str, deque] = defaultdict(deque)
         self.chunk: dict[str, int] = defaultdict(lambda: 1)
         self.high: dict[str, int] = {}  # SQLite: the highest id reserved per table
@@ -125,21 +126,23 @@ class Writer:
         marks = ", ".join(["%s"] * count)
         return f"SELECT id, net_assets, restriction, code FROM {T_FUND} WHERE id IN ({marks}) ORDER BY id{self.LOCK}"
 
-    def page_sql(self, after) -> str:
+    def page_sql(self, after, size: int) -> str:
+        """A page of a fund's open sources in FIFO order (the size written in: a few distinct statements, each
+        planned for its own limit)."""
         sql = f"SELECT leg_id, date, sequence, remaining FROM {T_SOURCE} WHERE fund_id = %s AND remaining > 0"
         if after is not None:
             sql += " AND (date, sequence, leg_id) > (%s, %s, %s)"
-        return sql + " ORDER BY date, sequence, leg_id LIMIT %s"
+        return sql + f" ORDER BY date, sequence, leg_id LIMIT {int(size)}"
 
     @staticmethod
-    def page_params(queue, after, size) -> list:
-        return [queue.fund_id, *(after or ()), size]
+    def page_params(queue, after) -> list:
+        return [queue.fund_id, *(after or ())]
 
     def load(self, need: Need) -> None:
         """Answer ``need``, in this order: the book (locked), the key, the funds (locked, in id order), the
         pages, the ids. The key is read after the book's lock: a post of the same key elsewhere commits while
         this one waits for it."""
-        with connection.cursor() as cursor:
+        with self.db.cursor() as cursor:
             if need.book_id is not None:
                 cursor.execute(self.book_sql(), [need.book_id])
                 need.book = _book_row(cursor.fetchone())
@@ -151,19 +154,19 @@ class Writer:
                 need.funds = {row[0]: list(row[1:]) for row in cursor.fetchall()}
             for queue in need.pages:
                 after, size = queue.next_page()
-                cursor.execute(self.page_sql(after), self.page_params(queue, after, size))
+                cursor.execute(self.page_sql(after, size), self.page_params(queue, after))
                 queue.take_page(cursor.fetchall(), size)
             for table, count in need.ids.items():
                 self.reserve(cursor, table, count)
 
     def read_page(self, fund_id: int, after, size: int) -> list:
-        with connection.cursor() as cursor:
-            cursor.execute(self.page_sql(after), [fund_id, *(after or ()), size])
+        with self.db.cursor() as cursor:
+            cursor.execute(self.page_sql(after, size), [fund_id, *(after or ())])
             return cursor.fetchall()
 
     def keys_used(self, book_id: int, keys: list[str]) -> set[str]:
         used = set()
-        with connection.cursor() as cursor:
+        with self.db.cursor() as cursor:
             for start in range(0, len(keys), ROWS):
                 chunk = keys[start:start + ROWS]
                 cursor.execute(
@@ -205,7 +208,7 @@ class Writer:
 
     # -- writes ------------------------------------------------------------------------------------------------
     def write(self, pending: Pending, totals: Totals) -> None:
-        with connection.cursor() as cursor:
+        with self.db.cursor() as cursor:
             self.write_rows(cursor, pending)
             self.write_totals(cursor, totals)
 
@@ -265,74 +268,75 @@ class PostgresWriter(Writer):
     LOCK = " FOR UPDATE"
     FEW_ENTRIES = 25  # fewer entries than this are written by one composed statement, more by COPY
 
-    def _pipeline(self):
-        """psycopg's own cursor (server-side binding) in pipeline mode, errors turned into Django's."""
-        from contextlib import ExitStack
+    def __init__(self, db):
+        super().__init__(db)
+        # Django turns psycopg's prepared statements off (they break behind a transaction-pooling PgBouncer older
+        # than 1.21); the posting statements, the same for every entry, are prepared on first use unless told not.
+        self.prepare = getattr(settings, "LEDGER_PREPARED_STATEMENTS", True)
 
+    def _run(self, statements: list[tuple[str, list]]) -> list:
+        """Run ``statements`` in one pipeline, on psycopg's own cursors (server-side binding), errors turned into
+        Django's; answer the cursors, to read their results in the same order."""
         import psycopg
 
-        connection.ensure_connection()
-        raw = connection.connection
-        stack = ExitStack()
-        stack.enter_context(connection.wrap_database_errors)
-        if getattr(settings, "LEDGER_PREPARED_STATEMENTS", True):
-            # Django turns psycopg's prepared statements off (they break behind a transaction-pooling PgBouncer
-            # older than 1.21); these statements, the same for every entry, are prepared on first use.
-            threshold = raw.prepare_threshold
+        self.db.ensure_connection()
+        raw = self.db.connection
+        threshold = raw.prepare_threshold
+        if self.prepare:
             raw.prepare_threshold = 0
-            stack.callback(setattr, raw, "prepare_threshold", threshold)
-        stack.enter_context(raw.pipeline())
-        return stack, lambda: psycopg.Cursor(raw)
+        try:
+            with self.db.wrap_database_errors, raw.pipeline():
+                cursors = [psycopg.Cursor(raw) for _ in statements]
+                for cursor, (sql, params) in zip(cursors, statements):
+                    cursor.execute(sql, params)
+        finally:
+            raw.prepare_threshold = threshold
+        return cursors
 
     def load(self, need: Need) -> None:
-        stack, cursor = self._pipeline()
-        with stack:
-            if need.book_id is not None:
-                book_cursor = cursor()
-                book_cursor.execute(self.book_sql(), [need.book_id])
-            if need.key is not None:
-                key_cursor = cursor()
-                key_cursor.execute(self.key_sql(), [need.key_book_id, need.key])
-            if need.fund_ids:
-                fund_cursor = cursor()
-                fund_cursor.execute(self.funds_sql(len(need.fund_ids)), need.fund_ids)
-            pages = []
-            for queue in need.pages:
-                after, size = queue.next_page()
-                page_cursor = cursor()
-                page_cursor.execute(self.page_sql(after), self.page_params(queue, after, size))
-                pages.append((queue, page_cursor, size))
-            id_cursors = []
-            for table, missing in need.ids.items():
-                id_cursor = cursor()
-                id_cursor.execute(
-                    f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)",
-                    [self._reserve_count(table, missing)],
-                )
-                id_cursors.append((table, id_cursor))
+        statements = []
         if need.book_id is not None:
-            need.book = _book_row(book_cursor.fetchone())
+            statements.append((self.book_sql(), [need.book_id]))
         if need.key is not None:
-            need.key_used = key_cursor.fetchone() is not None
+            statements.append((self.key_sql(), [need.key_book_id, need.key]))
         if need.fund_ids:
-            need.funds = {row[0]: list(row[1:]) for row in fund_cursor.fetchall()}
-        for queue, page_cursor, size in pages:
-            queue.take_page(page_cursor.fetchall(), size)
-        for table, id_cursor in id_cursors:
-            self.free_ids[table].extend(row[0] for row in id_cursor.fetchall())
+            statements.append((self.funds_sql(len(need.fund_ids)), need.fund_ids))
+        pages = []
+        for queue in need.pages:
+            after, size = queue.next_page()
+            statements.append((self.page_sql(after, size), self.page_params(queue, after)))
+            pages.append((queue, size))
+        tables = list(need.ids)
+        if tables:  # one statement for every table's new ids
+            statements.append((
+                "SELECT " + ", ".join(
+                    f"ARRAY(SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s))"
+                    for table in tables
+                ),
+                [self._reserve_count(table, need.ids[table]) for table in tables],
+            ))
+        results = iter(self._run(statements))
+        if need.book_id is not None:
+            need.book = _book_row(next(results).fetchone())
+        if need.key is not None:
+            need.key_used = next(results).fetchone() is not None
+        if need.fund_ids:
+            need.funds = {row[0]: list(row[1:]) for row in next(results).fetchall()}
+        for queue, size in pages:
+            queue.take_page(next(results).fetchall(), size)
+        if tables:
+            for table, ids in zip(tables, next(results).fetchone()):
+                self.free_ids[table].extend(ids)
 
     def write(self, pending: Pending, totals: Totals) -> None:
         few_rows = len(pending.legs) + len(pending.sources) + len(pending.allocations) <= 1000
         if len(pending.entries) < self.FEW_ENTRIES and few_rows:
-            stack, cursor = self._pipeline()
-            with stack:
-                self._write_few(cursor(), pending)
-                self._write_totals(cursor(), totals)
+            self._run(self._few_statements(pending) + self._totals_statements(totals))
             return
         import psycopg
 
-        with connection.wrap_database_errors:
-            raw = connection.connection
+        with self.db.wrap_database_errors:
+            raw = self.db.connection
             with psycopg.Cursor(raw) as cursor:
                 self._copy(cursor, T_ENTRY, ENTRY_COLUMNS, pending.entries)
                 self._copy(cursor, T_LEG, LEG_COLUMNS, pending.legs)
@@ -347,7 +351,8 @@ class PostgresWriter(Writer):
                         [[leg_id for leg_id, _ in updates], [remaining for _, remaining in updates]],
                     )
                 self._copy(cursor, T_ALLOCATION, ALLOCATION_COLUMNS, pending.allocations)
-                self._write_totals(cursor, totals)
+                for sql, params in self._totals_statements(totals):
+                    cursor.execute(sql, params)
 
     @staticmethod
     def _copy(cursor, table: str, columns: tuple, rows: list) -> None:
@@ -359,12 +364,12 @@ class PostgresWriter(Writer):
             for row in rows:
                 copy.write_row(row)
 
-    def _write_few(self, cursor, pending: Pending) -> None:
+    def _few_statements(self, pending: Pending) -> list[tuple[str, list]]:
         """The drafts, their legs, the new sources, the allocations and the sources' new remainders in one
         statement (data-modifying WITH clauses), then the UPDATE to posted (a statement of its own: it must see
         the drafts). The tables' statement-level guards run at the end of each, as for separate statements."""
         if not pending:
-            return
+            return []
         params: list = []
         parts = []
         for table, columns, rows in ((T_ENTRY, ENTRY_COLUMNS, pending.entries), (T_LEG, LEG_COLUMNS, pending.legs),
@@ -380,14 +385,15 @@ class PostgresWriter(Writer):
                 "WHERE s.leg_id = u.leg_id"
             )
             params += [value for pair in updates for value in pair]
-        _one_statement(cursor, parts, params)
+        statements = [_one_statement(parts, params)]
         if pending.entries:
             ids = [row[0] for row in pending.entries]
-            cursor.execute(f"UPDATE {T_ENTRY} SET status = %s WHERE id IN ({', '.join(['%s'] * len(ids))})",
-                           [EntryStatus.POSTED, *ids])
+            statements.append((f"UPDATE {T_ENTRY} SET status = %s WHERE id IN ({', '.join(['%s'] * len(ids))})",
+                               [EntryStatus.POSTED, *ids]))
+        return statements
 
     @staticmethod
-    def _write_totals(cursor, totals: Totals) -> None:
+    def _totals_statements(totals: Totals) -> list[tuple[str, list]]:
         """The books' heads, the funds' net assets and the day totals in one statement (day totals 500 rows to a
         statement). Scalar parameters throughout: psycopg dumps an array parameter element by element."""
         parts, params = [], []
@@ -405,22 +411,24 @@ class PostgresWriter(Writer):
                 "WHERE f.id = u.id"
             )
             params += [value for row in totals.funds for value in row]
+        statements = []
         for start in range(0, len(totals.daily), ROWS):
             parts.append(_daily_upsert(totals.daily[start:start + ROWS], params))
-            _one_statement(cursor, parts, params)
+            statements.append(_one_statement(parts, params))
             parts, params = [], []
-        _one_statement(cursor, parts, params)
+        if parts:
+            statements.append(_one_statement(parts, params))
+        return statements
 
 
-def _one_statement(cursor, parts: list[str], params: list) -> None:
-    """Run data-modifying statements as one: all but the last in WITH clauses."""
-    if not parts:
-        return
+def _one_statement(parts: list[str], params: list) -> tuple[str, list]:
+    """Data-modifying statements as one: all but the last in WITH clauses."""
     *first, last = parts
     head = ("WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(first)) + " ") if first else ""
-    cursor.execute(head + last, params)
+    return head + last, params
 
 
 def writer_for() -> Writer:
-    """The writer for the default connection's engine."""
-    return PostgresWriter() if connection.vendor == "postgresql" else Writer()
+    """The writer for the default connection, by its engine."""
+    db = connections[DEFAULT_DB_ALIAS]
+    return PostgresWriter(db) if db.vendor == "postgresql" else Writer(db)

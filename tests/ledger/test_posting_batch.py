@@ -406,3 +406,11 @@ def test_a_batch_writes_more_day_totals_than_one_statement_takes(sb, user):
     assert all(bank[day] == 100 * (i + 1) for i, day in enumerate(days))
     assert selectors.fund_balance(sb.gen) == Decimal(600 * 601 // 2)
     assert verify_book(sb.book).ok
+
+
+def test_the_row_columns_are_the_models_fields_in_order():
+    """``rows`` builds rows and instances positionally: its columns must be the models' concrete fields."""
+    from ledger.services import rows
+
+    assert rows.ENTRY_COLUMNS == tuple(f.column for f in JournalEntry._meta.concrete_fields)
+    assert rows.LEG_COLUMNS == tuple(f.column for f in Leg._meta.concrete_fields)

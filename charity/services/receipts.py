@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from ledger.authority import require
@@ -18,22 +18,25 @@ from ..roles import RECORD
 from ..models import Donation, Receipt, ReceiptCounter, Trust
 
 
-def _next_number(*, trust: Trust, year: int, lock: bool = True, pause=None) -> int:
-    """Take the next receipt number of (trust, year) under a row lock on its counter.
+def _next_number(*, trust: Trust, year: int, pause=None) -> int:
+    """Take the next receipt number of (trust, year): one ``UPDATE ... RETURNING`` takes the counter's row lock
+    (held until the transaction ends, so a second officer's statement waits for it) and says the number it wrote.
+    Raw SQL because Django's ``update()`` cannot return the row: it spares a second statement on every gift.
 
-    ``lock=False`` and ``pause`` (called between reading and writing the counter) exist only so that the
-    concurrency test can show the race that the lock prevents.
+    ``pause`` (called while the lock is held) exists only so that the concurrency test can hold it.
     """
-    rows = ReceiptCounter.objects.select_for_update() if lock else ReceiptCounter.objects
-    found = rows.filter(trust=trust, year=year).values_list("pk", "last_number").first()
-    if found is None:  # the year's first receipt; a concurrent creator makes get_or_create wait, then re-read
-        ReceiptCounter.objects.get_or_create(trust=trust, year=year)
-        found = rows.filter(trust=trust, year=year).values_list("pk", "last_number").get()
-    pk, last = found
+    sql = (f"UPDATE {ReceiptCounter._meta.db_table} SET last_number = last_number + 1 "
+           "WHERE trust_id = %s AND year = %s RETURNING last_number")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [trust.pk, year])
+        found = cursor.fetchone()
+        if found is None:  # the year's first receipt; a concurrent creator makes get_or_create wait
+            ReceiptCounter.objects.get_or_create(trust=trust, year=year)
+            cursor.execute(sql, [trust.pk, year])
+            found = cursor.fetchone()
     if pause is not None:
         pause()
-    ReceiptCounter.objects.filter(pk=pk).update(last_number=last + 1)
-    return last + 1
+    return found[0]
 
 
 def _net(donation: Donation) -> tuple[Decimal, Decimal]:

@@ -8,7 +8,8 @@ posts into it. ``b1`` posts N single entries (after 50 to warm up) and prints en
 (``time.process_time``) per entry, and on a local PostgreSQL the server's CPU per entry (its backend's
 ``/proc/<pid>/stat``). ``b2`` posts N entries in one ``posting_batch()`` and prints the three parts:
 posting (Python, with the reads it needs), the batch's final write, and COMMIT. ``PROFILE=1`` prints a cProfile
-of the timed part, ``TRACK=1`` (PostgreSQL) the guards' function times from ``pg_stat_user_functions``.
+of the timed part (``SORT=cumulative``, ``ROWS=40`` to see more; ``PROFILE_OUT=file`` also saves it for pstats),
+``TRACK=1`` (PostgreSQL) the guards' function times from ``pg_stat_user_functions``.
 Machine noise here is 20-40% between runs: compare versions by alternating them, several runs each.
 """
 

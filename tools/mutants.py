@@ -44,9 +44,9 @@ def m(name: str, path: str, old: str, new: str, *tests: str) -> Mutation:
 
 MUTATIONS = [
     # -- the ledger: balanced, immutable, chained
-    m("balance check in the service", "ledger/services.py",
-      "def _balance(legs: list[LegSpec]) -> None:\n",
-      "def _balance(legs: list[LegSpec]) -> None:\n    return\n",
+    m("balance check in the service", "ledger/services/legs.py",
+      "def _balance(legs: list[LegSpec], checked: list[list]) -> None:\n",
+      "def _balance(legs: list[LegSpec], checked: list[list]) -> None:\n    return\n",
       "tests/ledger/test_refusals.py::test_legs_that_do_not_balance"),
     # With the service's check gone the database still refuses: this test posts unbalanced legs by raw SQL.
     m("balance guard in the database", "ledger/migrations/sql/0006_guards.sqlite.sql",
@@ -68,8 +68,8 @@ MUTATIONS = [
       "        if prev != previous:\n", "        if False:\n",
       "tests/ledger/test_chain.py::test_a_rewritten_previous_hash_alone_is_found"),
     # -- restricted funds never below zero
-    m("fund overdraft check in the service", "ledger/services.py",
-      "if delta < 0 and restriction != Restriction.UNRESTRICTED and net_assets + delta < 0:",
+    m("fund overdraft check in the service", "ledger/services/batch.py",
+      "if deltas[fund_id] < 0 and restriction != Restriction.UNRESTRICTED and net_assets + deltas[fund_id] < 0:",
       "if False:",
       "tests/ledger/test_refusals.py::test_restricted_fund_overspending"),
     m("fund CHECK constraint in the database", "ledger/migrations/0001_initial.py",

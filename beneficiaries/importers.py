@@ -1,4 +1,4 @@
-"""``import_csv beneficiaries`` and ``import_csv disbursements`` (CONTRACT.md).
+"""``import_csv beneficiaries`` and ``import_csv disbursements`` (docs/formats.md).
 
 Both check every row before anything is written and report every bad row; the runner (``ledger.csvio``) then
 writes inside one transaction. A row whose ``external_id`` is already in the books with the same content is

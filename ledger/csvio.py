@@ -1,6 +1,6 @@
 """Reading tabular input (CSV) all-or-nothing, with row-and-column messages.
 
-Generic plumbing for ``import_csv`` (CONTRACT.md); the kinds themselves live in the apps that own the records.
+Generic plumbing for ``import_csv`` (docs/formats.md); the kinds themselves live in the apps that own the records.
 An ``Importer`` declares its columns, parses every row (``check``) and then writes (``apply``). ``run_import``
 reads the file, checks the header, runs ``check`` over every row and, only when no row is bad, runs ``apply``
 inside one transaction; the first row a service refuses is reported and everything is rolled back (rows are
@@ -17,7 +17,7 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import connection
 

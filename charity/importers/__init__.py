@@ -1,4 +1,4 @@
-"""The kinds of ``import_csv`` (CONTRACT.md). Each kind is an ``ledger.csvio.Importer`` subclass.
+"""The kinds of ``import_csv`` (docs/formats.md). Each kind is an ``ledger.csvio.Importer`` subclass.
 
 The trust's own kinds live here; ``beneficiaries`` and ``disbursements`` live in ``beneficiaries.importers``
 (the aid side owns its records). ``KINDS`` lists them in the order a whole year should be loaded.

@@ -1,9 +1,10 @@
 """Expenses paid by a fund: management, fundraising, bank fees, and stock bought for the aid inventory.
 
-The purpose rules (DESIGN.md) are checked here first, so that the refusal names the fund and the rule in the
-trust's words; the ledger holds the same rules again for every expense leg (and its database triggers a third
-time). Stock bought belongs to the fund that pays and must serve that fund's program; buying is not spending
-(cash becomes inventory), so a restricted fund may buy only with what it holds that is not already in stock.
+The purpose rules (docs/ledger.md, "Funds and the restricted-fund rule") are checked here first, so that the
+refusal names the fund and the rule in the trust's words; the ledger holds the same rules again for every expense
+leg (and its database triggers a third time). Stock bought belongs to the fund that pays and must serve that
+fund's program; buying is not spending (cash becomes inventory), so a restricted fund may buy only with what it
+holds that is not already in stock.
 """
 
 from __future__ import annotations

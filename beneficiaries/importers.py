@@ -37,7 +37,7 @@ from ledger.csvio import (
     parse_quantity,
     parse_text,
 )
-from ledger.models import Fund, Restriction, from_minor, to_minor
+from ledger.models import CENT, Fund, Restriction, from_minor, to_minor
 
 from .errors import AidError, InvalidIdNumber
 from .idnumber import validate_id_number
@@ -64,7 +64,6 @@ from .services.disbursements import check_fund
 from .services.registry import ADULT_AGE, PHONE_RE, age_on
 from .services.stock import issue_value
 
-CENT = Decimal("0.01")
 
 # -- beneficiaries --------------------------------------------------------------------------------------------
 

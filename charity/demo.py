@@ -20,6 +20,7 @@ import random
 from collections import defaultdict
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from ledger.models import CENT
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 FEMALE = "秀英桂兰玉梅芳丽娜敏静燕艳娟霞红华平琳雪慧婷颖洁莉晶瑶佳怡欣悦雯倩蓉薇岚萍凤琴云莹"
@@ -47,7 +48,6 @@ FUNDS = [
 ]
 PACK_COST = Decimal("200.00")
 RATES = {"HKD": Decimal("0.91960"), "USD": Decimal("7.12450")}
-CENT = Decimal("0.01")
 
 
 def _money(value) -> str:

@@ -33,7 +33,7 @@ from django.utils import timezone
 from ledger import bounds
 from ledger import services as ledger
 from ledger.errors import LedgerError
-from ledger.models import Book, Fund, Restriction
+from ledger.models import CENT, Book, Fund, Restriction
 from ledger.services import Cr, Dr
 from ledger.authority import require
 
@@ -66,7 +66,6 @@ from ..models import (
 )
 from .stock import issue_value, stock_issue, stock_reverse
 
-CENT = Decimal("0.01")
 
 
 # -- checks ---------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-CENT = Decimal("0.01")
+from ledger.models import CENT
 
 
 class DecimalAmount(serializers.DecimalField):

@@ -29,10 +29,10 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 
 from charity import pdf
+from ledger.models import CENT
 
 from .base import Column, Head, Ratio, Report, ReportData, resolved
 
-CENT = Decimal("0.01")
 RATIO_PLACES = Decimal("0.0001")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PDF_CHUNK_ROWS = 250

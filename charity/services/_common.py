@@ -14,12 +14,11 @@ from beneficiaries.errors import AidError, InsufficientStock
 from ledger import bounds
 from ledger import errors as ledger_errors
 from ledger.authority import require
-from ledger.models import Account, Fund
+from ledger.models import CENT, Account, Fund
 
 from .. import errors
 from ..models import Trust
 
-CENT = Decimal("0.01")
 
 # The ledger names a leg's amount, fund, date, ...; callers know these as the same fields, except these:
 _FIELD = {"legs": "amount", "idempotency_key": "external_id", "entry": "donation", "fx_rate": "fx_rate"}

@@ -20,10 +20,9 @@ from django.utils import timezone
 from .. import bounds, errors
 from ..hashing import fx_text
 from ..models import (
-    NET_ASSET_TYPES, Account, AccountType, Book, Fund, FundSource, JournalEntry, Leg, Restriction, from_minor, to_minor,
+    CENT, NET_ASSET_TYPES, Account, AccountType, Book, Fund, FundSource, JournalEntry, Leg, Restriction, from_minor, to_minor,
 )
 
-CENT = Decimal("0.01")
 MAX_AMOUNT = bounds.MAX_AMOUNT
 DEBIT, CREDIT = "debit", "credit"
 

@@ -93,6 +93,7 @@ class BatchForm(_AidFields):
     field_order = ["code", "description", "program", "fund", "date", "amount", "quantity", "people"]
 
     def __init__(self, *args, book, **kwargs):
+        kwargs.setdefault("auto_id", "batch_%s")  # beside the filter form, whose fields have the same names
         super().__init__(*args, book=book, **kwargs)
         self.fields["people"].queryset = Beneficiary.objects.filter(book=book)
 

@@ -4,7 +4,7 @@ Any other method gets 405 before the view runs, for everyone (tests/api/test_aut
 from django.urls import path
 from django.views.decorators.http import require_http_methods, require_safe
 
-from . import approvals, auditor, disclosure, donor, home, office
+from . import aid, approvals, auditor, beneficiaries, disclosure, donor, home, office
 
 form = require_http_methods(["GET", "HEAD", "POST"])
 
@@ -16,6 +16,17 @@ urlpatterns = [
     path("office/import/", form(office.import_file), name="office-import"),
     path("office/close/", form(office.close_month), name="office-close"),
     path("office/approvals/", form(approvals.approvals), name="office-approvals"),
+    path("office/beneficiaries/", require_safe(beneficiaries.beneficiary_list), name="office-beneficiaries"),
+    path("office/beneficiaries/export.csv", require_safe(beneficiaries.beneficiary_csv),
+         name="office-beneficiaries-csv"),
+    path("office/beneficiaries/new/", form(beneficiaries.beneficiary_new), name="office-beneficiary-new"),
+    path("office/beneficiaries/<str:external_id>/", form(beneficiaries.beneficiary_detail),
+         name="office-beneficiary"),
+    path("office/aid/", form(aid.aid_home), name="office-aid"),
+    path("office/aid/draft/", form(aid.aid_draft), name="office-aid-draft"),
+    path("office/aid/batches/<str:code>/", require_safe(aid.aid_batch), name="office-aid-batch"),
+    path("office/aid/batches/<str:code>/sheet.pdf", require_safe(aid.aid_sheet), name="office-aid-sheet"),
+    path("office/aid/disbursements/<str:external_id>/", form(aid.aid_disbursement), name="office-aid-disbursement"),
     path("my/", require_safe(donor.donor_home), name="donor-home"),
     path("my/statement.pdf", require_safe(donor.my_statement), name="donor-statement"),
     path("my/gifts/<str:external_id>/", require_safe(donor.gift_detail), name="donor-gift"),

@@ -68,7 +68,8 @@ class BeneficiaryRegister(Report):
         Column("signature", "签收", "Signature", width=1.4),
     ]
 
-    def build(self) -> ReportData:
+    def disbursements(self):
+        """The rows of the register; a subclass may narrow them (the office's sign-off sheet of one batch)."""
         p = self.params
         disbursements = (
             Disbursement.objects.filter(book=self.book, date__gte=p.date_from, date__lte=p.date_to)
@@ -78,6 +79,10 @@ class BeneficiaryRegister(Report):
         )
         if p.fund is not None:
             disbursements = disbursements.filter(fund=p.fund)
+        return disbursements
+
+    def build(self) -> ReportData:
+        disbursements = self.disbursements()
         tally = {"rows": 0, "posted": 0, "fen": ZERO, "goods": 0, "people": set(), "pending": 0, "reversed": 0}
 
         def rows():

@@ -48,6 +48,8 @@ MINE_A = "404 404 404 200 404 404 401"  # donor A's gift: another donor gets 404
 PUBLIC = "200 200 200 200 200 200 200"
 SIGNED_IN = "200 200 200 200 200 200 302"  # a page that sends the anonymous to the sign-in page
 SIGNED_405 = "405 405 405 405 405 405 302"  # ... and refuses the method to the signed-in
+PAGE_BOOKS = "200 200 200 403 403 403 302"  # a page read by everyone of the trust
+PAGE_OFFICER_400 = "400 403 403 403 403 403 302"  # an officer's form sent empty
 PAGE_MINE = "404 404 404 200 200 404 302"
 PAGE_MINE_A = "404 404 404 200 404 404 302"
 
@@ -140,6 +142,18 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     # the approvals inbox: read by everyone of the trust; an empty POST names no item, so it is 400 for whoever may
     # see the page (a button names one item and the service decides: tests/pages/test_approvals.py)
     "office-approvals": ({}, {"get": "200 200 200 403 403 403 302", "post": "400 400 400 403 403 403 302"}),
+    # the office's beneficiaries and aid: read by everyone of the trust (masked), written by the role the service
+    # asks for; an empty POST is 400 for that role (the form names what is missing) and 403 for everyone else
+    "office-beneficiaries": ({}, {"get": PAGE_BOOKS}),
+    "office-beneficiaries-csv": ({}, {"get": PAGE_BOOKS}),
+    "office-beneficiary-new": ({}, {"get": "200 403 403 403 403 403 302", "post": PAGE_OFFICER_400}),
+    "office-beneficiary": ({"external_id": "K-0"}, {"get": PAGE_BOOKS, "post": PAGE_OFFICER_400}),
+    "office-aid": ({}, {"get": PAGE_BOOKS, "post": PAGE_OFFICER_400}),
+    "office-aid-draft": ({}, {"get": "200 403 403 403 403 403 302", "post": PAGE_OFFICER_400}),
+    "office-aid-batch": ({"code": "B-1"}, {"get": PAGE_BOOKS}),
+    "office-aid-sheet": ({"code": "B-1"}, {"get": PAGE_BOOKS}),
+    # delivery is the approver's, verification the officer's: an empty POST names neither
+    "office-aid-disbursement": ({"external_id": "DS-0"}, {"get": PAGE_BOOKS, "post": "400 400 403 403 403 403 302"}),
     "donor-statement": ({}, {"get": PAGE_MINE}),
     "donor-gift": ({"external_id": "DN-A"}, {"get": PAGE_MINE_A}),
     "donor-receipt": ({"external_id": "DN-A"}, {"get": PAGE_MINE_A}),

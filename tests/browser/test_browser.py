@@ -96,3 +96,117 @@ def test_donor_and_auditor_in_chromium(live_server, tmp_path, settings):
             sign_out(page)
         finally:
             browser.close()
+
+
+def _aid_world():
+    """A trust with money for study grants, an officer and an approver who sign in, and a mother with five
+    children in one district (and one child elsewhere) for the officer to pick from."""
+    import datetime as dt
+
+    from django.contrib.auth import get_user_model
+
+    from beneficiaries.idnumber import make_id_number
+    from beneficiaries.services import beneficiary_register, household_get_or_create
+    from charity import roles
+    from ledger.services import system_user
+    from tests.beneficiaries.conftest import give, make_aid
+    from tests.conftest import grant
+
+    users = get_user_model().objects
+    officer = users.create_user("officer", password="officer-pw-1")
+    approver = users.create_user("approver", password="approver-pw-1")
+    aid = make_aid("CT")
+    grant(officer, roles.OFFICER, aid.book.trust)
+    grant(approver, roles.APPROVER, aid.book.trust)
+    give(aid, aid.study, "5000.00", officer)
+    home = household_get_or_create(book=aid.book, external_id="HH-1", user=system_user())
+    mother = beneficiary_register(book=aid.book, external_id="M-1", name="母亲甲", gender="F", user=officer,
+                                  id_number=make_id_number("440105", dt.date(1985, 6, 1), 10, "F"),
+                                  birth_date=dt.date(1985, 6, 1), household=home, district="天河")
+    for n in range(1, 7):
+        birth = dt.date(2012 + n % 5, n, 5)
+        beneficiary_register(book=aid.book, external_id=f"K-{n}", name=f"孩子{n}", gender="M", user=officer,
+                             id_number=make_id_number("440105", birth, n, "M"), birth_date=birth, guardian=mother,
+                             household=home, district="天河" if n <= 5 else "越秀")
+    return aid
+
+
+@pytest.mark.django_db(transaction=True)
+def test_officer_registers_drafts_a_batch_and_the_approver_posts_it(live_server, tmp_path, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    _aid_world()
+    base = live_server.url
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_context(locale="zh-CN", accept_downloads=True).new_page()
+            page.set_default_timeout(20_000)
+
+            # The officer registers a beneficiary from the register's page.
+            sign_in(page, base, "officer", "officer-pw-1")
+            page.click("header nav a[href='/office/beneficiaries/']")
+            page.wait_for_url(f"{base}/office/beneficiaries/")
+            assert page.locator("h1").inner_text() == "受益人"
+            page.click("#register-link")
+            page.fill("#register-form input[name=external_id]", "B-NEW")
+            page.fill("#register-form input[name=name]", "新人")
+            page.fill("#register-form input[name=id_number]", "44010519900403302X")
+            page.fill("#register-form input[name=birth_date]", "1990-04-03")
+            page.fill("#register-form input[name=household]", "HH-9")
+            page.fill("#register-form input[name=consent_date]", "2026-01-10")
+            with page.expect_navigation():
+                page.click("#register-form button[type=submit]")
+            assert page.locator("h1").inner_text() == "受益人 B-NEW"
+            assert page.locator("#consent").inner_text().startswith("2026-01-10")
+            assert page.locator("#person .id-number").inner_text() == "44****************"
+
+            # ... then picks the five children of one district on the aid page and drafts a batch.
+            page.click("header nav a[href='/office/aid/']")
+            page.wait_for_url(f"{base}/office/aid/")
+            page.fill("#filters input[name=district]", "天河")
+            page.fill("#filters input[name=max_age]", "15")
+            with page.expect_navigation():
+                page.click("#filters button[type=submit]")
+            boxes = page.locator("#candidates input[name=people]")
+            assert boxes.count() == 5
+            for n in range(boxes.count()):
+                boxes.nth(n).check()
+            page.fill("#batch_code", "DAY-1")
+            page.select_option("#batch_program", "study_grant")
+            page.select_option("#batch_fund", "STUDY")
+            page.fill("#batch_date", "2026-03-02")
+            page.fill("#batch_amount", "100.00")
+            with page.expect_navigation():
+                page.click("#create-batch")
+            assert page.locator("h1").inner_text() == "批次 DAY-1", page.locator(".error").all_inner_texts()
+            assert page.locator("#members tbody tr").count() == 5
+            with page.expect_download() as info:
+                page.click("#sheet-link")
+            sheet = tmp_path / "sheet.pdf"
+            info.value.save_as(sheet)
+            assert sheet.read_bytes().startswith(b"%PDF")
+
+            # She sees her batch in the inbox, marked hers, with no button to approve it.
+            page.click("header nav a[href='/office/approvals/']")
+            row = page.locator("#approvals tr", has_text="DAY-1")
+            assert row.locator(".mine").count() == 1
+            assert row.locator("button[value=approve]").count() == 0
+            sign_out(page)
+
+            # The approver approves it, then posts it.
+            sign_in(page, base, "approver", "approver-pw-1")
+            page.click("header nav a[href='/office/approvals/']")
+            row = page.locator("#approvals tr", has_text="DAY-1")
+            with page.expect_navigation():
+                row.locator("button[value=approve]").click()
+            row = page.locator("#approvals tr", has_text="DAY-1")
+            with page.expect_navigation():
+                row.locator("button[value=post]").click()
+            assert page.locator("#approvals tr", has_text="DAY-1").count() == 0  # done: no longer waiting
+            page.goto(f"{base}/office/aid/batches/DAY-1/")
+            assert "approver" in page.locator("#batch-status").inner_text()
+            assert page.locator("#members tbody tr", has_text="已支付").count() == 5
+            sign_out(page)
+        finally:
+            browser.close()

@@ -25,7 +25,7 @@ from ledger.models import Fund
 
 from .documents import receipt_pdf
 from .errors import CharityError
-from .models import Donation, Donor, Expense, Membership, Receipt, Refund, Trust
+from .models import Attachment, Donation, Donor, Expense, Membership, Receipt, Refund, Trust
 from .services import (donation_record, donation_refund, donor_create, donor_update, expense_record, receipt_void,
                        trust_create, trust_set_expense_threshold)
 
@@ -334,14 +334,14 @@ class ExpenseForm(ServiceForm):
     class Meta:
         model = Expense
         fields = ("trust", "external_id", "date", "kind", "fund", "amount", "item", "quantity", "unit_cost", "payee",
-                  "description")
+                  "invoice_number", "description")
 
     def run(self, data):
         expense, _created = expense_record(
             trust=data["trust"], external_id=data["external_id"], date=data["date"], kind=data["kind"],
             fund=data["fund"], amount=data["amount"], item=data.get("item"), quantity=data.get("quantity"),
             unit_cost=data.get("unit_cost"), payee=data.get("payee") or "", description=data.get("description") or "",
-            user=self.user,
+            invoice_number=data.get("invoice_number") or "", user=self.user,
         )
         return expense
 
@@ -353,6 +353,34 @@ class ExpenseAdmin(PostedAdmin):
     list_filter = ("trust", "kind", "fund")
     search_fields = ("external_id", "payee", "description")
     date_hierarchy = "date"
+
+
+# -- attachments: added on the office's pages; removed only through the service, and never once posted ----------
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ("name", "trust", "content_type", "size", "sha256", "uploaded_by", "uploaded_at")
+    list_filter = ("trust", "content_type")
+    search_fields = ("name", "sha256")
+    readonly_fields = [f.name for f in Attachment._meta.fields]
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        from .services.attachments import is_posted
+
+        return super().has_delete_permission(request, obj) and (obj is None or not is_posted(obj))
+
+    def delete_model(self, request, obj):
+        from .services import attachment_remove
+
+        attachment_remove(attachment=obj, user=request.user)
 
 
 # -- memberships: who holds which role in which trust ----------------------------------------------------------

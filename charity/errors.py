@@ -73,3 +73,9 @@ class FourEyesRefused(ManualEntryError):
     """The person who drafted a manual entry cannot approve it."""
 
     code = "four_eyes"
+
+
+class AttachmentError(CharityError):
+    """A file that cannot be attached (type, size) or an attachment that can no longer be removed."""
+
+    code = "attachment_error"

@@ -178,6 +178,36 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# -- Attachments (vouchers, invoices, scans) ----------------------------------------------------------------------
+# Files attached to journal entries, gifts, expenses and disbursements are stored through the storage named
+# "attachments" and only ever served by a view that checks the reader's role in the trust (there is no media URL).
+# Local disk under MEDIA_ROOT by default; S3-compatible storage when ATTACHMENTS_S3_BUCKET is set (django-storages;
+# boto3 must then be installed: it is imported only when that storage is first used).
+MEDIA_ROOT = env("MEDIA_ROOT", str(BASE_DIR / "var" / "media"))
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_MB", 10) * 1024 * 1024
+if env("ATTACHMENTS_S3_BUCKET"):
+    _attachments_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("ATTACHMENTS_S3_BUCKET"),
+            "endpoint_url": env("ATTACHMENTS_S3_ENDPOINT_URL") or None,
+            "region_name": env("ATTACHMENTS_S3_REGION") or None,
+            "access_key": env("ATTACHMENTS_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env("ATTACHMENTS_S3_SECRET_ACCESS_KEY") or None,
+            "location": env("ATTACHMENTS_S3_PREFIX", "attachments"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _attachments_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}  # under MEDIA_ROOT
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "attachments": _attachments_storage,
+}
+
 CURRENCIES = ("CNY", "HKD", "USD", "EUR", "GBP", "JPY", "MOP", "TWD", "SGD", "AUD", "CAD")
 DEFAULT_CURRENCY = "CNY"
 BASE_CURRENCY = "CNY"

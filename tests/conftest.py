@@ -95,3 +95,12 @@ def both(django_user_model, cast):
         grant(user, role)
         cast.append((user, role))
     return user
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _media_root(tmp_path_factory):
+    """Attachments are stored under MEDIA_ROOT: a directory of the test session's own, never the work tree's."""
+    from django.test import override_settings
+
+    with override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media"))):
+        yield

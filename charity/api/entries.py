@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from charity import services
-from charity.models import ManualEntry
+from charity.models import Attachment, ManualEntry
 from charity.roles import APPROVE_ENTRIES, DRAFT_ENTRIES
 from ledger.models import JournalEntry, Leg
 
@@ -58,6 +59,33 @@ class EntrySerializer(serializers.ModelSerializer):
             "sequence", "date", "memo", "source_type", "source_id", "created_by", "approved_by", "created_at",
             "fx_rate", "reverses", "previous_hash", "hash", "legs",
         ]
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="download (needs read access to the trust)")
+
+    class Meta:
+        model = Attachment
+        fields = ["name", "size", "sha256", "url"]
+        read_only_fields = fields
+
+    def get_url(self, attachment) -> str:
+        path = reverse("attachment-download", kwargs={"pk": attachment.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class EntryDetailSerializer(EntrySerializer):
+    """One entry, with the files attached to it or to the gift, expense or disbursement it records."""
+
+    attachments = serializers.SerializerMethodField()
+
+    class Meta(EntrySerializer.Meta):
+        fields = [*EntrySerializer.Meta.fields, "attachments"]
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_attachments(self, entry) -> list[dict]:
+        return AttachmentSerializer(services.entry_attachments(entry), many=True, context=self.context).data
 
 
 class LegInputSerializer(serializers.Serializer):
@@ -109,6 +137,9 @@ class JournalEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Book
     filterset_class = JournalEntryFilter
     write_perms = {"create": DRAFT_ENTRIES, "reverse": DRAFT_ENTRIES}
     queryset = JournalEntry.objects.none()
+
+    def get_serializer_class(self):
+        return EntryDetailSerializer if self.action == "retrieve" else EntrySerializer
 
     def scoped_queryset(self):
         legs = Leg.objects.select_related("account", "fund").order_by("position")

@@ -30,7 +30,7 @@ class ExpenseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Expense
         fields = ["external_id", "date", "kind", "fund", "amount", "item", "quantity", "unit_cost", "payee",
-                  "description", "entry", "created_by", "created_at"]
+                  "invoice_number", "description", "entry", "created_by", "created_at"]
 
     def get_amount(self, e) -> str:
         return str(e.amount.amount)
@@ -48,6 +48,7 @@ class ExpenseRecordSerializer(StrictInput):
     unit_cost = DecimalAmount(max_digits=14, required=False, allow_null=True)
     payee = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    invoice_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
 class ExpenseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BooksViewSet):

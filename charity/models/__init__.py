@@ -7,3 +7,4 @@ from .expenses import Expense, ExpenseKind, ExpenseRequest, ExpenseRequestStatus
 from .journal import ManualEntry, ManualEntryKind, ManualEntryStatus  # noqa: F401
 from .receipts import Receipt, ReceiptCounter  # noqa: F401
 from .trust import Membership, Role, Trust  # noqa: F401
+from .attachments import Attachment  # noqa: F401

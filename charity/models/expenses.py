@@ -33,6 +33,7 @@ class Expense(AppendOnly):
     quantity = models.PositiveIntegerField(_("quantity"), null=True, blank=True)
     unit_cost = models.DecimalField(_("unit cost"), max_digits=14, decimal_places=2, null=True, blank=True)
     payee = models.CharField(_("payee"), max_length=200, blank=True)
+    invoice_number = models.CharField(_("invoice number"), max_length=64, blank=True, default="")
     description = models.TextField(_("description"), blank=True)
     entry = models.OneToOneField(
         JournalEntry, on_delete=models.PROTECT, related_name="expense", verbose_name=_("journal entry")

@@ -4,7 +4,7 @@ Any other method gets 405 before the view runs, for everyone (tests/api/test_aut
 from django.urls import path
 from django.views.decorators.http import require_http_methods, require_safe
 
-from . import aid, approvals, auditor, beneficiaries, disclosure, donor, home, office
+from . import aid, approvals, attachments, auditor, beneficiaries, disclosure, donor, entries, expenses, home, office
 
 form = require_http_methods(["GET", "HEAD", "POST"])
 
@@ -27,6 +27,11 @@ urlpatterns = [
     path("office/aid/batches/<str:code>/", require_safe(aid.aid_batch), name="office-aid-batch"),
     path("office/aid/batches/<str:code>/sheet.pdf", require_safe(aid.aid_sheet), name="office-aid-sheet"),
     path("office/aid/disbursements/<str:external_id>/", form(aid.aid_disbursement), name="office-aid-disbursement"),
+    path("office/expenses/", require_safe(expenses.expense_list), name="office-expenses"),
+    path("office/expenses/new/", form(expenses.expense_new), name="office-expense-new"),
+    path("office/entries/new/", form(entries.entry_new), name="office-entry-new"),
+    path("office/attachments/<int:pk>/", require_safe(attachments.attachment_download), name="attachment-download"),
+    path("auditor/entries/<int:sequence>/", require_safe(attachments.entry_detail), name="auditor-entry"),
     path("my/", require_safe(donor.donor_home), name="donor-home"),
     path("my/statement.pdf", require_safe(donor.my_statement), name="donor-statement"),
     path("my/gifts/<str:external_id>/", require_safe(donor.gift_detail), name="donor-gift"),

@@ -78,14 +78,14 @@ def _same(e: Expense, **want) -> bool:
         e.date == want["date"] and e.kind == want["kind"] and e.fund_id == want["fund"].pk
         and e.amount.amount == want["amount"] and e.item_id == (want["item"].pk if want["item"] else None)
         and e.quantity == want["quantity"] and e.unit_cost == want["unit_cost"] and e.payee == want["payee"]
-        and e.description == want["description"]
+        and e.description == want["description"] and e.invoice_number == want["invoice_number"]
     )
 
 
 def expense_record(
     *, trust: Trust, external_id: str, date: dt.date, kind: str, fund: Fund, amount, user,
     item: StockItem | str | None = None, quantity: int | None = None, unit_cost=None, payee: str = "",
-    description: str = "", posting=None,
+    description: str = "", invoice_number: str = "", posting=None,
 ) -> tuple[Expense, bool]:
     """Record and post an expense paid from the bank (1002) by ``fund``: ``(expense, created)``, as
     ``get_or_create`` answers. Idempotent on ``external_id``: the same expense again returns the first record
@@ -96,7 +96,7 @@ def expense_record(
     require(user, RECORD, trust.book)
     return _record(trust=trust, external_id=external_id, date=date, kind=kind, fund=fund, amount=amount, user=user,
                    item=item, quantity=quantity, unit_cost=unit_cost, payee=payee, description=description,
-                   approved_by=None, posting=posting)
+                   invoice_number=invoice_number, approved_by=None, posting=posting)
 
 
 def _basics(*, trust, external_id, date, kind, fund, amount) -> tuple[str, dt.date, Decimal]:
@@ -112,8 +112,15 @@ def _basics(*, trust, external_id, date, kind, fund, amount) -> tuple[str, dt.da
     return external_id, date, amount
 
 
+def _invoice(value) -> str:
+    value = (value or "").strip()
+    if len(value) > 64:
+        raise ExpenseError("an invoice number is at most 64 characters", field="invoice_number")
+    return value
+
+
 def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantity, unit_cost, payee, description,
-            approved_by, posting=None) -> tuple[Expense, bool]:
+            approved_by, invoice_number="", posting=None) -> tuple[Expense, bool]:
     external_id, date, amount = _basics(trust=trust, external_id=external_id, date=date, kind=kind, fund=fund,
                                         amount=amount)
     payee, description = (payee or "").strip(), (description or "").strip()
@@ -121,6 +128,7 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
         raise ExpenseError("a payee is at most 200 characters", field="payee")
     if len(description) > 2000:
         raise ExpenseError("a description is at most 2000 characters", field="description")
+    invoice_number = _invoice(invoice_number)
     if kind == ExpenseKind.INVENTORY_PURCHASE:
         if isinstance(item, str):
             item = StockItem.objects.filter(book_id=trust.book_id, code=item).first()
@@ -140,7 +148,7 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
     elif item or quantity is not None or unit_cost is not None:
         raise ExpenseError("item, quantity and unit cost are for inventory purchases only", field="item")
     want = dict(date=date, kind=kind, fund=fund, amount=amount, item=item or None, quantity=quantity,
-                unit_cost=unit_cost, payee=payee, description=description)
+                unit_cost=unit_cost, payee=payee, description=description, invoice_number=invoice_number)
     existing = Expense.objects.filter(trust=trust, external_id=external_id).first()
     if existing is not None:
         if _same(existing, **want):
@@ -181,7 +189,7 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
         return Expense.objects.create(
             trust=trust, external_id=external_id, date=date, kind=kind, fund=fund, amount=amount, item=item or None,
             quantity=quantity, unit_cost=unit_cost, payee=payee, description=description, entry=entry,
-            created_by=user,
+            invoice_number=invoice_number, created_by=user,
         ), True
 
 
@@ -191,7 +199,7 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
 def expense_request_draft(
     *, trust: Trust, external_id: str, date: dt.date, kind: str, fund: Fund, amount, user,
     item: StockItem | str | None = None, quantity: int | None = None, unit_cost=None, payee: str = "",
-    description: str = "",
+    description: str = "", invoice_number: str = "",
 ) -> ExpenseRequest:
     """Draft an expense for another user's approval (any amount; above the threshold, the only way)."""
     require(user, RECORD, trust.book)
@@ -203,7 +211,7 @@ def expense_request_draft(
     data = {"date": date.isoformat(), "kind": kind, "fund": fund.code, "amount": str(amount),
             "item": item.code if isinstance(item, StockItem) else (item or None), "quantity": quantity,
             "unit_cost": None if unit_cost is None else str(unit_cost), "payee": (payee or "").strip()[:200],
-            "description": (description or "").strip()[:2000]}
+            "description": (description or "").strip()[:2000], "invoice_number": _invoice(invoice_number)}
     return ExpenseRequest.objects.create(trust=trust, external_id=external_id, data=data, requested_by=user)
 
 
@@ -222,7 +230,7 @@ def expense_request_approve(*, request: ExpenseRequest, user) -> ExpenseRequest:
         fund=Fund.objects.get(book_id=trust.book_id, code=data["fund"]), amount=Decimal(data["amount"]),
         user=locked.requested_by, item=data.get("item"), quantity=data.get("quantity"),
         unit_cost=None if data.get("unit_cost") is None else Decimal(data["unit_cost"]), payee=data.get("payee", ""),
-        description=data.get("description", ""), approved_by=user)
+        description=data.get("description", ""), invoice_number=data.get("invoice_number", ""), approved_by=user)
     locked.status, locked.expense = ExpenseRequestStatus.POSTED, expense
     locked.decided_by, locked.decided_at = user, timezone.now()
     locked.save(update_fields=["status", "expense", "decided_by", "decided_at"])

@@ -154,6 +154,13 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     "office-aid-sheet": ({"code": "B-1"}, {"get": PAGE_BOOKS}),
     # delivery is the approver's, verification the officer's: an empty POST names neither
     "office-aid-disbursement": ({"external_id": "DS-0"}, {"get": PAGE_BOOKS, "post": "400 400 403 403 403 403 302"}),
+    # the officer's expense pages and manual entry form: read by the trust's roles, written by the officer only
+    "office-expenses": ({}, {"get": "200 200 200 403 403 403 302"}),
+    "office-expense-new": ({}, {"get": "200 403 403 403 403 403 302", "post": "400 403 403 403 403 403 302"}),
+    "office-entry-new": ({}, {"get": "200 403 403 403 403 403 302", "post": "400 403 403 403 403 403 302"}),
+    # an attachment (E-1's voucher) is downloaded by the trust's roles only; the auditor's view of one entry
+    "attachment-download": ({"pk": "ATTACHMENT"}, {"get": "200 200 200 403 403 403 302"}),
+    "auditor-entry": ({"sequence": 1}, {"get": "200 200 200 403 403 403 302"}),
     "donor-statement": ({}, {"get": PAGE_MINE}),
     "donor-gift": ({"external_id": "DN-A"}, {"get": PAGE_MINE_A}),
     "donor-receipt": ({"external_id": "DN-A"}, {"get": PAGE_MINE_A}),
@@ -252,8 +259,13 @@ def _build():
                     channel="bank", user=officer, donor=a)
     donation_record(trust=trust, external_id="DN-B", date=day, amount=Decimal("800.00"), fund=general,
                     channel="wechat", user=officer, donor=b)
-    expense_record(trust=trust, external_id="E-1", date=day, kind="admin", fund=general, amount=Decimal("10.00"),
-                   user=officer)
+    e1, _created = expense_record(trust=trust, external_id="E-1", date=day, kind="admin", fund=general,
+                                  amount=Decimal("10.00"), user=officer)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from charity.services import attachment_add
+
+    voucher = attachment_add(target=e1, user=officer, upload=SimpleUploadedFile("e1.pdf", b"%PDF-1.4\n%%EOF\n"))
     household = household_get_or_create(user=system_user(), book=trust.book, external_id="HH-0")
     mother = beneficiary_register(
         book=trust.book, external_id="M-0", name="母亲", user=officer, gender="F", household=household,
@@ -274,7 +286,7 @@ def _build():
         {"account": "1002", "fund": "GEN", "debit": "1.00"}, {"account": "4101", "fund": "GEN", "credit": "1.00"}])
     request = expense_request_draft(trust=trust, external_id="E-2", date=day, kind="admin", fund=general,
                                     amount=Decimal("1.00"), user=officer)
-    users["pks"] = {"MANUAL": manual.pk, "EXPENSE_REQUEST": request.pk}  # rows name them by these placeholders
+    users["pks"] = {"MANUAL": manual.pk, "EXPENSE_REQUEST": request.pk, "ATTACHMENT": voucher.pk}  # rows name them by these placeholders
     return users
 
 
@@ -332,7 +344,7 @@ def test_a_page_answers_no_method_beyond_its_row(world, db, name):
     Every method the row leaves out gets 405 from every member of the cast, before any sign-in or permission
     check, so that the row's statuses are all there is to know about the route."""
     kwargs, methods = MATRIX[name]
-    url = reverse(name, kwargs=kwargs)
+    url = reverse(name, kwargs={k: world["pks"].get(v, v) for k, v in kwargs.items()})
     wrong = []
     for method in sorted(set(PROBED) - set(methods)):
         for role, client in _clients(world).items():

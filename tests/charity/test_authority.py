@@ -20,6 +20,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 import beneficiaries.services as aid
@@ -42,6 +43,7 @@ NOT_STATE_CHANGING = {
     "check_fund", "check_limits", "estimated_value", "disbursement_deliver",  # the last is disbursement_pay
     "system_user", "round_cny", "posting_batch",
     "month_bounds", "Dr", "Cr", "entry_check",
+    "attachment_check", "entry_attachments",  # the type and size of a file; a query
 }
 SETUP_INSIDE_TRUST_CREATE = {"book_create", "account_create"}
 
@@ -91,6 +93,9 @@ class World:
         self.expense_request = trust_services.expense_request_draft(
             trust=self.trust, external_id="EX-1", date=D, kind="admin", fund=self.gen, amount=Decimal("1.00"),
             user=self.drafter)
+        self.attachment = trust_services.attachment_add(
+            target=self.expense_request, user=self.drafter,
+            upload=SimpleUploadedFile("voucher.pdf", b"%PDF-1.4\n%%EOF\n"))
         self.manual = trust_services.manual_entry_draft(
             trust=self.trust, date=D, memo="调拨", user=self.drafter,
             legs=[{"account": "3102", "fund": "STUDY", "debit": "5.00"}, {"account": "1002", "fund": "STUDY",
@@ -186,6 +191,12 @@ MATRIX = {
         request=w.expense_request, user=u)),
     "expense_request_reject": ({APPROVER}, lambda w, u: trust_services.expense_request_reject(
         request=w.expense_request, user=u, reason="no")),
+    "attachment_add": ({OFFICER}, lambda w, u: trust_services.attachment_add(
+        target=w.expense_request, user=u, upload=SimpleUploadedFile("scan.pdf", b"%PDF-1.4\n%%EOF\n"))),
+    "attachment_remove": ({OFFICER}, lambda w, u: trust_services.attachment_remove(attachment=w.attachment, user=u)),
+    # reading a file: every role of the trust, never another trust's
+    "attachment_open": ({OFFICER, APPROVER, AUDITOR}, lambda w, u: trust_services.attachment_open(
+        attachment=w.attachment, user=u).close()),
     "trust_set_expense_threshold": (set(), lambda w, u: trust_services.trust_set_expense_threshold(
         trust=w.trust, threshold=Decimal("1.00"), user=u)),
     "fund_create": ({OFFICER}, lambda w, u: ledger.fund_create(

@@ -268,7 +268,7 @@ def donor_search(request):
     q = (request.GET.get("q") or request.GET.get("donor_name") or "").strip()[:200].replace("\x00", "")
     matches = []
     if q:
-        matches = list(donors.filter(Q(name__icontains=q) | Q(external_id__iexact=q) | Q(phone__icontains=q))
+        matches = list(donors.filter(Q(name__icontains=q) | Q(external_id__istartswith=q) | Q(phone__icontains=q))
                        .order_by("name", "pk")[:MAX_MATCHES])
     return render(request, "charity/_donor_matches.html", {"trust": trust, "q": q, "matches": matches})
 

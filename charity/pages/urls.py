@@ -4,7 +4,10 @@ Any other method gets 405 before the view runs, for everyone (tests/api/test_aut
 from django.urls import path
 from django.views.decorators.http import require_http_methods, require_safe
 
-from . import aid, approvals, attachments, auditor, beneficiaries, disclosure, donor, entries, expenses, home, office
+from . import (
+    aid, approvals, attachments, auditor, beneficiaries, disclosure, donations, donor, entries, expenses, home, office,
+    today,
+)
 
 form = require_http_methods(["GET", "HEAD", "POST"])
 
@@ -13,6 +16,13 @@ urlpatterns = [
     path("auditor/", require_safe(auditor.auditor_home), name="auditor"),
     path("disclosure/", require_safe(disclosure.disclosure), name="disclosure"),
     path("disclosure/annual-report.pdf", require_safe(disclosure.annual_report), name="disclosure-annual-report"),
+    path("office/", require_safe(today.today), name="office-today"),
+    path("office/donations/", require_safe(donations.donation_list), name="office-donations"),
+    path("office/donations/new/", form(donations.donation_new), name="office-donation-new"),
+    path("office/donations/gift/<str:external_id>/", form(donations.donation_detail), name="office-donation"),
+    path("office/donations/gift/<str:external_id>/receipt.pdf", require_safe(donations.donation_receipt),
+         name="office-donation-receipt"),
+    path("office/donors/search/", require_safe(donations.donor_search), name="office-donor-search"),
     path("office/import/", form(office.import_file), name="office-import"),
     path("office/close/", form(office.close_month), name="office-close"),
     path("office/approvals/", form(approvals.approvals), name="office-approvals"),

@@ -161,6 +161,16 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     # an attachment (E-1's voucher) is downloaded by the trust's roles only; the auditor's view of one entry
     "attachment-download": ({"pk": "ATTACHMENT"}, {"get": "200 200 200 403 403 403 302"}),
     "auditor-entry": ({"sequence": 1}, {"get": "200 200 200 403 403 403 302"}),
+    # the finance officer's own pages: Today and the typeahead need record_transactions; the donations list, a
+    # gift and its receipt are read by everyone of the trust, but only the officer writes (the auditor: 403). An
+    # empty POST names no gift or action: 400 for the officer.
+    "office-today": ({}, {"get": "200 403 403 403 403 403 302"}),
+    "office-donations": ({}, {"get": "200 200 200 403 403 403 302"}),
+    "office-donation-new": ({}, {"get": "200 403 403 403 403 403 302", "post": "400 403 403 403 403 403 302"}),
+    "office-donation": ({"external_id": "DN-A"}, {"get": "200 200 200 403 403 403 302",
+                                                  "post": "400 403 403 403 403 403 302"}),
+    "office-donation-receipt": ({"external_id": "DN-A"}, {"get": "200 200 200 403 403 403 302"}),
+    "office-donor-search": ({}, {"get": "200 403 403 403 403 403 302"}),
     "donor-statement": ({}, {"get": PAGE_MINE}),
     "donor-gift": ({"external_id": "DN-A"}, {"get": PAGE_MINE_A}),
     "donor-receipt": ({"external_id": "DN-A"}, {"get": PAGE_MINE_A}),

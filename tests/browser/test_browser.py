@@ -1,13 +1,15 @@
 """The portal in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright's sync API.
 
 A donor signs in, opens "my gifts" and "where my money went", downloads a receipt; an auditor downloads the trial
-balance. The app runs in pytest-django's ``live_server`` thread on a small seeded demo year; the seeding happens
+balance; the finance officer's day: her Today page, a gift recorded with the donor found as she types, its receipt
+PDF opened at once, the gift found again by the receipt's number. The app runs in pytest-django's ``live_server`` thread on a small seeded demo year; the seeding happens
 before Playwright starts, because Django refuses ORM calls from a thread where an event loop runs (Playwright's
 sync API keeps one in this thread). Skips, saying why, when the browser or Playwright is missing.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -93,6 +95,43 @@ def test_donor_and_auditor_in_chromium(live_server, tmp_path, settings):
             info.value.save_as(csv_path)
             header = csv_path.read_text(encoding="utf-8-sig").splitlines()[0]
             assert header == "account_code,account_name,account_type,debit,credit"
+            sign_out(page)
+
+            # The finance officer's day: Today, record a gift, its receipt at once, find it again by number.
+            sign_in(page, base, "officer", "officer-demo")
+            page.goto(f"{base}/")
+            page.wait_for_url(f"{base}/office/")
+            assert page.locator("h1").inner_text() == "今日"
+            page.click("#record-gift")
+            page.wait_for_url("**/office/donations/new/**")
+            page.fill("#id_donor_name", "D-00001")  # htmx asks for the trust's donors as she types
+            page.locator("button.pick-donor").first.click()
+            picked = page.locator("#donor-picked strong").inner_text()
+            assert picked
+            gift = page.input_value("input[name=external_id]")
+            page.fill("input[name=amount]", "888.00")
+            page.select_option("select[name=fund]", "GEN")
+            with page.expect_response(lambda r: "/receipt.pdf" in r.url) as info:  # saving opens the receipt
+                page.click("#save-gift")
+            opened = info.value
+            assert opened.status == 200 and opened.headers["content-type"] == "application/pdf"
+            page.wait_for_url("**/receipt.pdf?*")  # shown in Chromium's PDF viewer; the bytes, as the officer's session
+            assert page.request.get(opened.url).body().startswith(b"%PDF")
+            label = re.search(r'filename="receipt-([0-9-]+)\.pdf"', opened.headers["content-disposition"])[1]
+            page.goto(f"{base}/office/donations/")
+            assert page.locator("h1").inner_text() == "捐赠记录"
+            page.fill("#gift-filter input[name=receipt]", label)
+            page.click("#gift-filter button[type=submit]")  # htmx swaps the results in place
+            # htmx puts the filter in the address once the results are swapped in (no script evaluated here: the
+            # CSP refuses eval, so no wait_for_function)
+            page.wait_for_url(re.compile(rf"receipt={label}"))
+            page.locator("#gifts a.gift-link", has_text=gift).wait_for()
+            assert page.locator("#gifts a.gift-link").count() == 1
+            assert page.locator("#gifts a.gift-link").inner_text() == gift
+            assert page.locator("#gifts td.receipt").inner_text() == label
+            page.click("#gifts a.gift-link")
+            page.wait_for_url(f"**/office/donations/gift/{gift}/**")
+            assert picked in page.locator("#gift").inner_text()
             sign_out(page)
         finally:
             browser.close()

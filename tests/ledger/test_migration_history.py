@@ -51,10 +51,11 @@ def _rows(sql: str) -> list[tuple]:
 def installed_guards() -> dict:
     """The ledger's triggers (name: table) and, on PostgreSQL, its functions (name: body) as they are now."""
     if connection.vendor == "sqlite":
-        return {"triggers": dict(_rows("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'")),
+        return {"triggers": dict(_rows("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger' "
+                                       "AND tbl_name LIKE 'ledger%'")),
                 "functions": {}}
     triggers = _rows("SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                     "WHERE NOT t.tgisinternal")
+                     "WHERE NOT t.tgisinternal AND c.relname LIKE 'ledger%'")
     functions = _rows("SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
                       "WHERE n.nspname = current_schema() AND p.proname LIKE 'ledger%'")
     assert len(functions) == len({name for name, _ in functions}), f"overloaded leftovers: {functions}"

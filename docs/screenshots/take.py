@@ -4,11 +4,14 @@
 
 Needs headless Chromium (Debian's ``chromium``), Playwright for Python, ``pdftoppm`` (poppler-utils) and a CJK
 font for Chromium (``fonts-noto-cjk``), or the Chinese text shows as boxes. Each PNG is kept under ~300 KB.
+It signs in as each role of the demo; as the officer it drafts a batch (DAY-README) so that the approver's inbox
+has something waiting: run it against a scratch demo.
 """
 
 from __future__ import annotations
 
 import io
+from datetime import date
 import os
 import subprocess
 import sys
@@ -71,6 +74,34 @@ def main() -> None:
         sign_in(page, "auditor")
         page.goto(f"{BASE}/auditor/")
         save(page.screenshot(full_page=True), "auditor.png")
+        page.click("header form.inline button[type=submit]")
+
+        sign_in(page, "officer")
+        for path, name in (("/office/", "office-today.png"), ("/office/donations/", "office-donations.png")):
+            page.goto(f"{BASE}{path}")
+            save(page.screenshot(full_page=True), name)
+        # A batch for a distribution day: the first five children of the filtered list, for the approver's inbox.
+        page.goto(f"{BASE}/office/aid/")
+        page.fill("#filters input[name=max_age]", "15")
+        with page.expect_navigation():
+            page.click("#filters button[type=submit]")
+        boxes = page.locator("#candidates input[name=people]")
+        for n in range(min(5, boxes.count())):
+            boxes.nth(n).check()
+        page.fill("#batch_code", "DAY-README")
+        page.select_option("#batch_program", "study_grant")
+        page.select_option("#batch_fund", "STUDY")
+        page.fill("#batch_date", date.today().isoformat())
+        page.fill("#batch_amount", "500.00")
+        save(page.screenshot(full_page=True), "office-aid.png")
+        page.click("#create-batch")
+        page.wait_for_load_state("networkidle")
+        page.goto(f"{BASE}/")
+        page.click("header form.inline button[type=submit]")
+
+        sign_in(page, "approver")
+        page.goto(f"{BASE}/office/approvals/")
+        save(page.screenshot(full_page=True), "office-approvals.png")
         browser.close()
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -95,6 +95,13 @@ def test_donor_and_auditor_in_chromium(live_server, tmp_path, settings):
             info.value.save_as(csv_path)
             header = csv_path.read_text(encoding="utf-8-sig").splitlines()[0]
             assert header == "account_code,account_name,account_type,debit,credit"
+            # She reads every office list, and no page offers her a button that writes (a POST form in the page;
+            # the header's sign-out and language forms aside).
+            for path in ("/office/donations/", "/office/beneficiaries/", "/office/aid/", "/office/expenses/",
+                         "/office/approvals/"):
+                page.goto(f"{base}{path}")
+                assert page.locator("h1").count() == 1, path
+                assert page.locator("main form[method=post]").count() == 0, path
             sign_out(page)
 
             # The finance officer's day: Today, record a gift, its receipt at once, find it again by number.

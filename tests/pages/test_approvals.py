@@ -187,3 +187,10 @@ def test_the_navigation_follows_the_roles_held_in_a_trust(client, django_user_mo
     assert seen["a"] == {"/auditor/", "/office/approvals/", "/office/close/"}
     assert seen["u"] == {"/auditor/", "/office/approvals/"}
     assert seen["n"] == set()
+
+
+def test_the_approver_starts_on_her_inbox_and_the_auditor_on_the_reports(client, world):
+    client.force_login(world["approver"])
+    assert client.get("/").url == "/office/approvals/"
+    client.force_login(world["auditor"])
+    assert client.get("/").url == "/auditor/"

@@ -158,9 +158,10 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     "office-expenses": ({}, {"get": "200 200 200 403 403 403 302"}),
     "office-expense-new": ({}, {"get": "200 403 403 403 403 403 302", "post": "400 403 403 403 403 403 302"}),
     "office-entry-new": ({}, {"get": "200 403 403 403 403 403 302", "post": "400 403 403 403 403 403 302"}),
-    # an attachment (E-1's voucher) is downloaded by the trust's roles only; the auditor's view of one entry
+    # an attachment (E-1's voucher) is downloaded by the trust's roles only; one entry is read by them all, and a
+    # file is attached to it by the officer only (an empty POST names no action and carries no file: 400)
     "attachment-download": ({"pk": "ATTACHMENT"}, {"get": "200 200 200 403 403 403 302"}),
-    "auditor-entry": ({"sequence": 1}, {"get": "200 200 200 403 403 403 302"}),
+    "auditor-entry": ({"sequence": 1}, {"get": "200 200 200 403 403 403 302", "post": PAGE_OFFICER_400}),
     # the finance officer's own pages: Today and the typeahead need record_transactions; the donations list, a
     # gift and its receipt are read by everyone of the trust, but only the officer writes (the auditor: 403). An
     # empty POST names no gift or action: 400 for the officer.

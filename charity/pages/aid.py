@@ -1,6 +1,6 @@
 """Aid for the office: draft one disbursement, or build a distribution day's batch from a filtered list of
 beneficiaries (tick, then "create batch": one draft per person ticked, in a new batch), print the batch's sign-off
-sheet, record a delivery and a follow-up verification.
+sheet, record a delivery and a follow-up verification, attach files to a disbursement (``attaching``).
 
 Every write is one service of ``beneficiaries.services`` called with ``request.user``; a refusal is shown on the
 form beside the field it names. A batch is drafted in one transaction: every disbursement of it, or none.
@@ -41,6 +41,7 @@ from charity.reports import render_report, resolve_params
 from charity.reports.registers import BeneficiaryRegister
 from charity.roles import READ
 
+from . import attaching
 from .common import trust_for
 from .filters import BeneficiaryPageFilter
 from .forms import BatchForm, DisbursementForm, VerifyForm, service_error
@@ -208,13 +209,21 @@ def aid_disbursement(request, external_id):
     if d is None:
         raise Http404("no such disbursement in this trust")
     can_draft, can_approve = request.user.has_perm(DRAFT, trust), request.user.has_perm(APPROVE, trust)
-    verify = None
+    verify = attach = None
     status = 200
+    here = f"{reverse('office-aid-disbursement', args=[d.external_id])}?trust={trust.code}"
     if request.method == "POST":
-        if not (can_draft or can_approve):
-            raise PermissionDenied
         action = request.POST.get("action", "")
-        if action == "deliver":
+        if action in (attaching.ATTACH, attaching.REMOVE):
+            if not attaching.can_attach(request, trust):
+                raise PermissionDenied
+            done, attach = attaching.handle(request, target=d, attachments=d.attachments.all())
+            if done:
+                return redirect(here)
+            status = 400
+        elif not (can_draft or can_approve):
+            raise PermissionDenied
+        elif action == "deliver":
             try:
                 aid.disbursement_deliver(disbursement=d, user=request.user)
             except AidError as exc:
@@ -222,7 +231,7 @@ def aid_disbursement(request, external_id):
                 status = 400
             else:
                 messages.success(request, _("Disbursement %(id)s: paid or delivered.") % {"id": d.external_id})
-                return redirect(f"{reverse('office-aid-disbursement', args=[d.external_id])}?trust={trust.code}")
+                return redirect(here)
         elif action == "verify":
             verify = VerifyForm(request.POST)
             if verify.is_valid():
@@ -232,7 +241,7 @@ def aid_disbursement(request, external_id):
                     service_error(verify, exc)
                 else:
                     messages.success(request, _("Disbursement %(id)s: verification recorded.") % {"id": d.external_id})
-                    return redirect(f"{reverse('office-aid-disbursement', args=[d.external_id])}?trust={trust.code}")
+                    return redirect(here)
             status = 400
         else:
             messages.error(request, _("Choose what to record."))
@@ -245,5 +254,6 @@ def aid_disbursement(request, external_id):
         "verify": (verify or VerifyForm(initial={"date": timezone.localdate()})) if can_draft and posted else None,
         "verification": getattr(d, "verification", None) if d.status == DisbursementStatus.VERIFIED else None,
         "posted": d.status in POSTED_STATUSES,
+        **attaching.context(request, trust, d.attachments.all(), attach),
     }
     return render(request, "charity/office_aid_disbursement.html", context, status=status)

@@ -1,5 +1,6 @@
 """The finance officer's donations: a list that pages, sorts, filters and exports as CSV; recording a gift (the
-donor found as you type, or created); a gift's page with void-and-reissue of its receipt and a refund.
+donor found as you type, or created); a gift's page with void-and-reissue of its receipt, a refund and its files
+(``attaching``: ``attachment_add``).
 
 Every write is one call of a service (``donor_create``, ``donation_record``, ``receipt_void``,
 ``donation_refund``) with ``request.user``: who may do it and what is refused are the services' rules. A form
@@ -41,6 +42,7 @@ from ledger.authority import allowed, require
 from ledger.errors import LedgerError
 from ledger.models import Fund
 
+from . import attaching
 from .common import trust_for
 
 PAGE_SIZE = 50
@@ -295,7 +297,7 @@ def _refund_number(donation: Donation) -> str:
     return f"RF-{donation.external_id}"[:54] + f"-{donation.refunds.count() + 1}"
 
 
-def _gift_context(request, trust, donation, reissue=None, refund=None) -> dict:
+def _gift_context(request, trust, donation, reissue=None, refund=None, attach=None) -> dict:
     receipts = list(donation.receipts.select_related("voided_by").order_by("-pk"))
     refunds = list(donation.refunds.select_related("created_by").order_by("date", "pk"))
     refunded = sum((r.amount.amount for r in refunds), Decimal("0"))
@@ -308,6 +310,7 @@ def _gift_context(request, trust, donation, reissue=None, refund=None) -> dict:
         "reissue_form": reissue or ReissueForm(),
         "refund_form": refund or RefundForm(initial={"external_id": _refund_number(donation),
                                                       "date": timezone.localdate()}),
+        **attaching.context(request, trust, donation.attachments.all(), attach),
     }
 
 
@@ -319,8 +322,12 @@ def donation_detail(request, external_id: str):
         return render(request, "charity/office_donation.html", _gift_context(request, trust, donation))
     require(request.user, RECORD, trust.book)  # the services' own rule, asked before the form (403, not 400)
     action = request.POST.get("action")
-    reissue = refund = None
-    if action == "reissue":
+    reissue = refund = attach = None
+    if action in (attaching.ATTACH, attaching.REMOVE):
+        done, attach = attaching.handle(request, target=donation, attachments=donation.attachments.all())
+        if done:
+            return redirect(_url("office-donation", trust, external_id=donation.external_id))
+    elif action == "reissue":
         reissue = ReissueForm(request.POST)
         if reissue.is_valid():
             receipt = donation.receipts.filter(voided_at__isnull=True).order_by("-pk").first()
@@ -351,7 +358,8 @@ def donation_detail(request, external_id: str):
                 return redirect(_url("office-donation", trust, external_id=donation.external_id))
     else:
         messages.error(request, _("Choose what to do with the gift."))
-    context = _gift_context(request, trust, _gift(trust, external_id), reissue=reissue, refund=refund)
+    context = _gift_context(request, trust, _gift(trust, external_id), reissue=reissue, refund=refund,
+                            attach=attach)
     return render(request, "charity/office_donation.html", context, status=400)
 
 

@@ -190,7 +190,16 @@ def beneficiary_detail(request, external_id):
     if request.method == "POST":
         _require_register(request, trust)
         action = request.POST.get("action", "")
-        if action == "exit":
+        if action == "set-mother" and person.household is not None:
+            try:
+                aid.household_set_mother(household=person.household, mother=person, user=request.user)
+            except AidError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("%(id)s is now the mother of household %(household)s.") % {
+                    "id": person.external_id, "household": person.household.external_id})
+                return redirect(f"{reverse('office-beneficiary', args=[person.external_id])}?trust={trust.code}")
+        elif action == "exit":
             exit_form = ExitForm(request.POST)
             if exit_form.is_valid() and _write(exit_form, lambda: aid.beneficiary_exit(
                     beneficiary=person, user=request.user, **exit_form.cleaned_data)):

@@ -329,3 +329,28 @@ def test_the_pages_in_chinese(client, world):
     assert "救助发放" in page and "创建批次" in page
     page = client.get("/office/beneficiaries/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "受益人" in page and "登记受益人" in page
+
+
+def test_the_officer_names_the_households_mother_on_her_page(client, world):
+    """The household of a person is edited on her page: an adult woman of it becomes its mother (the service's
+    rule); a child cannot, and the page says why instead of failing."""
+    aid = world["aid"]
+    home = household_get_or_create(book=aid.book, external_id="HH-1", user=system_user())
+    aunt = beneficiary_register(book=aid.book, external_id="M-2", name="母亲乙", id_number=NEW_ID,
+                                birth_date=dt.date(1990, 4, 3), gender="F", user=world["officer"], household=home)
+    client.force_login(world["officer"])
+    page = client.get("/office/beneficiaries/M-2/?trust=CT").content.decode()
+    assert 'id="set-mother"' in page
+    response = client.post("/office/beneficiaries/M-2/?trust=CT", {"trust": "CT", "action": "set-mother"})
+    assert response.status_code == 302
+    home.refresh_from_db()
+    assert home.mother_id == aunt.pk
+    # A boy of the household is no mother: refused by the service, said on the page.
+    response = client.post("/office/beneficiaries/K-1/?trust=CT", {"trust": "CT", "action": "set-mother"})
+    assert response.status_code == 400
+    home.refresh_from_db()
+    assert home.mother_id == aunt.pk
+    # The auditor reads the page without the button, and her POST is refused.
+    client.force_login(world["auditor"])
+    assert 'id="set-mother"' not in client.get("/office/beneficiaries/M-1/?trust=CT").content.decode()
+    assert client.post("/office/beneficiaries/M-1/?trust=CT", {"trust": "CT", "action": "set-mother"}).status_code == 403

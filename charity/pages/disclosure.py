@@ -7,7 +7,8 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
@@ -60,17 +61,21 @@ def disclosure(request):
         count = reached.get(program.code, 0)
         if amount or count:
             programs.append({"program": program, "spent": amount, "people": people(count)})
+    # The honour roll: the year's gifts as the trust keeps them, net of their refunds (a gift given back whole is
+    # not on it). Its total is the funds table's: donation income of the year, net of the year's refunds.
     gifts = (
         Donation.objects.filter(trust=trust, date__range=(start, end))
+        .annotate(refunded=Coalesce(Sum("refunds__amount_cny"), Decimal("0.00")))
+        .annotate(kept=F("amount_cny") - F("refunded"))
+        .filter(kept__gt=0)
         .select_related("donor", "fund")
         .order_by("-date", "-pk")
     )
     page = Paginator(gifts, 100).get_page(request.GET.get("page"))
-    totals = gifts.aggregate(total=Sum("amount_cny"), n=Count("pk"))
     return render(request, "charity/disclosure.html", {
         "trust": trust, "year": year, "years": range(today.year, max(2000, today.year - 5), -1),
-        "funds": funds, "programs": programs, "page": page, "total": totals["total"] or Decimal("0.00"),
-        "count": totals["n"],
+        "funds": funds, "programs": programs, "page": page,
+        "total": sum((row["received"] for row in funds), Decimal("0.00")), "count": gifts.count(),
     })
 
 

@@ -41,10 +41,11 @@ class ReceiptDocument(Document):
     def story(self) -> list:
         r = self.receipt
         donor = r.donor_name or ANONYMOUS_NAME
+        # Figures and words in the same currency, CNY (the books' currency); a foreign gift's own amount beside.
         currency = r.amount.currency.code
-        figures = f"{currency} {_figures(r.amount.amount)}"
+        figures = f"CNY {_figures(r.amount_cny)}"
         if currency != "CNY":
-            figures += f"（折合人民币 CNY {_figures(r.amount_cny)}，汇率 rate {r.fx_rate.normalize():f}）"
+            figures += f"（原币 original {currency} {_figures(r.amount.amount)}，汇率 rate {r.fx_rate.normalize():f}）"
         rows = [
             ["项目 Item", "内容 Details"],
             ["收据编号 Receipt No.", r.label],

@@ -107,7 +107,9 @@ def test_pdf_for_goods_and_foreign_currency(trust, funds, officer):
     assert "books × 1200" in text and "叁万元整" in text
     usd = gift(trust, funds, officer, 2, amount=Decimal("6000.40"), currency="USD", fx_rate=Decimal("7.1563"))
     text = text_of(receipt_pdf(usd.receipts.get())).replace("\n", "")
-    assert "USD 6,000.40" in text and "42,940.66" in text and "肆万贰仟玖佰肆拾元陆角陆分" in text
+    assert "USD 6,000.40" in text and "肆万贰仟玖佰肆拾元陆角陆分" in text
+    # The figures are in CNY, as the words are; the gift's own USD amount stands beside them.
+    assert text.index("CNY 42,940.66") < text.index("原币 original USD 6,000.40")
 
 
 def test_void_shows_on_the_pdf(trust, funds, officer):

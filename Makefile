@@ -40,7 +40,8 @@ test-pg: $(VENV)/.installed
 # DATABASE_URL; .ci/run runs both. Kept out of `make test` because each builds large books (a long ledger to
 # stream, the sample year, a demo for the bench): every run would pay for checks that only reports and the bench
 # can break.
-SLOW_TESTS := tests/reports/test_streaming.py tests/reports/test_sample_year_reports.py tests/bench/test_bench_apps_tiny.py
+SLOW_TESTS := tests/reports/test_streaming.py tests/reports/test_sample_year_reports.py tests/reports/test_cash_flow.py \
+              tests/bench/test_bench_apps_tiny.py
 
 test-slow: $(VENV)/.installed
 	$(PY) -m pytest $(SLOW_TESTS) -m slow $(PYTEST_ARGS)

@@ -75,7 +75,7 @@ def disclosure(request):
     return render(request, "charity/disclosure.html", {
         "trust": trust, "year": year, "years": range(today.year, max(2000, today.year - 5), -1),
         "funds": funds, "programs": programs, "page": page,
-        "total": sum((row["received"] for row in funds), Decimal("0.00")), "count": gifts.count(),
+        "total": sum((row["received"] for row in funds), Decimal("0.00")), "count": page.paginator.count,
     })
 
 

@@ -16,6 +16,7 @@ Every engine gets the same calls in the same order; only how they travel differs
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
@@ -98,8 +99,6 @@ def _daily_upsert(rows: list, params: list) -> str:
 def _book_row(row) -> list:
     last, head, closed_through = row
     if isinstance(closed_through, str):  # SQLite hands dates back as text on a raw cursor
-        import datetime as dt
-
         closed_through = dt.date.fromisoformat(closed_through)
     return [last, head, closed_through]
 
@@ -141,23 +140,40 @@ class Writer:
     def load(self, need: Need) -> None:
         """Answer ``need``, in this order: the book (locked), the key, the funds (locked, in id order), the
         pages, the ids. The key is read after the book's lock: a post of the same key elsewhere commits while
-        this one waits for it."""
+        this one waits for it. The statements go to the database in one go (``run``)."""
+        statements = []
+        if need.book_id is not None:
+            statements.append((self.book_sql(), [need.book_id]))
+        if need.key is not None:
+            statements.append((self.key_sql(), [need.key_book_id, need.key]))
+        if need.fund_ids:
+            statements.append((self.funds_sql(len(need.fund_ids)), need.fund_ids))
+        pages = [(queue, *queue.next_page()) for queue in need.pages]
+        for queue, after, size in pages:
+            statements.append((self.page_sql(after, size), self.page_params(queue, after)))
+        reserved = {table: self._reserve_count(table, missing) for table, missing in need.ids.items()}
+        if reserved:
+            statements.append(self.ids_statement(list(reserved), list(reserved.values())))
+        answers = iter(self.run(statements))
+        if need.book_id is not None:
+            need.book = _book_row(next(answers)[0])
+        if need.key is not None:
+            need.key_used = bool(next(answers))
+        if need.fund_ids:
+            need.funds = {row[0]: list(row[1:]) for row in next(answers)}
+        for queue, _after, size in pages:
+            queue.take_page(next(answers), size)
+        if reserved:
+            self.take_reserved(reserved, next(answers)[0])
+
+    def run(self, statements: list[tuple[str, list]]) -> list[list]:
+        """Run ``statements`` in order; answer each one's rows ([] for a statement that returns none)."""
+        answers = []
         with self.db.cursor() as cursor:
-            if need.book_id is not None:
-                cursor.execute(self.book_sql(), [need.book_id])
-                need.book = _book_row(cursor.fetchone())
-            if need.key is not None:
-                cursor.execute(self.key_sql(), [need.key_book_id, need.key])
-                need.key_used = cursor.fetchone() is not None
-            if need.fund_ids:
-                cursor.execute(self.funds_sql(len(need.fund_ids)), need.fund_ids)
-                need.funds = {row[0]: list(row[1:]) for row in cursor.fetchall()}
-            for queue in need.pages:
-                after, size = queue.next_page()
-                cursor.execute(self.page_sql(after, size), self.page_params(queue, after))
-                queue.take_page(cursor.fetchall(), size)
-            for table, count in need.ids.items():
-                self.reserve(cursor, table, count)
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                answers.append(cursor.fetchall() if cursor.description else [])
+        return answers
 
     def read_page(self, fund_id: int, after, size: int) -> list:
         with self.db.cursor() as cursor:
@@ -192,19 +208,19 @@ class Writer:
         self.chunk[table] = min(self.chunk[table] * 2, 1000)
         return want
 
-    def reserve(self, cursor, table: str, missing: int) -> None:
-        """SQLite: ids above the largest used or handed out. The batch's transaction holds the database's only
-        write lock (BEGIN IMMEDIATE), and every entry and leg of it is written by this batch."""
-        free = self.free_ids[table]
-        want = self._reserve_count(table, missing)
-        cursor.execute(
-            f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
-            f"COALESCE((SELECT MAX(id) FROM {table}), 0))",
-            [table],
-        )
-        top = max(cursor.fetchone()[0], self.high.get(table, 0))
-        free.extend(range(top + 1, top + 1 + want))
-        self.high[table] = top + want
+    def ids_statement(self, tables: list[str], counts: list[int]) -> tuple[str, list]:
+        """SQLite: the highest id each table has used or handed out. The batch's transaction holds the
+        database's only write lock (BEGIN IMMEDIATE), and every entry and leg of it is written by this batch."""
+        return "SELECT " + ", ".join(
+            f"MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
+            f"COALESCE((SELECT MAX(id) FROM {table}), 0))" for table in tables
+        ), list(tables)
+
+    def take_reserved(self, reserved: dict[str, int], row) -> None:
+        for (table, want), used in zip(reserved.items(), row):
+            top = max(used, self.high.get(table, 0))
+            self.free_ids[table].extend(range(top + 1, top + 1 + want))
+            self.high[table] = top + want
 
     # -- writes ------------------------------------------------------------------------------------------------
     def write(self, pending: Pending, totals: Totals) -> None:
@@ -274,9 +290,9 @@ class PostgresWriter(Writer):
         # than 1.21); the posting statements, the same for every entry, are prepared on first use unless told not.
         self.prepare = getattr(settings, "LEDGER_PREPARED_STATEMENTS", True)
 
-    def _run(self, statements: list[tuple[str, list]]) -> list:
+    def run(self, statements: list[tuple[str, list]]) -> list[list]:
         """Run ``statements`` in one pipeline, on psycopg's own cursors (server-side binding), errors turned into
-        Django's; answer the cursors, to read their results in the same order."""
+        Django's; answer each one's rows."""
         import psycopg
 
         self.db.ensure_connection()
@@ -291,47 +307,24 @@ class PostgresWriter(Writer):
                     cursor.execute(sql, params)
         finally:
             raw.prepare_threshold = threshold
-        return cursors
+        with self.db.wrap_database_errors:
+            return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
 
-    def load(self, need: Need) -> None:
-        statements = []
-        if need.book_id is not None:
-            statements.append((self.book_sql(), [need.book_id]))
-        if need.key is not None:
-            statements.append((self.key_sql(), [need.key_book_id, need.key]))
-        if need.fund_ids:
-            statements.append((self.funds_sql(len(need.fund_ids)), need.fund_ids))
-        pages = []
-        for queue in need.pages:
-            after, size = queue.next_page()
-            statements.append((self.page_sql(after, size), self.page_params(queue, after)))
-            pages.append((queue, size))
-        tables = list(need.ids)
-        if tables:  # one statement for every table's new ids
-            statements.append((
-                "SELECT " + ", ".join(
-                    f"ARRAY(SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s))"
-                    for table in tables
-                ),
-                [self._reserve_count(table, need.ids[table]) for table in tables],
-            ))
-        results = iter(self._run(statements))
-        if need.book_id is not None:
-            need.book = _book_row(next(results).fetchone())
-        if need.key is not None:
-            need.key_used = next(results).fetchone() is not None
-        if need.fund_ids:
-            need.funds = {row[0]: list(row[1:]) for row in next(results).fetchall()}
-        for queue, size in pages:
-            queue.take_page(next(results).fetchall(), size)
-        if tables:
-            for table, ids in zip(tables, next(results).fetchone()):
-                self.free_ids[table].extend(ids)
+    def ids_statement(self, tables: list[str], counts: list[int]) -> tuple[str, list]:
+        """New ids from each table's own sequence, in one statement."""
+        return "SELECT " + ", ".join(
+            f"ARRAY(SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s))"
+            for table in tables
+        ), list(counts)
+
+    def take_reserved(self, reserved: dict[str, int], row) -> None:
+        for table, ids in zip(reserved, row):
+            self.free_ids[table].extend(ids)
 
     def write(self, pending: Pending, totals: Totals) -> None:
         few_rows = len(pending.legs) + len(pending.sources) + len(pending.allocations) <= 1000
         if len(pending.entries) < self.FEW_ENTRIES and few_rows:
-            self._run(self._few_statements(pending) + self._totals_statements(totals))
+            self.run(self._few_statements(pending) + self._totals_statements(totals))
             return
         import psycopg
 

@@ -234,7 +234,8 @@ def test_officer_registers_drafts_a_batch_and_the_approver_posts_it(live_server,
             assert sheet.read_bytes().startswith(b"%PDF")
 
             # She sees her batch in the inbox, marked hers, with no button to approve it.
-            page.click("header nav a[href='/office/approvals/']")
+            with page.expect_navigation():
+                page.click("header nav a[href='/office/approvals/']")
             row = page.locator("#approvals tr", has_text="DAY-1")
             assert row.locator(".mine").count() == 1
             assert row.locator("button[value=approve]").count() == 0
@@ -242,7 +243,8 @@ def test_officer_registers_drafts_a_batch_and_the_approver_posts_it(live_server,
 
             # The approver approves it, then posts it.
             sign_in(page, base, "approver", "approver-pw-1")
-            page.click("header nav a[href='/office/approvals/']")
+            with page.expect_navigation():
+                page.click("header nav a[href='/office/approvals/']")
             row = page.locator("#approvals tr", has_text="DAY-1")
             with page.expect_navigation():
                 row.locator("button[value=approve]").click()

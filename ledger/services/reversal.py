@@ -53,7 +53,7 @@ def entry_reverse(*, entry: JournalEntry, date: dt.date, reason: str, user, idem
             else:
                 legs.append(LegSpec(account=leg.account, fund=leg.fund, currency=leg.currency, debit=amount))
         prepared = prepare(
-            book=entry.book, date=date, memo=f"Reversal of #{entry.sequence}: {reason.strip()}", legs=legs,
+            book=entry.book, date=date, memo=f"冲销 Reversal of #{entry.sequence}: {reason.strip()}", legs=legs,
             user=user, idempotency_key=idempotency_key,
             source=(entry.source_type, entry.source_id) if entry.source_type else ("reversal", str(entry.sequence)),
             fx_rate=entry.fx_rate, reverses=entry,
@@ -92,6 +92,7 @@ def trace(p: Prepared, placed: Placed, read_page: PageReader) -> Pending:
                     .order_by("date", "sequence", "pk")
                 )
                 out.allocations += _reduce(leg, leg_id, p.date, sources)
+                queues.pop(leg.fund_id, None)  # the fund's sources moved in the database: read them afresh
             elif leg.is_use:
                 # Spending again what a reversal had undone (the reversal of a reversal of a use): a use like any
                 # other; otherwise it would stay unallocated however much income the fund holds.
@@ -106,6 +107,7 @@ def trace(p: Prepared, placed: Placed, read_page: PageReader) -> Pending:
             else:
                 candidates = FundSource.objects.filter(fund=leg.fund, remaining__gt=0).order_by("-date", "-sequence")
             out.allocations += _reduce(leg, leg_id, p.date, candidates)
+            queues.pop(leg.fund_id, None)  # the fund's sources moved in the database: read them afresh
         elif leg.is_use:
             out.allocations += _use(leg, leg_id, queues, read_page)
     return out

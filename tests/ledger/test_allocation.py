@@ -281,3 +281,26 @@ def test_give_back_still_refused_when_no_other_income_can_take_the_later_spendin
             legs=[LegSpec(account=sb.income_r, fund=sb.gen, debit=Decimal("5000"), reduces=income_leg),
                   Cr(sb.bank, sb.gen, Decimal("5000"))],
         )
+
+
+def test_a_use_after_a_give_back_in_the_same_entry_reads_the_sources_afresh(sb, user):
+    """One entry spends 150, gives back 10 of income (naming no source: the newest) and spends 5 more, in GEN.
+
+    Gifts: A 100 on 1 January, B 100 on 2 January. The first use takes A 100 and B 50 (B has 50 left); the give-back
+    takes 10 of B, the newest (40 left); the second use takes 5 of B (35 left). Before the fix the second use
+    wrote B's remainder from the copy it had read before the give-back (50 - 5 = 45), so B's allocations and
+    remainder added up to 210 of its 100 and the books failed verification (found by the property test)."""
+    def gift(amount, day):
+        services.entry_post(book=sb.book, date=dt.date(2026, 1, day), memo="gift", user=user,
+                            legs=[Dr(sb.bank, sb.gen, Decimal(amount)), Cr(sb.income, sb.gen, Decimal(amount))])
+
+    gift("100", 1)
+    gift("100", 2)
+    services.entry_post(book=sb.book, date=dt.date(2026, 1, 3), memo="mixed", user=user, legs=[
+        Dr(sb.exp_admin, sb.gen, Decimal("150")), Cr(sb.bank, sb.gen, Decimal("150")),
+        Dr(sb.income, sb.gen, Decimal("10")), Cr(sb.bank, sb.gen, Decimal("10")),
+        Dr(sb.exp_admin, sb.gen, Decimal("5")), Cr(sb.bank, sb.gen, Decimal("5")),
+    ])
+    remaining = dict(FundSource.objects.filter(fund=sb.gen).order_by("date").values_list("date", "remaining"))
+    assert remaining == {dt.date(2026, 1, 1): 0, dt.date(2026, 1, 2): 3500}
+    assert verify_book(sb.book).ok

@@ -96,9 +96,10 @@ def _replace(schema_editor, old: str | None, new: str | None) -> None:
             schema_editor.execute(statement, params=None)
 
 
-def step(previous: str | None, current: str) -> migrations.RunPython:
+def step(previous: str | None, current: str | None) -> migrations.RunPython:
     """The operation of guard migration ``current``: forwards it replaces the guards of migration ``previous``
-    (``None``: there are none yet) by its own files; backwards it removes its own and puts ``previous``'s back."""
+    (``None``: there are none yet) by its own files (``None``: none, when a schema change must run without
+    guards); backwards it removes its own and puts ``previous``'s back."""
 
     def forwards(apps, schema_editor):
         _replace(schema_editor, previous, current)

@@ -88,6 +88,9 @@ class Account(models.Model):
     purpose = models.CharField(_("purpose"), max_length=32, blank=True, default="")
     # For income accounts: the restriction of the money it receives, used by reports (free text to the engine).
     restriction = models.CharField(_("restriction"), max_length=16, blank=True, default="")
+    # For a foreign-currency account (a bank account in USD): the currency it holds; blank for the base currency
+    # or any. Informative: the services route foreign-currency money to it; the legs carry their own currency.
+    currency = models.CharField(_("currency"), max_length=3, blank=True, default="")
 
     class Meta:
         verbose_name = _("account")

@@ -57,12 +57,12 @@ def test_sample_year_matches_expected_to_the_cent():
     totals = expected["totals"]
     gross = sum(Donation.objects.filter(trust=trust, date__year=2025).values_list("amount_cny", flat=True))
     assert gross == Decimal(totals["donations_gross"])
-    assert _balance(trust, "4201") + _balance(trust, "4202") == Decimal(totals["donations_in_kind"])
-    assert _balance(trust, "5101") == Decimal(totals["program_spending"]["smile_pack"])
-    assert _balance(trust, "5102") == Decimal(totals["program_spending"]["study_grant"])
-    assert _balance(trust, "5201") == Decimal(totals["management_expenses"])
-    assert _balance(trust, "5203") == Decimal(totals["bank_fees"])
-    assert _balance(trust, "5202") == Decimal(totals["fundraising_expenses"])
+    assert _balance(trust, "410104") + _balance(trust, "410105") == Decimal(totals["donations_in_kind"])
+    assert _balance(trust, "510101") == Decimal(totals["program_spending"]["smile_pack"])
+    assert _balance(trust, "510102") == Decimal(totals["program_spending"]["study_grant"])
+    assert _balance(trust, "520101") == Decimal(totals["management_expenses"])
+    assert _balance(trust, "540101") == Decimal(totals["bank_fees"])
+    assert _balance(trust, "530101") == Decimal(totals["fundraising_expenses"])
 
     position = json.loads(_report("financial-position", "--year", "2025", "--format", "json"))
     text = json.dumps(position, ensure_ascii=False)

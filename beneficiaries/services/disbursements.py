@@ -297,14 +297,14 @@ def _post(d: Disbursement, user, posting) -> None:
                 item=program.stock_item, fund=d.fund, quantity=d.quantity, expense_account=program.expense_account,
                 date=d.date, user=user, approved_by=d.approved_by, source=("disbursement", d.external_id),
                 idempotency_key=_entry_key(d), expected_value=d.amount,
-                memo=f"{program.code} {d.external_id}: {d.quantity} x {program.stock_item.code}", posting=posting,
+                memo=f"发放{program.name} {program.code} {d.external_id}: {d.quantity} x {program.stock_item.code}", posting=posting,
             )
             entry, amount, status = move.entry, -move.value_amount, DisbursementStatus.DELIVERED
         else:
             if program.pay_account_id is None:
                 raise DisbursementError(f"program {program.code} has no account to pay from", field="program")
             entry = posting.post(
-                book=d.book, date=d.date, memo=f"{program.code} {d.external_id}", user=user,
+                book=d.book, date=d.date, memo=f"发放{program.name} {program.code} {d.external_id}", user=user,
                 approved_by=d.approved_by, source=("disbursement", d.external_id),
                 idempotency_key=_entry_key(d),
                 legs=[Dr(program.expense_account, d.fund, d.amount), Cr(program.pay_account, d.fund, d.amount)],

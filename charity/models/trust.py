@@ -13,6 +13,8 @@ class Trust(models.Model):
     supervisor = models.CharField(_("supervisor"), max_length=200, blank=True)
     filing_number = models.CharField(_("filing number"), max_length=100, blank=True)
     base_currency = models.CharField(_("base currency"), max_length=3, default="CNY", editable=False)
+    # The version of the chart template (charity.chart.CHART_VERSION) the trust's accounts follow.
+    chart_version = models.CharField(_("chart of accounts"), max_length=16, default="2026", editable=False)
     expense_approval_threshold = models.DecimalField(
         _("expense approval threshold (CNY)"), max_digits=14, decimal_places=2, null=True, blank=True,
         help_text=_("an expense above this amount is drafted and needs a second person's approval; empty: none"))

@@ -23,7 +23,6 @@ from ledger.selectors import account_balance, fund_balance
 
 from .common import trust_for
 
-CASH_ACCOUNTS = (chart.BANK, chart.CASH, chart.WECHAT, chart.ALIPAY)
 RECENT_DAYS = 30
 MAX_OPEN_MONTHS = 24
 
@@ -81,7 +80,8 @@ def today(request):
     day = timezone.localdate()
     cash = [
         {"account": account, "balance": account_balance(account)}
-        for account in Account.objects.filter(book=book, code__in=CASH_ACCOUNTS).order_by("code")
+        for account in Account.objects.filter(book=book, children__isnull=True).order_by("code")
+        if chart.is_monetary(account.code)
     ]
     funds = [{"fund": fund, "balance": fund_balance(fund)} for fund in Fund.objects.filter(book=book).order_by("code")]
     month = Donation.objects.filter(trust=trust, date__gte=_month_start(day), date__lte=day).aggregate(

@@ -1,7 +1,7 @@
 """Cash flow statement (现金流量表), direct method, with the lines of the 民间非营利组织会计制度 (issue 18).
 
 Cash (货币资金) is every asset account whose code starts with ``10``: 1001 库存现金, 1002 银行存款 and the
-clearing accounts of this chart (1012 微信支付待结算, 1013 支付宝待结算), which are 其他货币资金.
+clearing accounts of this chart (100901 微信支付待结算, 100902 支付宝待结算), which are 其他货币资金.
 
 Each posted entry dated in the period that moves cash is read with all its legs (CNY fen). Its net change in
 cash (debits less credits on the cash accounts) is attributed to the *other side* of the entry: the non-cash
@@ -67,7 +67,7 @@ SECTIONS = [
 
 
 def is_cash(account: Account) -> bool:
-    """货币资金: the asset accounts coded 10xx (1001 cash, 1002 bank, 1009-1019 other cash such as clearing)."""
+    """货币资金: the asset accounts coded 10xx (1001 库存现金, 1002 银行存款, 1009 其他货币资金 and their 明细)."""
     return account.type == AccountType.ASSET and account.code.startswith("10")
 
 
@@ -79,7 +79,7 @@ def line_of(account: Account, cash_in: bool) -> str:
     """The line a counter-account's share of cash goes to; ``cash_in``: the entry brought cash in."""
     name = account.name
     if account.type == AccountType.INCOME:
-        if account.code[:2] in ("41", "42"):  # donations and in-kind donations; a refund reduces this line
+        if chart.line_code(account.code) == "4101":  # 捐赠收入, in kind too; a refund reduces this line
             return "OP_IN_DONATIONS"
         if account.code == chart.INVESTMENT_INCOME or _has(name, "投资收益"):
             return "INV_IN_RETURNS"

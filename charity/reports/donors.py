@@ -57,7 +57,7 @@ def purpose_of(account: Account, programs_by_code: dict) -> tuple[str, str, str]
         if program is not None:
             return program.code, program.name, program.name_en
         return account.purpose, account.name, account.name_en
-    if account.code in (chart.MANAGEMENT, chart.BANK_FEES):
+    if chart.line_code(account.code) == "5201" or account.code == chart.BANK_FEES:
         return MANAGEMENT
     if account.code == chart.FUNDRAISING:
         return FUNDRAISING

@@ -182,19 +182,21 @@ class FinancialPosition(Report):
 
 
 def income_source(account: Account) -> str:
-    """Donations (41xx), in-kind donations (42xx), investment income (43xx), other income."""
-    return {"41": "income_donations", "42": "income_in_kind", "43": "income_investment"}.get(
-        account.code[:2], "income_other"
-    )
+    """Donations (4101 捐赠收入, its in-kind 明细 apart), investment income (4601), other income."""
+    if account.code in (chart.IN_KIND_UNRESTRICTED, chart.IN_KIND_RESTRICTED):
+        return "income_in_kind"
+    return {"4101": "income_donations", "4601": "income_investment"}.get(chart.line_code(account.code),
+                                                                         "income_other")
 
 
 def expense_function(account: Account) -> str:
     """Program (an expense account that serves a purpose), management, fundraising, or other."""
-    if account.purpose:
+    line = chart.line_code(account.code)
+    if account.purpose or line == "5101":
         return "expense_program"
-    if account.code == chart.MANAGEMENT:
+    if line == "5201":
         return "expense_management"
-    if account.code == chart.FUNDRAISING:
+    if line == "5301":
         return "expense_fundraising"
     return "expense_other"
 

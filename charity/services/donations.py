@@ -20,7 +20,7 @@ from beneficiaries.services import stock_item_create, stock_receive, stock_rever
 from ledger import bounds
 from ledger import errors as ledger_errors
 from ledger import services as ledger
-from ledger.models import AccountType, Fund, FundSource, Leg, Restriction, from_minor
+from ledger.models import Account, AccountType, Fund, FundSource, Leg, Restriction, from_minor
 from ledger.services import Cr, Dr
 from ledger.authority import require
 
@@ -47,6 +47,27 @@ IN_KIND_ACCOUNTS = {
     Restriction.RESTRICTED: chart.IN_KIND_RESTRICTED,
     Restriction.ENDOWMENT: chart.IN_KIND_RESTRICTED,
 }
+
+
+def receiving_account(trust: Trust, channel: str, currency: str):
+    """The account a gift arrives in: the channel's; for a bank transfer in a foreign currency, the trust's bank
+    account in that currency (a 明细 of 1002 银行存款 with that currency: the chart has USD and HKD). The first
+    transfer in another currency opens its account, coded after the last 明细 of 1002 (100204 银行存款—EUR户)."""
+    if channel != Channel.BANK or currency == trust.base_currency:
+        return account(trust, CHANNEL_ACCOUNTS[channel])
+    cache = trust.__dict__.setdefault("_currency_accounts", {})
+    if currency not in cache:
+        bank = account(trust, chart.BANK_PARENT)
+        found = Account.objects.filter(parent=bank, currency=currency).order_by("code").first()
+        if found is None:
+            codes = [int(c) for c in Account.objects.filter(parent=bank).values_list("code", flat=True) if c.isdigit()]
+            found = ledger.account_create(
+                book=trust.book, code=str(max(codes, default=int(bank.code) * 100) + 1), parent=bank,
+                type=AccountType.ASSET, name=f"银行存款—{currency}户", name_en=f"Bank deposits – {currency} account",
+                currency=currency,
+            )
+        cache[currency] = found
+    return cache[currency]
 
 
 def _rate(currency: str, fx_rate) -> Decimal | None:
@@ -129,7 +150,7 @@ def donation_record(
             f"donation {external_id} was already recorded with different content", field="external_id"
         )
     key, source = donation_key(external_id), ("donation", external_id)
-    memo = f"Donation {external_id}" + (f": {description}" if description else "")
+    memo = f"收到捐赠 Donation {external_id}" + (f": {description}" if description else "")
     with unique_or(f"donation {external_id} is being recorded twice"), ledger.posting_batch(posting) as posting, \
             translated(DonationError):
         if channel == Channel.IN_KIND:
@@ -145,7 +166,7 @@ def donation_record(
             amount_cny = None
         else:
             income = account(trust, INCOME_ACCOUNTS[fund.restriction])
-            pay = account(trust, CHANNEL_ACCOUNTS[channel])
+            pay = receiving_account(trust, channel, currency)
             entry = posting.post(
                 book=trust.book, date=date, memo=memo, user=user, idempotency_key=key, source=source, fx_rate=rate,
                 legs=[Dr(pay, fund, amount, currency), Cr(income, fund, amount, currency)],
@@ -272,10 +293,10 @@ def donation_refund(
                 )
             else:
                 source_leg = income_leg(donation)
-                pay = account(trust, CHANNEL_ACCOUNTS[donation.channel])
+                pay = donation.entry.legs.get(debit__gt=0).account  # the money goes back from where it came
                 entry = posting.post(
-                    book=trust.book, date=date, memo=f"Refund {external_id} of donation {donation.external_id}: "
-                    f"{reason}", user=user, idempotency_key=key, source=source, fx_rate=donation.fx_rate,
+                    book=trust.book, date=date, memo=f"退还捐赠 Refund {external_id} of donation "
+                    f"{donation.external_id}: {reason}", user=user, idempotency_key=key, source=source, fx_rate=donation.fx_rate,
                     legs=[
                         Dr(source_leg.account, donation.fund, amount, currency, reduces=source_leg),
                         Cr(pay, donation.fund, amount, currency),

@@ -162,7 +162,8 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
             f"draft it for another user's approval", field="amount")
     _check_purpose(trust=trust, fund=fund, kind=kind, item=item)
     key, source = f"expense:{external_id}", ("expense", external_id)
-    memo = f"Expense {external_id}" + (f" to {payee}" if payee else "") + (f": {description}" if description else "")
+    memo = (f"支出 Expense {external_id}" + (f" 付给 to {payee}" if payee else "")
+            + (f": {description}" if description else ""))
     bank = account(trust, chart.BANK)
     with unique_or(f"expense {external_id} is being recorded twice"), ledger.posting_batch(posting) as posting, \
             translated(ExpenseError):

@@ -26,9 +26,11 @@ def trust_create(
         raise TrustError(f"a trust with code {code!r} already exists", field="code")
     book = ledger.book_create(code=code, name=name)
     accounts = {}
-    for acct_code, acct_type, zh, en, purpose, restriction in chart.DEFAULT_CHART:
-        accounts[acct_code] = ledger.account_create(
-            book=book, code=acct_code, name=zh, name_en=en, type=acct_type, purpose=purpose, restriction=restriction
+    for line in chart.DEFAULT_CHART:
+        accounts[line.code] = ledger.account_create(
+            book=book, code=line.code, name=line.name, name_en=line.name_en, type=line.type,
+            parent=accounts[line.parent] if line.parent else None, purpose=line.purpose,
+            restriction=line.restriction, currency=line.currency,
         )
     gen_code, gen_zh, gen_en = chart.GENERAL_FUND
     ledger.fund_create(book=book, code=gen_code, name=gen_zh, name_en=gen_en, restriction="unrestricted",
@@ -44,5 +46,5 @@ def trust_create(
         )
     return Trust.objects.create(
         code=code, name=name, name_en=name_en, trustee=trustee, supervisor=supervisor, filing_number=filing_number,
-        book=book,
+        book=book, chart_version=chart.CHART_VERSION,
     )

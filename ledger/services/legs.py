@@ -232,6 +232,20 @@ def _purpose(leg: PreparedLeg) -> None:
         )
 
 
+def _income_restriction(leg: PreparedLeg) -> None:
+    """An income account that names a restriction takes income only in a fund of that restriction (an endowment
+    counts as restricted), so that a line labelled unrestricted never carries restricted money."""
+    fund, account = leg.fund, leg.account
+    if account.type != AccountType.INCOME or not account.restriction or account.restriction == fund.restriction:
+        return
+    if account.restriction == Restriction.RESTRICTED and fund.restriction == Restriction.ENDOWMENT:
+        return
+    raise errors.PurposeViolation(
+        f"account {account.code} ({account.name_en or account.name}) takes {account.restriction} income; fund "
+        f"{fund.code} is {fund.restriction}", field="account",
+    )
+
+
 def prepare_legs(*, book: Book, date: dt.date, legs, fx_rate, cny: list[int] | None = None
                  ) -> tuple[Decimal | None, tuple[PreparedLeg, ...]]:
     """Validate ``legs`` (in order: the date, the count, the rate, each leg, the balance, the purposes); answer
@@ -259,6 +273,7 @@ def prepare_legs(*, book: Book, date: dt.date, legs, fx_rate, cny: list[int] | N
     prepared = tuple(prepared)
     for leg in prepared:
         _purpose(leg)
+        _income_restriction(leg)
     return rate, prepared
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 
-from .. import errors
+from .. import bounds, errors
 from ..authority import MANAGE_FUNDS, require
 from ..models import Account, AccountType, Book, Fund, Restriction
 
@@ -35,7 +35,7 @@ def book_create(*, code: str, name: str) -> Book:
 
 def account_create(
     *, book: Book, code: str, name: str, type: str, name_en: str = "", parent: Account | None = None,
-    purpose: str = "", restriction: str = "",
+    purpose: str = "", restriction: str = "", currency: str = "",
 ) -> Account:
     if type not in AccountType.values:
         raise errors.LedgerError(f"account type {type!r} is not one of {', '.join(AccountType.values)}", field="type")
@@ -43,9 +43,11 @@ def account_create(
         raise errors.LedgerError(f"account {code} already exists in this book", field="code")
     if parent is not None and parent.book_id != book.pk:
         raise errors.ForeignBook("the parent account belongs to another book", field="parent")
+    if currency:
+        bounds.check_currency(currency)
     return Account.objects.create(
         book=book, code=code, name=name, name_en=name_en, type=type, parent=parent, purpose=purpose,
-        restriction=restriction,
+        restriction=restriction, currency=currency,
     )
 
 

@@ -62,10 +62,10 @@ def _account(trust, code):
 
 
 def _give(trust, fund, amount, user):
-    """A donation into a restricted fund: Dr bank '1002' / Cr restricted donation income '4102'."""
+    """A donation into a restricted fund: Dr bank '100201' / Cr restricted donation income '410102'."""
     return ledger.entry_post(
         book=trust.book, date=D, memo="gift", user=user,
-        legs=[Dr(_account(trust, "1002"), fund, Decimal(amount)), Cr(_account(trust, "4102"), fund, Decimal(amount))],
+        legs=[Dr(_account(trust, "100201"), fund, Decimal(amount)), Cr(_account(trust, "410102"), fund, Decimal(amount))],
     )
 
 
@@ -89,7 +89,7 @@ def world(trust, users):
     _give(trust, study, "5000.00", officer)
     _give(trust, smile, "1000.00", officer)
     stock_purchase(item=StockItem.objects.get(book=trust.book, code="smile_pack"), fund=smile, quantity=10,
-                   amount=Decimal("500.00"), pay_account=_account(trust, "1002"), date=D, user=officer)
+                   amount=Decimal("500.00"), pay_account=_account(trust, "100201"), date=D, user=officer)
     mother = _register(trust, officer, "BEN-1", phone="13812345678", district="姑苏区", community="虎丘")
     _register(trust, officer, "BEN-2", birth=dt.date(2014, 9, 1), seq=2, gender="M", guardian=mother,
               district="姑苏区", community="虎丘")
@@ -240,7 +240,7 @@ def test_draft_approve_pay_moves_the_funds_balance(trust, world, client_for):
     assert body["funded_by"] == [{"source_entry": 1, "source_date": "2026-03-02", "fund": "STUDY", "amount": "1200.50"}]
     entry = officer.get(base + f"/entries/{body['entry']}/").json()
     assert {(leg["account"], leg["fund"], leg["debit"], leg["credit"]) for leg in entry["legs"]} == {
-        ("5102", "STUDY", "1200.50", "0.00"), ("1002", "STUDY", "0.00", "1200.50")}
+        ("510102", "STUDY", "1200.50", "0.00"), ("100201", "STUDY", "0.00", "1200.50")}
     assert _net_assets(officer, trust, "STUDY") == Decimal("3799.50")
 
     again = approver.post(base + "/disbursements/DS-2/pay/")
@@ -743,7 +743,7 @@ def crowd(trust, world, users):
     item = StockItem.objects.get(book=trust.book, code="smile_pack")
     for _ in range(2):
         stock_purchase(item=item, fund=smile, quantity=1, amount=Decimal("50.00"),
-                       pay_account=_account(trust, "1002"), date=D, user=officer)
+                       pay_account=_account(trust, "100201"), date=D, user=officer)
 
 
 LIST_PATHS = ["/programs/", "/inventory/items/", "/inventory/moves/", "/households/", "/beneficiaries/",

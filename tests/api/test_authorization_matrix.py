@@ -62,7 +62,7 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     "trust-list": ({}, {"get": BOOKS}),
     "trust-detail": (T, {"get": BOOKS}),
     "account-list": (T, {"get": BOOKS}),
-    "account-detail": ({**T, "code": "1002"}, {"get": BOOKS}),
+    "account-detail": ({**T, "code": "100201"}, {"get": BOOKS}),
     "fund-list": (T, {"get": BOOKS, "post": OFFICER_400}),
     "fund-detail": ({**T, "code": "STUDY"}, {"get": BOOKS}),
     "entry-list": (T, {"get": BOOKS, "post": OFFICER_400}),
@@ -294,7 +294,7 @@ def _build():
     from charity.services import expense_request_draft, manual_entry_draft
 
     manual = manual_entry_draft(trust=trust, date=day, memo="x", user=officer, legs=[
-        {"account": "1002", "fund": "GEN", "debit": "1.00"}, {"account": "4101", "fund": "GEN", "credit": "1.00"}])
+        {"account": "100201", "fund": "GEN", "debit": "1.00"}, {"account": "410101", "fund": "GEN", "credit": "1.00"}])
     request = expense_request_draft(trust=trust, external_id="E-2", date=day, kind="admin", fund=general,
                                     amount=Decimal("1.00"), user=officer)
     users["pks"] = {"MANUAL": manual.pk, "EXPENSE_REQUEST": request.pk, "ATTACHMENT": voucher.pk}  # rows name them by these placeholders

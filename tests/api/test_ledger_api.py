@@ -31,8 +31,8 @@ def _gift(amount="1200.00", fund="GEN"):
         "date": "2026-03-02",
         "memo": "gift",
         "legs": [
-            {"account": "1002", "fund": fund, "debit": amount},
-            {"account": "4101", "fund": fund, "credit": amount},
+            {"account": "100201", "fund": fund, "debit": amount},
+            {"account": "410101", "fund": fund, "credit": amount},
         ],
     }
 
@@ -64,8 +64,8 @@ def test_post_entry_and_balances(trust, client_for):
     assert body["sequence"] == 1 and len(body["legs"]) == 2 and len(body["hash"]) == 64
     assert (body["created_by"], body["approved_by"]) == ("officer", "approver")
     accounts = {a["code"]: a for a in officer.get(_base(trust) + "/accounts/").json()}
-    assert accounts["1002"]["balance"] == "1200.00"
-    assert accounts["4101"]["balance"] == "1200.00"
+    assert accounts["100201"]["balance"] == "1200.00"
+    assert accounts["410101"]["balance"] == "1200.00"
     funds = {f["code"]: f for f in officer.get(_base(trust) + "/funds/").json()}
     assert funds["GEN"]["net_assets"] == "1200.00"
     verify = officer.get(_base(trust) + "/ledger/verify/").json()
@@ -77,18 +77,18 @@ def test_post_entry_and_balances(trust, client_for):
     [
         ({"date": "2026-03-02", "legs": []}, None),
         ({"date": "not-a-date", "legs": []}, "date"),
-        ({"date": "2026-03-02", "legs": [{"account": "1002", "fund": "GEN", "debit": "1.005"},
-                                        {"account": "4101", "fund": "GEN", "credit": "1.005"}]}, "legs"),
-        ({"date": "2026-03-02", "legs": [{"account": "1002", "fund": "GEN", "debit": 1.5},
-                                        {"account": "4101", "fund": "GEN", "credit": 1.5}]}, "legs"),
+        ({"date": "2026-03-02", "legs": [{"account": "100201", "fund": "GEN", "debit": "1.005"},
+                                        {"account": "410101", "fund": "GEN", "credit": "1.005"}]}, "legs"),
+        ({"date": "2026-03-02", "legs": [{"account": "100201", "fund": "GEN", "debit": 1.5},
+                                        {"account": "410101", "fund": "GEN", "credit": 1.5}]}, "legs"),
         ({"date": "2026-03-02", "legs": [{"account": "9999", "fund": "GEN", "debit": "1"},
-                                        {"account": "4101", "fund": "GEN", "credit": "1"}]}, "legs"),
-        ({"date": "2026-03-02", "legs": [{"account": "1002", "fund": "GEN", "debit": "2"},
-                                        {"account": "4101", "fund": "GEN", "credit": "1"}]}, "legs"),
-        ({"date": "2099-03-02", "legs": [{"account": "1002", "fund": "GEN", "debit": "1"},
-                                        {"account": "4101", "fund": "GEN", "credit": "1"}]}, "date"),
-        ({"date": "2026-03-02", "legs": [{"account": "1002", "fund": "GEN", "debit": "1", "currency": "XYZ"},
-                                        {"account": "4101", "fund": "GEN", "credit": "1", "currency": "XYZ"}]},
+                                        {"account": "410101", "fund": "GEN", "credit": "1"}]}, "legs"),
+        ({"date": "2026-03-02", "legs": [{"account": "100201", "fund": "GEN", "debit": "2"},
+                                        {"account": "410101", "fund": "GEN", "credit": "1"}]}, "legs"),
+        ({"date": "2099-03-02", "legs": [{"account": "100201", "fund": "GEN", "debit": "1"},
+                                        {"account": "410101", "fund": "GEN", "credit": "1"}]}, "date"),
+        ({"date": "2026-03-02", "legs": [{"account": "100201", "fund": "GEN", "debit": "1", "currency": "XYZ"},
+                                        {"account": "410101", "fund": "GEN", "credit": "1", "currency": "XYZ"}]},
          "currency"),
         ([1, 2, 3], None),
         ("garbage", None),
@@ -211,7 +211,7 @@ def test_amount_helper_is_decimal(trust, client_for):
     _posted(trust, client_for, _gift("0.10"))
     _posted(trust, client_for, _gift("0.20"))
     accounts = {a["code"]: a for a in officer.get(_base(trust) + "/accounts/").json()}
-    assert Decimal(accounts["1002"]["balance"]) == Decimal("0.30")
+    assert Decimal(accounts["100201"]["balance"]) == Decimal("0.30")
 
 
 def test_entry_list_filters(trust, client_for):

@@ -19,17 +19,17 @@ URL = "/api/v1/trusts/CT/entries/"
 
 def _gift(amount="1200.00", memo="gift"):
     return {"date": "2026-03-02", "memo": memo, "legs": [
-        {"account": "1002", "fund": "GEN", "debit": amount},
-        {"account": "4101", "fund": "GEN", "credit": amount},
+        {"account": "100201", "fund": "GEN", "debit": amount},
+        {"account": "410101", "fund": "GEN", "credit": amount},
     ]}
 
 
 def _usd():
     """Three USD legs whose CNY amounts round apart: validation moves a fen onto one leg."""
     return {"date": "2026-03-02", "memo": "usd", "fx_rate": "7.12345678", "legs": [
-        {"account": "1002", "fund": "GEN", "debit": "0.33", "currency": "USD"},
-        {"account": "1002", "fund": "GEN", "debit": "0.33", "currency": "USD"},
-        {"account": "4101", "fund": "GEN", "credit": "0.66", "currency": "USD"},
+        {"account": "100201", "fund": "GEN", "debit": "0.33", "currency": "USD"},
+        {"account": "100201", "fund": "GEN", "debit": "0.33", "currency": "USD"},
+        {"account": "410101", "fund": "GEN", "credit": "0.66", "currency": "USD"},
     ]}
 
 
@@ -51,9 +51,9 @@ def _client(user) -> APIClient:
 @pytest.mark.parametrize("payload", [
     _gift("1.005"),
     {**_gift(), "date": "2099-01-01"},
-    {**_gift(), "legs": [{"account": "9999", "fund": "GEN", "debit": "1"}, {"account": "4101", "fund": "GEN",
+    {**_gift(), "legs": [{"account": "9999", "fund": "GEN", "debit": "1"}, {"account": "410101", "fund": "GEN",
                                                                             "credit": "1"}]},
-    {**_gift(), "legs": [{"account": "1002", "fund": "NOPE", "debit": "1"}, {"account": "4101", "fund": "NOPE",
+    {**_gift(), "legs": [{"account": "100201", "fund": "NOPE", "debit": "1"}, {"account": "410101", "fund": "NOPE",
                                                                              "credit": "1"}]},
 ], ids=["three-places", "future", "no-account", "no-fund"])
 def test_a_refused_post_leaves_no_record_and_no_audit_of_a_write(trust, client_for, payload):
@@ -73,8 +73,8 @@ def test_a_refused_post_leaves_no_record_and_no_audit_of_a_write(trust, client_f
 
 def test_a_ledger_refusal_leaves_no_record(trust, client_for):
     """Refused by the ledger's own check (the legs do not balance): the same."""
-    unbalanced = {**_gift(), "legs": [{"account": "1002", "fund": "GEN", "debit": "5.00"},
-                                      {"account": "4101", "fund": "GEN", "credit": "4.00"}]}
+    unbalanced = {**_gift(), "legs": [{"account": "100201", "fund": "GEN", "debit": "5.00"},
+                                      {"account": "410101", "fund": "GEN", "credit": "4.00"}]}
     response = client_for("officer").post(URL, unbalanced, format="json", HTTP_IDEMPOTENCY_KEY="k-unbalanced")
     assert response.status_code == 400 and response.json()["error"]["code"] == "unbalanced"
     assert not IdempotencyRecord.objects.exists()

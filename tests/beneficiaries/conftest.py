@@ -37,16 +37,16 @@ class Aid:
 
 def give(aid: Aid, fund: Fund, amount, user, date=D):
     """A donation straight into ``fund``: Dr bank / Cr donation income (the ledger's source)."""
-    income = "4101" if fund.restriction == "unrestricted" else ("4103" if fund.restriction == "endowment" else "4102")
+    income = "410101" if fund.restriction == "unrestricted" else ("410103" if fund.restriction == "endowment" else "410102")
     return ledger.entry_post(
         book=aid.book, date=date, memo="gift", user=user,
-        legs=[Dr(aid.account("1002"), fund, Decimal(amount)), Cr(aid.account(income), fund, Decimal(amount))],
+        legs=[Dr(aid.account("100201"), fund, Decimal(amount)), Cr(aid.account(income), fund, Decimal(amount))],
     )
 
 
 def buy_packs(aid: Aid, fund: Fund, quantity: int, amount, user, date=D):
     return stock_purchase(
-        item=aid.item, fund=fund, quantity=quantity, amount=Decimal(amount), pay_account=aid.account("1002"),
+        item=aid.item, fund=fund, quantity=quantity, amount=Decimal(amount), pay_account=aid.account("100201"),
         date=date, user=user,
     )
 

@@ -63,8 +63,8 @@ def test_study_grant_posts_expense_against_bank_in_the_fund(aid, officer, approv
     disbursement_pay(disbursement=d, user=approver)
     assert d.status == "paid" and d.entry is not None
     assert fund_balance(aid.study) == Decimal("4000.00")
-    assert account_balance(aid.account("5102"), fund=aid.study) == Decimal("1000.00")
-    assert account_balance(aid.account("1002"), fund=aid.study) == Decimal("4000.00")
+    assert account_balance(aid.account("510102"), fund=aid.study) == Decimal("1000.00")
+    assert account_balance(aid.account("100201"), fund=aid.study) == Decimal("4000.00")
     entry = JournalEntry.objects.get(pk=d.entry_id)
     assert (entry.source_type, entry.source_id) == ("disbursement", "DS-1")
     assert (entry.created_by, entry.approved_by) == (approver, approver)
@@ -79,8 +79,8 @@ def test_smile_pack_moves_weighted_average_cost_from_inventory_to_expense(aid, o
     disbursement_approve(disbursement=d, user=approver)
     disbursement_pay(disbursement=d, user=approver)
     assert d.status == "delivered" and d.amount == Decimal("400.00")
-    assert account_balance(aid.account("1401"), fund=aid.smile) == Decimal("5600.00")
-    assert account_balance(aid.account("5101"), fund=aid.smile) == Decimal("400.00")
+    assert account_balance(aid.account("120101"), fund=aid.smile) == Decimal("5600.00")
+    assert account_balance(aid.account("510101"), fund=aid.smile) == Decimal("400.00")
     assert fund_balance(aid.smile) == Decimal("9600.00")
     balance = StockBalance.objects.get(item=aid.item, fund=aid.smile)
     assert (balance.quantity, balance.value) == (28, 560000)
@@ -176,7 +176,7 @@ def test_cancel_only_before_posting_then_reverse(aid, officer, approver, child):
     disbursement_reverse(disbursement=d, user=approver, date=D2, reason="paid twice")
     assert d.status == "reversed" and d.reversal_entry.reverses_id == d.entry_id
     assert fund_balance(aid.study) == Decimal("5000.00")
-    assert account_balance(aid.account("5102")) == Decimal("0.00")
+    assert account_balance(aid.account("510102")) == Decimal("0.00")
     assert balanced(aid)
 
 

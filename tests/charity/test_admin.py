@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from charity import chart
 from charity.models import Donation, Donor, Expense, Receipt, Refund, Trust
 from charity.services import donation_record
 from ledger.models import Fund, JournalEntry
@@ -81,7 +82,7 @@ def test_posted_donation_is_read_only_and_never_deleted(client_admin, trust, fun
 
 def test_trust_fund_donor_expense_refund_through_the_admin(client_admin, trust, funds, books):
     assert add(client_admin, "trust", {"code": "T2", "name": "第二信托"}).status_code == 302
-    assert Trust.objects.get(code="T2").book.accounts.count() == 23
+    assert Trust.objects.get(code="T2").book.accounts.count() == len(chart.DEFAULT_CHART)
     response = client_admin.post(reverse("admin:ledger_fund_add"), {
         "trust": trust.pk, "code": "DAWN", "name": "晨曦女童助学基金", "restriction": "restricted",
         "purpose": "study_grant",
@@ -101,7 +102,7 @@ def test_trust_fund_donor_expense_refund_through_the_admin(client_admin, trust, 
         "trust": trust.pk, "external_id": "EX-1", "date": D.isoformat(), "kind": "bank_fee", "fund": funds["GEN"].pk,
         "amount_0": "20.00", "amount_1": "CNY", "payee": "托管银行",
     })
-    assert response.status_code == 302 and books.balance("5203") == Decimal("20.00")
+    assert response.status_code == 302 and books.balance("540101") == Decimal("20.00")
     response = add(client_admin, "refund", {"donation": Donation.objects.get().pk, "external_id": "RF-1",
                                             "date": D.isoformat(), "refund_amount": "100.00", "reason": "部分退回"})
     assert response.status_code == 302, response.content.decode()[:3000]

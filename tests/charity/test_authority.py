@@ -71,7 +71,7 @@ class World:
         trust_services.donation_record(trust=self.trust, external_id="DN-2", date=D, amount=Decimal("900.00"),
                                        fund=self.smile, channel="bank", user=op, donor=self.donor)
         self.purchase = aid.stock_purchase(item=self.item, fund=self.smile, quantity=5, amount=Decimal("500.00"),
-                                           pay_account=self.account("1002"), date=D, user=op)
+                                           pay_account=self.account("100201"), date=D, user=op)
         self.household = aid.household_create(book=book, external_id="H-1", user=op)
         self.mother = aid.beneficiary_register(
             book=book, external_id="BEN-1", name="王女士", id_number=make_id_number("440105", dt.date(1988, 5, 17), 2, "F"),
@@ -98,8 +98,8 @@ class World:
             upload=SimpleUploadedFile("voucher.pdf", b"%PDF-1.4\n%%EOF\n"))
         self.manual = trust_services.manual_entry_draft(
             trust=self.trust, date=D, memo="调拨", user=self.drafter,
-            legs=[{"account": "3102", "fund": "STUDY", "debit": "5.00"}, {"account": "1002", "fund": "STUDY",
-                   "credit": "5.00"}, {"account": "1002", "fund": "GEN", "debit": "5.00"},
+            legs=[{"account": "3102", "fund": "STUDY", "debit": "5.00"}, {"account": "100201", "fund": "STUDY",
+                   "credit": "5.00"}, {"account": "100201", "fund": "GEN", "debit": "5.00"},
                   {"account": "3101", "fund": "GEN", "credit": "5.00"}])
 
     def account(self, code: str) -> Account:
@@ -112,7 +112,7 @@ class World:
 
 
 def _legs(w):
-    return [Dr(w.account("5101"), w.gen, Decimal("1.00")), Cr(w.account("1002"), w.gen, Decimal("1.00"))]
+    return [Dr(w.account("510101"), w.gen, Decimal("1.00")), Cr(w.account("100201"), w.gen, Decimal("1.00"))]
 
 
 # service name -> (roles allowed in their own trust, call(world, user))
@@ -131,19 +131,19 @@ MATRIX = {
     "expense_record": ({OFFICER}, lambda w, u: trust_services.expense_record(
         trust=w.trust, external_id="EX-1", date=D, kind="bank_fee", fund=w.gen, amount=Decimal("1.00"), user=u)),
     "program_create": ({APPROVER}, lambda w, u: aid.program_create(
-        book=w.book, code="study_grant", name="x", kind="cash", expense_account=w.account("5101"), user=u)),
+        book=w.book, code="study_grant", name="x", kind="cash", expense_account=w.account("510101"), user=u)),
     "program_set_limits": ({APPROVER}, lambda w, u: aid.program_set_limits(
         program=w.grant_program, limit_amount_per_year=Decimal("5000"), limit_count_per_year=None, user=u)),
     "stock_item_create": ({OFFICER}, lambda w, u: aid.stock_item_create(
         book=w.book, code="blanket", name="毛毯", inventory_account=w.item.inventory_account, user=u)),
     "stock_receive": ({OFFICER}, lambda w, u: aid.stock_receive(
-        item=w.item, fund=w.smile, quantity=1, value=Decimal("10"), income_account=w.account("4102"), date=D,
+        item=w.item, fund=w.smile, quantity=1, value=Decimal("10"), income_account=w.account("410102"), date=D,
         user=u)),
     "stock_purchase": ({OFFICER}, lambda w, u: aid.stock_purchase(
-        item=w.item, fund=w.smile, quantity=1, amount=Decimal("10"), pay_account=w.account("1002"), date=D,
+        item=w.item, fund=w.smile, quantity=1, amount=Decimal("10"), pay_account=w.account("100201"), date=D,
         user=u)),
     "stock_issue": (BOTH, lambda w, u: aid.stock_issue(
-        item=w.item, fund=w.smile, quantity=1, expense_account=w.account("5102"), date=D, user=u)),
+        item=w.item, fund=w.smile, quantity=1, expense_account=w.account("510102"), date=D, user=u)),
     "stock_reverse": (BOTH, lambda w, u: aid.stock_reverse(move=w.purchase, date=D, reason="wrong", user=u)),
     "beneficiary_register": ({OFFICER}, lambda w, u: aid.beneficiary_register(
         book=w.book, external_id="BEN-9", name="李女士", id_number=make_id_number("440105", dt.date(1990, 1, 2), 4, "F"),
@@ -178,8 +178,8 @@ MATRIX = {
     "entry_reverse": (BOTH, lambda w, u: ledger.entry_reverse(entry=w.entry, date=D, reason="wrong", user=u)),
     "period_close": ({APPROVER}, lambda w, u: ledger.period_close(book=w.book, month="2026-01", user=u)),
     "manual_entry_draft": ({OFFICER}, lambda w, u: trust_services.manual_entry_draft(
-        trust=w.trust, date=D, memo="x", user=u, legs=[{"account": "5101", "fund": "GEN", "debit": "1"},
-                                                        {"account": "1002", "fund": "GEN", "credit": "1"}])),
+        trust=w.trust, date=D, memo="x", user=u, legs=[{"account": "510101", "fund": "GEN", "debit": "1"},
+                                                        {"account": "100201", "fund": "GEN", "credit": "1"}])),
     "manual_reversal_draft": ({OFFICER}, lambda w, u: trust_services.manual_reversal_draft(
         entry=w.entry, date=D, reason="wrong", user=u)),
     "manual_entry_approve": ({APPROVER}, lambda w, u: trust_services.manual_entry_approve(manual=w.manual, user=u)),

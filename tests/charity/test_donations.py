@@ -27,22 +27,22 @@ def give(trust, funds, officer, **kw):
 
 
 def test_restricted_gift_raises_fund_balance_and_restricted_income_by_exactly_its_amount(trust, funds, officer, books):
-    before_fund, before_income = books.fund("SMILE"), books.balance("4102")
+    before_fund, before_income = books.fund("SMILE"), books.balance("410102")
     donor = donor_create(by=system_user(), trust=trust, kind="individual", name="熊慧", external_id="D-1")
     donation = give(trust, funds, officer, donor=donor)
     assert books.fund("SMILE") - before_fund == Decimal("1200.00")
-    assert books.balance("4102") - before_income == Decimal("1200.00")
-    assert books.balance("4102", "SMILE") == Decimal("1200.00")
-    assert books.balance("1002", "SMILE") == Decimal("1200.00")
-    assert books.balance("4101") == 0 and books.fund("GEN") == 0
+    assert books.balance("410102") - before_income == Decimal("1200.00")
+    assert books.balance("410102", "SMILE") == Decimal("1200.00")
+    assert books.balance("100201", "SMILE") == Decimal("1200.00")
+    assert books.balance("410101") == 0 and books.fund("GEN") == 0
     assert donation.amount == Money("1200.00", "CNY") and donation.amount_cny == Decimal("1200.00")
     assert donation.entry.source_type == "donation" and donation.entry.source_id == "DN-1"
 
 
 @pytest.mark.parametrize(
-    "channel, asset", [("bank", "1002"), ("wechat", "1012"), ("alipay", "1013"), ("cash", "1001")]
+    "channel, asset", [("bank", "100201"), ("wechat", "100901"), ("alipay", "100902"), ("cash", "1001")]
 )
-@pytest.mark.parametrize("fund, income", [("GEN", "4101"), ("SMILE", "4102"), ("ENDOW", "4103")])
+@pytest.mark.parametrize("fund, income", [("GEN", "410101"), ("SMILE", "410102"), ("ENDOW", "410103")])
 def test_channel_and_restriction_pick_the_accounts(trust, funds, officer, books, channel, asset, fund, income):
     give(trust, funds, officer, channel=channel, fund=funds[fund], amount=Decimal("88.80"))
     assert books.balance(asset, fund) == Decimal("88.80")
@@ -50,14 +50,14 @@ def test_channel_and_restriction_pick_the_accounts(trust, funds, officer, books,
     assert books.fund(fund) == Decimal("88.80")
 
 
-@pytest.mark.parametrize("fund, income", [("GEN", "4201"), ("SMILE", "4202"), ("ENDOW", "4202")])
+@pytest.mark.parametrize("fund, income", [("GEN", "410104"), ("SMILE", "410105"), ("ENDOW", "410105")])
 def test_gift_in_kind_enters_inventory_at_fair_value(trust, funds, officer, books, fund, income):
     donation = give(trust, funds, officer, channel="in_kind", fund=funds[fund], amount=Decimal("12500.00"),
                     item="sanitary_products", quantity=1000)
-    assert books.balance("1402", fund) == Decimal("12500.00")
+    assert books.balance("120102", fund) == Decimal("12500.00")
     assert books.balance(income, fund) == Decimal("12500.00")
     item = StockItem.objects.get(book=trust.book, code="sanitary_products")
-    assert item.inventory_account.code == "1402"
+    assert item.inventory_account.code == "120102"
     balance = StockBalance.objects.get(item=item, fund=funds[fund])
     assert (balance.quantity, balance.value) == (1000, 1250000)
     assert donation.receipts.get().item == "sanitary_products"
@@ -65,8 +65,8 @@ def test_gift_in_kind_enters_inventory_at_fair_value(trust, funds, officer, book
 
 def test_donated_smile_packs_use_the_smile_pack_inventory(trust, funds, officer, books):
     give(trust, funds, officer, channel="in_kind", amount=Decimal("2000.00"), item="smile_pack", quantity=10)
-    assert books.balance("1401", "SMILE") == Decimal("2000.00")
-    assert books.balance("1402") == 0
+    assert books.balance("120101", "SMILE") == Decimal("2000.00")
+    assert books.balance("120102") == 0
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,7 @@ def test_foreign_currency_converted_half_even_to_the_fen(trust, funds, officer, 
     assert donation.amount == Money(amount, currency)
     assert donation.amount_cny == Decimal(cny)
     assert books.fund("SMILE") == Decimal(cny)
-    assert books.balance("4102", "SMILE") == Decimal(cny)
+    assert books.balance("410102", "SMILE") == Decimal(cny)
     assert donation.entry.fx_rate == Decimal(rate)
     leg = donation.entry.legs.get(debit__gt=0)
     assert leg.currency == currency and leg.debit_amount == Decimal(amount)

@@ -83,9 +83,9 @@ def test_donations_post_and_reimport_is_idempotent(trust, officer, donors, books
     assert result.ok, messages(result)
     assert result.created == 5
     assert books.fund("SMILE") == Decimal("1200.00")
-    assert books.balance("4101", "GEN") == Decimal("50.00") + Decimal("7083.19")
-    assert books.balance("4201", "GEN") == Decimal("2500.00")
-    assert books.balance("4103", "ENDOW") == Decimal("10000.00")
+    assert books.balance("410101", "GEN") == Decimal("50.00") + Decimal("7083.19")
+    assert books.balance("410104", "GEN") == Decimal("2500.00")
+    assert books.balance("410103", "ENDOW") == Decimal("10000.00")
     assert Donation.objects.get(external_id="DN-2").donor is None
     before = written()
     again = load("donations", DONATIONS, officer, trust)
@@ -183,9 +183,9 @@ def test_expenses_import(trust, officer, donors, books):
     assert load("donations", DONATIONS, officer, trust).ok
     result = load("expenses", EXPENSES, officer, trust)
     assert result.ok, messages(result)
-    assert books.balance("1401", "SMILE") == Decimal("1000.00")
-    assert books.balance("5203", "GEN") == Decimal("20.00")
-    assert books.balance("5201", "GEN") == Decimal("1877.46")
+    assert books.balance("120101", "SMILE") == Decimal("1000.00")
+    assert books.balance("540101", "GEN") == Decimal("20.00")
+    assert books.balance("520101", "GEN") == Decimal("1877.46")
     assert load("expenses", EXPENSES, officer, trust).skipped == 3
 
 
@@ -220,7 +220,7 @@ def test_refunds_import(trust, officer, donors, books):
     result = load("refunds", REFUNDS + "RF-1,2026-03-01,DN-1,200.00,部分退回\nRF-2,2026-03-01,DN-4,,图书退回\n",
                   officer, trust)
     assert result.ok, messages(result)
-    assert books.fund("SMILE") == Decimal("1000.00") and books.balance("4201") == 0
+    assert books.fund("SMILE") == Decimal("1000.00") and books.balance("410104") == 0
     assert load("refunds", REFUNDS + "RF-1,2026-03-01,DN-1,200.00,部分退回\n", officer, trust).skipped == 1
 
 
@@ -249,7 +249,7 @@ def test_refund_of_spent_money_refused_by_import(trust, officer, donors, books):
     assert load("donations", text, officer, trust).ok
     study = Donation.objects.get().fund
     ledger.entry_post(book=trust.book, date=dt.date(2026, 2, 1), memo="grant", user=officer,
-                      legs=[Dr(books.account("5102"), study, Decimal("900")), Cr(books.account("1002"), study, Decimal("900"))])
+                      legs=[Dr(books.account("510102"), study, Decimal("900")), Cr(books.account("100201"), study, Decimal("900"))])
     result = load("refunds", REFUNDS + "RF-1,2026-03-01,DN-1,,\n", officer, trust)
     assert messages(result) == [
         "row 2, column amount: donation DN-1 (1000.00 CNY to fund STUDY): 900.00 CNY has already been allocated to "

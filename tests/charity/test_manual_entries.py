@@ -18,8 +18,8 @@ from ledger.selectors import fund_balance
 D = dt.date(2026, 3, 2)
 # 5.00 out of the restricted SMILE fund into GEN: the attack of an officer alone (debiting 3xxx net assets).
 TRANSFER = [
-    {"account": "3102", "fund": "SMILE", "debit": "5.00"}, {"account": "1002", "fund": "SMILE", "credit": "5.00"},
-    {"account": "1002", "fund": "GEN", "debit": "5.00"}, {"account": "3101", "fund": "GEN", "credit": "5.00"},
+    {"account": "3102", "fund": "SMILE", "debit": "5.00"}, {"account": "100201", "fund": "SMILE", "credit": "5.00"},
+    {"account": "100201", "fund": "GEN", "debit": "5.00"}, {"account": "3101", "fund": "GEN", "credit": "5.00"},
 ]
 
 

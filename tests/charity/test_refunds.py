@@ -29,7 +29,7 @@ def spend(trust, funds, books, officer, amount, fund="STUDY"):
     """A study grant paid from the fund (what a disbursement posts): a use the ledger allocates FIFO."""
     return ledger.entry_post(
         book=trust.book, date=D + dt.timedelta(days=1), memo="grant", user=officer,
-        legs=[Dr(books.account("5102"), funds[fund], Decimal(amount)), Cr(books.account("1002"), funds[fund], Decimal(amount))],
+        legs=[Dr(books.account("510102"), funds[fund], Decimal(amount)), Cr(books.account("100201"), funds[fund], Decimal(amount))],
     )
 
 
@@ -38,7 +38,7 @@ def test_full_refund_reverses_the_entry(trust, funds, officer, books):
     refund = donation_refund(donation=donation, external_id="RF-1", date=LATER, user=officer, reason="duplicate")
     assert refund.entry.reverses_id == donation.entry_id
     assert refund.amount_cny == Decimal("1000.00")
-    assert books.fund("STUDY") == 0 and books.balance("4102", "STUDY") == 0 and books.balance("1002") == 0
+    assert books.fund("STUDY") == 0 and books.balance("410102", "STUDY") == 0 and books.balance("100201") == 0
     receipt = donation.receipts.get()
     assert receipt.voided and "RF-1" in receipt.void_reason
     assert donation_trace(donation).unspent == 0
@@ -49,7 +49,7 @@ def test_partial_refund_reduces_the_gift_and_reissues_its_receipt(trust, funds, 
     donation_refund(donation=donation, external_id="RF-1", date=LATER, user=officer, reason="part",
                     amount=Decimal("300.00"))
     assert books.fund("STUDY") == Decimal("700.00")
-    assert books.balance("4102", "STUDY") == Decimal("700.00")
+    assert books.balance("410102", "STUDY") == Decimal("700.00")
     assert donation_trace(donation).unspent == Decimal("700.00")
     old, new = donation.receipts.order_by("number")
     assert old.voided and not new.voided
@@ -79,7 +79,7 @@ def test_spent_part_cannot_go_back(trust, funds, officer, books):
                     amount=Decimal("400.00"))
     trace = donation_trace(donation)
     assert (trace.spent, trace.refunded, trace.unspent) == (Decimal("600.00"), Decimal("400.00"), 0)
-    assert [u.account for u in trace.uses] == ["5102"]
+    assert [u.account for u in trace.uses] == ["510102"]
 
 
 def test_fifo_spends_the_older_gift_first(trust, funds, officer, books):
@@ -107,7 +107,7 @@ def test_gift_in_kind_goes_back_whole(trust, funds, officer, books):
         donation_refund(donation=donation, external_id="RF-1", date=LATER, user=officer, reason="x",
                         amount=Decimal("100.00"))
     donation_refund(donation=donation, external_id="RF-1", date=LATER, user=officer, reason="returned")
-    assert books.balance("1402") == 0 and books.balance("4201") == 0
+    assert books.balance("120102") == 0 and books.balance("410104") == 0
     assert StockBalance.objects.get(item__code="books").quantity == 0
 
 

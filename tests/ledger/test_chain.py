@@ -81,7 +81,7 @@ def expected_chain(sb, user, approver):
                 legs=[[1, bank, fa, "CNY", 25050, 0, 25050, 0], [2, income_r, fa, "CNY", 0, 25050, 0, 25050]]),
         payload(sb, seq=3, date="2026-05-03", memo="HK gift", by=user, fx="0.9123",
                 legs=[[1, bank, gen, "HKD", 12345, 0, 11262, 0], [2, income, gen, "HKD", 0, 12345, 0, 11262]]),
-        payload(sb, seq=4, date="2026-05-04", memo="Reversal of #2: wrong fund", by=user, reverses=2,
+        payload(sb, seq=4, date="2026-05-04", memo="冲销 Reversal of #2: wrong fund", by=user, reverses=2,
                 source=("donation", "7"),
                 legs=[[1, bank, fa, "CNY", 0, 25050, 0, 25050], [2, income_r, fa, "CNY", 25050, 0, 25050, 0]]),
     ]

@@ -30,6 +30,8 @@ FROZEN = {
     "0004_guards.sqlite.sql": "35fabc59034d49ea35a4129b1b6bcd38ca630b4ed120a0e691fb9062a33338c6",
     "0006_guards.postgresql.sql": "fa78fc65eb53ba9ddf08893b2b06fa32517ce900895d35869c555c24ce918d41",
     "0006_guards.sqlite.sql": "35fabc59034d49ea35a4129b1b6bcd38ca630b4ed120a0e691fb9062a33338c6",
+    "0009_guards.postgresql.sql": "69ed0f52c6d38fa5aa970ec3a12499086aa55754cc45c9796cce342bae227c80",
+    "0009_guards.sqlite.sql": "00b4d5d454a6895c519353309df1deb1d0e1cfbbd13e4f25b74d8e70c023db8b",
 }
 
 

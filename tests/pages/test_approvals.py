@@ -33,7 +33,7 @@ def world(db, officer, approver, django_user_model):
     kid = beneficiary_register(book=aid.book, external_id="K-0", name="孩子甲", id_number=ID_NUMBER,
                                birth_date=dt.date(2014, 2, 1), gender="M", user=officer, guardian=mother)
     manual = manual_entry_draft(trust=trust, date=D, memo="correction", user=officer, legs=[
-        {"account": "1002", "fund": "GEN", "debit": "1.00"}, {"account": "4101", "fund": "GEN", "credit": "1.00"}])
+        {"account": "100201", "fund": "GEN", "debit": "1.00"}, {"account": "410101", "fund": "GEN", "credit": "1.00"}])
     expense = expense_request_draft(trust=trust, external_id="E-2", date=D, kind="admin", fund=aid.gen,
                                     amount=Decimal("12.34"), user=officer)
     single = disbursement_draft(book=aid.book, external_id="DS-1", beneficiary=kid, program=aid.study_grant,
@@ -63,7 +63,7 @@ def test_the_inbox_shows_everything_that_waits(client, world):
     for row in (f"manual-{world['manual'].pk}", f"expense-{world['expense'].pk}", f"disbursement-{world['single'].pk}",
                 f"batch-{world['batch'].pk}"):
         assert f'id="{row}"' in html
-    assert "4101" in html and "12.34" in html and "300.00" in html
+    assert "410101" in html and "12.34" in html and "300.00" in html
     assert "200.00" in html  # the batch's total of two members
     assert html.count("officer") >= 4  # who drafted each
     assert "DS-2" not in html  # batch members are decided with their batch
@@ -108,7 +108,7 @@ def test_officer_sees_her_drafts_marked_and_her_approval_is_refused(client, worl
 def test_both_roles_in_one_person_see_their_approve_button_disabled(client, world, both):
     trust = world["trust"]
     mine = manual_entry_draft(trust=trust, date=D, memo="mine", user=both, legs=[
-        {"account": "1002", "fund": "GEN", "debit": "2.00"}, {"account": "4101", "fund": "GEN", "credit": "2.00"}])
+        {"account": "100201", "fund": "GEN", "debit": "2.00"}, {"account": "410101", "fund": "GEN", "credit": "2.00"}])
     client.force_login(both)
     html = client.get(URL).content.decode()
     row = re.search(rf'<tr id="manual-{mine.pk}">.*?</tr>\n', html, re.S).group(0)

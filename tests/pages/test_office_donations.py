@@ -241,7 +241,7 @@ def test_today(client, office):
     assert re.search(r'id="month-total">1000\.00<', text)
     assert 'href="/office/approvals/?trust=CT' in text
     assert 'class="open-month"' in text  # the month of G-OLD and those after it are open
-    assert "1002" in text and "1050.00" in text  # the bank account and the cash total
+    assert "100201" in text and "1050.00" in text  # the bank account and the cash total
 
 
 def test_pages_are_chinese_by_default_and_hold_no_inline_script(client, office):

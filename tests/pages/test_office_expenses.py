@@ -112,7 +112,7 @@ def test_a_manual_entry_drafted_on_the_page_waits_in_the_approvals_inbox(client,
     page = client.get("/office/entries/new/?trust=CT").content.decode()
     assert "entry_form.js" in page and 'id="add-leg"' in page
     response = client.post("/office/entries/new/?trust=CT", _legs(
-        ("1002", "GEN", "7.00", ""), ("4101", "GEN", "", "7.00"), ("", "", "", "")))
+        ("100201", "GEN", "7.00", ""), ("410101", "GEN", "", "7.00"), ("", "", "", "")))
     assert response.status_code == 302 and response["Location"] == "/office/approvals/?trust=CT"
     manual = ManualEntry.objects.get(trust=world["trust"], status="draft")
     assert manual.drafted_by == world["officer"] and len(manual.legs) == 2
@@ -123,16 +123,16 @@ def test_a_manual_entry_drafted_on_the_page_waits_in_the_approvals_inbox(client,
 
 def test_a_manual_entry_that_is_refused_shows_why_on_the_form(client, world):
     client.force_login(world["officer"])
-    unbalanced = client.post("/office/entries/new/?trust=CT", _legs(("1002", "GEN", "7.00", ""),
-                                                                      ("4101", "GEN", "", "6.00")))
+    unbalanced = client.post("/office/entries/new/?trust=CT", _legs(("100201", "GEN", "7.00", ""),
+                                                                      ("410101", "GEN", "", "6.00")))
     assert unbalanced.status_code == 400 and 'id="form-errors"' in unbalanced.content.decode()
     no_account = client.post("/office/entries/new/?trust=CT", _legs(("9999", "GEN", "7.00", ""),
-                                                                      ("4101", "GEN", "", "7.00")))
+                                                                      ("410101", "GEN", "", "7.00")))
     assert no_account.status_code == 400 and "no account 9999" in no_account.content.decode()
-    not_a_number = client.post("/office/entries/new/?trust=CT", _legs(("1002", "GEN", "x", ""),
-                                                                       ("4101", "GEN", "", "7.00")))
+    not_a_number = client.post("/office/entries/new/?trust=CT", _legs(("100201", "GEN", "x", ""),
+                                                                       ("410101", "GEN", "", "7.00")))
     assert not_a_number.status_code == 400
     assert not ManualEntry.objects.exists()
     client.force_login(world["auditor"])
-    assert client.post("/office/entries/new/?trust=CT", _legs(("1002", "GEN", "7.00", ""),
-                                                             ("4101", "GEN", "", "7.00"))).status_code == 403
+    assert client.post("/office/entries/new/?trust=CT", _legs(("100201", "GEN", "7.00", ""),
+                                                             ("410101", "GEN", "", "7.00"))).status_code == 403

@@ -97,8 +97,8 @@ def test_beneficiary_name_and_entry_memo_stored_exactly_or_refused(world, label)
         assert label in ("long", "nul", "newline"), f"{label!r} refused: {exc.message}"
     else:
         assert Beneficiary.objects.get(pk=person.pk).name == text
-    bank = Account.objects.get(book=trust.book, code="1002")
-    income = Account.objects.get(book=trust.book, code="4101")
+    bank = Account.objects.get(book=trust.book, code="100201")
+    income = Account.objects.get(book=trust.book, code="410101")
     gen = trust.book.funds.get(code="GEN")
     try:
         entry = ledger.entry_post(book=trust.book, date=dt.date(2026, 3, 3), memo=text, user=officer,
@@ -167,8 +167,8 @@ def test_reports_render_and_csv_neutralises_formulas(shown, tmp_path):
     for cell in cells:
         assert not cell.startswith(("=", "+", "@")), cell
     # A manual entry whose memo is a formula: the journal's memo cell is neutralised too.
-    bank = Account.objects.get(book=trust.book, code="1002")
-    income = Account.objects.get(book=trust.book, code="4101")
+    bank = Account.objects.get(book=trust.book, code="100201")
+    income = Account.objects.get(book=trust.book, code="410101")
     gen = trust.book.funds.get(code="GEN")
     ledger.entry_post(book=trust.book, date=dt.date(2026, 3, 3), memo="=1+2", user=trust.book.entries.first().created_by,
                       legs=[ledger.Dr(bank, gen, Decimal("1")), ledger.Cr(income, gen, Decimal("1"))])

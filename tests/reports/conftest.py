@@ -84,19 +84,19 @@ def D(*args) -> dt.date:
 
 def worked_example(b: Books) -> None:
     """The textbook year of tests/reports/test_worked_example.py (figures worked out by hand there)."""
-    b.move(D(2025, 12, 15), "期初余额 opening balance", "1002", "3101", "GEN", "10000")
-    b.move(D(2026, 1, 10), "donation", "1002", "4101", "GEN", "5000")
-    b.move(D(2026, 1, 12), "donation via WeChat", "1012", "4102", "SMILE", "3000")
-    b.move(D(2026, 1, 15), "donation", "1002", "4102", "STUDY", "2000")
-    b.move(D(2026, 1, 20), "endowment gift", "1002", "4103", "ENDOW", "20000")
-    b.move(D(2026, 2, 1), "donated goods", "1402", "4202", "SMILE", "500")
-    b.move(D(2026, 3, 1), "Smile Packs handed out", "5101", "1012", "SMILE", "1200")
-    b.move(D(2026, 3, 5), "study grants", "5102", "1002", "STUDY", "800")
-    b.move(D(2026, 3, 10), "office rent", "5201", "1002", "GEN", "450")
-    b.move(D(2026, 3, 11), "bank fees", "5203", "1002", "GEN", "50")
-    b.move(D(2026, 4, 1), "refund", "4102", "1012", "SMILE", "200")
-    b.move(D(2026, 4, 2), "interest", "1002", "4301", "GEN", "100")
-    b.move(D(2026, 5, 1), "fundraising dinner (accrued)", "5202", "2202", "GEN", "300")
+    b.move(D(2025, 12, 15), "期初余额 opening balance", "100201", "3101", "GEN", "10000")
+    b.move(D(2026, 1, 10), "donation", "100201", "410101", "GEN", "5000")
+    b.move(D(2026, 1, 12), "donation via WeChat", "100901", "410102", "SMILE", "3000")
+    b.move(D(2026, 1, 15), "donation", "100201", "410102", "STUDY", "2000")
+    b.move(D(2026, 1, 20), "endowment gift", "100201", "410103", "ENDOW", "20000")
+    b.move(D(2026, 2, 1), "donated goods", "120102", "410105", "SMILE", "500")
+    b.move(D(2026, 3, 1), "Smile Packs handed out", "510101", "100901", "SMILE", "1200")
+    b.move(D(2026, 3, 5), "study grants", "510102", "100201", "STUDY", "800")
+    b.move(D(2026, 3, 10), "office rent", "520101", "100201", "GEN", "450")
+    b.move(D(2026, 3, 11), "bank fees", "540101", "100201", "GEN", "50")
+    b.move(D(2026, 4, 1), "refund", "410102", "100901", "SMILE", "200")
+    b.move(D(2026, 4, 2), "interest", "100201", "4601", "GEN", "100")
+    b.move(D(2026, 5, 1), "fundraising dinner (accrued)", "530101", "2202", "GEN", "300")
 
 
 def random_year(b: Books, *, seed: int, year: int, entries: int, close_month: int | None = None) -> None:
@@ -106,8 +106,8 @@ def random_year(b: Books, *, seed: int, year: int, entries: int, close_month: in
     last = min(D(year, 12, 31), D(2026, 11, 29))
     days = sorted(D(year, 1, 1) + dt.timedelta(days=rng.randrange((last - D(year, 1, 1)).days + 1))
                   for _ in range(entries))
-    b.move(D(year - 1, 12, 31), "opening balance", "1002", "3101", "GEN", "2500.00")
-    b.move(D(year - 1, 12, 31), "opening balance (restricted)", "1002", "3102", "SMILE", "800.00")
+    b.move(D(year - 1, 12, 31), "opening balance", "100201", "3101", "GEN", "2500.00")
+    b.move(D(year - 1, 12, 31), "opening balance (restricted)", "100201", "3102", "SMILE", "800.00")
     spends = []
     closed = False
 
@@ -122,34 +122,34 @@ def random_year(b: Books, *, seed: int, year: int, entries: int, close_month: in
         try:
             if roll < 0.35:
                 fund, income = rng.choice(
-                    [("GEN", "4101"), ("SMILE", "4102"), ("STUDY", "4102"), ("ENDOW", "4103"), ("GEN", "4301")]
+                    [("GEN", "410101"), ("SMILE", "410102"), ("STUDY", "410102"), ("ENDOW", "410103"), ("GEN", "4601")]
                 )
-                asset = rng.choice(["1002", "1012", "1013", "1001"])
+                asset = rng.choice(["100201", "100901", "100902", "1001"])
                 b.move(day, f"gift {rng.randrange(10**6)}", asset, income, fund, money(10, 5000))
             elif roll < 0.42:
                 fund = rng.choice(["GEN", "SMILE"])
-                b.move(day, "goods given", "1402", "4201" if fund == "GEN" else "4202", fund, money(50, 800))
+                b.move(day, "goods given", "120102", "410104" if fund == "GEN" else "410105", fund, money(50, 800))
             elif roll < 0.50:
-                b.move(day, "packs bought", "1401", "1002", "SMILE", money(10, 300))
+                b.move(day, "packs bought", "120101", "100201", "SMILE", money(10, 300))
             elif roll < 0.70:
                 fund = rng.choice(["SMILE", "STUDY"])
-                account = "5101" if fund == "SMILE" else "5102"
+                account = "510101" if fund == "SMILE" else "510102"
                 have = Fund.objects.get(pk=b.f[fund].pk).net_assets
                 if have > 100:
                     spends.append(
-                        b.move(day, "aid", account, "1002", fund, Decimal(rng.randrange(1, have // 2 + 2)) / 100)
+                        b.move(day, "aid", account, "100201", fund, Decimal(rng.randrange(1, have // 2 + 2)) / 100)
                     )
             elif roll < 0.85:
-                account = rng.choice(["5201", "5201", "5202", "5203", "5301", "5103"])
-                b.move(day, "costs", account, "1002", "GEN", money(1, 900))
+                account = rng.choice(["520101", "520101", "530101", "540101", "530102", "510103"])
+                b.move(day, "costs", account, "100201", "GEN", money(1, 900))
             elif roll < 0.90:
-                b.move(day, "accrued", "5201", "2202", "GEN", money(1, 400))
+                b.move(day, "accrued", "520101", "2202", "GEN", money(1, 400))
             elif roll < 0.94 and spends:
                 entry = spends.pop(rng.randrange(len(spends)))
                 services.entry_reverse(entry=entry, date=max(day, entry.date), reason="error", user=b.user)
             else:
                 fund = rng.choice(["GEN", "SMILE", "STUDY"])
-                income = "4101" if fund == "GEN" else "4102"
-                b.move(day, "refund", income, "1002", fund, money(1, 30))
+                income = "410101" if fund == "GEN" else "410102"
+                b.move(day, "refund", income, "100201", fund, money(1, 30))
         except (ledger_errors.InsufficientFunds, ledger_errors.AllocatedSource, ledger_errors.ClosedPeriod):
             pass

@@ -24,23 +24,23 @@ pytestmark = pytest.mark.django_db
 
 def small_book(books):
     b = books
-    b.move(D(2024, 12, 20), "opening gift", "1002", "4101", "GEN", "1000.00")
+    b.move(D(2024, 12, 20), "opening gift", "100201", "410101", "GEN", "1000.00")
     # A WeChat gift of 100.00 that arrives net of the processor's 0.60 fee: 99.40 of cash came in.
-    b.post(D(2025, 1, 5), "wechat gift", Dr(b.a["1012"], b.f["GEN"], Decimal("99.40")),
-           Dr(b.a["5203"], b.f["GEN"], Decimal("0.60")), Cr(b.a["4101"], b.f["GEN"], Decimal("100.00")))
-    b.move(D(2025, 1, 10), "gift", "1002", "4102", "SMILE", "5000.00")
-    b.move(D(2025, 2, 1), "gift", "1002", "4102", "STUDY", "3000.00")
-    b.move(D(2025, 2, 10), "refund", "4101", "1002", "GEN", "200.00")
-    b.move(D(2025, 3, 1), "stock", "1401", "1002", "SMILE", "4200.00")
-    b.move(D(2025, 3, 15), "aid", "5102", "1002", "STUDY", "1500.00")
-    b.move(D(2025, 3, 20), "bank fee", "5203", "1002", "GEN", "20.00")
-    b.move(D(2025, 4, 1), "bank to cash", "1001", "1002", "GEN", "300.00")
+    b.post(D(2025, 1, 5), "wechat gift", Dr(b.a["100901"], b.f["GEN"], Decimal("99.40")),
+           Dr(b.a["540101"], b.f["GEN"], Decimal("0.60")), Cr(b.a["410101"], b.f["GEN"], Decimal("100.00")))
+    b.move(D(2025, 1, 10), "gift", "100201", "410102", "SMILE", "5000.00")
+    b.move(D(2025, 2, 1), "gift", "100201", "410102", "STUDY", "3000.00")
+    b.move(D(2025, 2, 10), "refund", "410101", "100201", "GEN", "200.00")
+    b.move(D(2025, 3, 1), "stock", "120101", "100201", "SMILE", "4200.00")
+    b.move(D(2025, 3, 15), "aid", "510102", "100201", "STUDY", "1500.00")
+    b.move(D(2025, 3, 20), "bank fee", "540101", "100201", "GEN", "20.00")
+    b.move(D(2025, 4, 1), "bank to cash", "1001", "100201", "GEN", "300.00")
     # 100.00 of cash against 300.00 of expenses (200.00 left payable): 33.33 management, 66.67 (with the fen
     # of remainder) program.
-    b.post(D(2025, 5, 1), "part paid", Dr(b.a["5201"], b.f["GEN"], Decimal("100.00")),
-           Dr(b.a["5103"], b.f["GEN"], Decimal("200.00")), Cr(b.a["1002"], b.f["GEN"], Decimal("100.00")),
+    b.post(D(2025, 5, 1), "part paid", Dr(b.a["520101"], b.f["GEN"], Decimal("100.00")),
+           Dr(b.a["510103"], b.f["GEN"], Decimal("200.00")), Cr(b.a["100201"], b.f["GEN"], Decimal("100.00")),
            Cr(b.a["2202"], b.f["GEN"], Decimal("200.00")))
-    b.move(D(2026, 1, 5), "next year", "1002", "4101", "GEN", "50.00")
+    b.move(D(2026, 1, 5), "next year", "100201", "410101", "GEN", "50.00")
     return b
 
 
@@ -87,7 +87,7 @@ def test_a_part_of_the_year_and_the_summary(books):
 
 
 def test_allocation_is_exact_to_the_fen():
-    codes = {1: "5201", 2: "5103", 3: "5202"}
+    codes = {1: "520101", 2: "510103", 3: "530101"}
     assert allocate(-10000, {1: -10000, 2: -20000, 4: 20000}, {**codes, 4: "2202"}) == {1: -3333, 2: -6667}
     shares = allocate(100, {1: 1, 2: 1, 3: 1}, codes)
     assert sum(shares.values()) == 100 and shares[2] == 34 and shares[1] == 33  # a tie: the lowest code
@@ -106,7 +106,7 @@ def cash_in_trial_balance(book, as_of) -> Decimal:
     rows = csv_rows(book, "trial-balance", as_of=as_of)
     return sum(
         (Decimal(r["debit"] or 0) - Decimal(r["credit"] or 0) for r in rows
-         if r["account_code"] in ("1001", "1002", "1012", "1013")),
+         if r["account_code"] in ("1001", "100201", "100901", "100902")),
         Decimal("0"),
     )
 

@@ -42,8 +42,8 @@ def grow(b, *, funds: int, accounts: int, entries: int):
     for n in range(entries):
         i = n % funds
         day = D(2025 + n % 2, 1 + n % 11, 1 + n % 28)
-        b.move(day, "gift", "1002", f"4109{n % accounts:03d}", f"F{i:03d}", Decimal("100.00"))
-        b.move(day, "use", f"5109{i:03d}", "1002", f"F{i:03d}", Decimal("10.00"))  # purpose p{i} = F{i}'s
+        b.move(day, "gift", "100201", f"4109{n % accounts:03d}", f"F{i:03d}", Decimal("100.00"))
+        b.move(day, "use", f"5109{i:03d}", "100201", f"F{i:03d}", Decimal("10.00"))  # purpose p{i} = F{i}'s
 
 
 def test_queries_do_not_grow(db, officer, django_assert_max_num_queries):

@@ -43,8 +43,8 @@ def post_legs(b, *, entries: int, per_entry: int, month: int):
     """Cash moved between the bank and WeChat clearing in many small legs (no income: quick to post)."""
     for n in range(entries):
         # Nearly all legs on one account, so that the general ledger's stream of 1002 is as long as the journal.
-        legs = [Dr(b.a["1002"], b.f["GEN"], Decimal("1.01")) for _ in range(per_entry - 1)]
-        legs.append(Cr(b.a["1012"], b.f["GEN"], Decimal("1.01") * (per_entry - 1)))
+        legs = [Dr(b.a["100201"], b.f["GEN"], Decimal("1.01")) for _ in range(per_entry - 1)]
+        legs.append(Cr(b.a["100901"], b.f["GEN"], Decimal("1.01") * (per_entry - 1)))
         b.post(D(2026, month, 1 + n % 28), f"batch {n}", *legs)
 
 

@@ -101,7 +101,7 @@ def leave_a_draft(year, day, amount):
         cursor.execute("SELECT id FROM ledger_journalentry WHERE book_id = %s AND sequence = %s",
                        [year.book.pk, sequence])
         entry_id = cursor.fetchone()[0]
-        for position, (code, debit, credit) in enumerate((("1002", fen, 0), ("4101", 0, fen)), start=1):
+        for position, (code, debit, credit) in enumerate((("100201", fen, 0), ("410101", 0, fen)), start=1):
             cursor.execute(
                 "INSERT INTO ledger_leg (entry_id, position, account_id, fund_id, currency, debit, credit, "
                 "debit_cny, credit_cny, date) VALUES (%s, %s, %s, %s, 'CNY', %s, %s, %s, %s, %s)",

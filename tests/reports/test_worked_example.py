@@ -26,21 +26,21 @@ def year(books):
 def test_trial_balance(year):
     rows = year.csv("trial-balance", as_of=TODAY)
     assert [list(r.values()) for r in rows] == [
-        ["1002", "银行存款", "asset", "35800.00", "0.00"],
-        ["1012", "微信支付待结算", "asset", "1600.00", "0.00"],
-        ["1402", "库存物资—捐赠物资", "asset", "500.00", "0.00"],
-        ["2202", "应付款项", "liability", "0.00", "300.00"],
+        ["100201", "银行存款—人民币户", "asset", "35800.00", "0.00"],
+        ["100901", "其他货币资金—微信支付待结算", "asset", "1600.00", "0.00"],
+        ["120102", "存货—捐赠物资", "asset", "500.00", "0.00"],
+        ["2202", "应付账款", "liability", "0.00", "300.00"],
         ["3101", "非限定性净资产", "net_assets", "0.00", "10000.00"],
-        ["4101", "捐赠收入—非限定性", "income", "0.00", "5000.00"],
-        ["4102", "捐赠收入—限定性", "income", "0.00", "4800.00"],
-        ["4103", "捐赠收入—留本基金", "income", "0.00", "20000.00"],
-        ["4202", "实物捐赠收入—限定性", "income", "0.00", "500.00"],
-        ["4301", "投资收益", "income", "0.00", "100.00"],
-        ["5101", "业务活动成本—微笑礼包", "expense", "1200.00", "0.00"],
-        ["5102", "业务活动成本—助学", "expense", "800.00", "0.00"],
-        ["5201", "管理费用", "expense", "450.00", "0.00"],
-        ["5202", "筹资费用", "expense", "300.00", "0.00"],
-        ["5203", "其他费用—银行手续费", "expense", "50.00", "0.00"],
+        ["410101", "捐赠收入—非限定性", "income", "0.00", "5000.00"],
+        ["410102", "捐赠收入—限定性", "income", "0.00", "4800.00"],
+        ["410103", "捐赠收入—限定性(留本基金)", "income", "0.00", "20000.00"],
+        ["410105", "捐赠收入—限定性(实物)", "income", "0.00", "500.00"],
+        ["4601", "投资收益", "income", "0.00", "100.00"],
+        ["510101", "业务活动成本—微笑礼包", "expense", "1200.00", "0.00"],
+        ["510102", "业务活动成本—助学", "expense", "800.00", "0.00"],
+        ["520101", "管理费用—行政办公", "expense", "450.00", "0.00"],
+        ["530101", "筹资费用—募捐费用", "expense", "300.00", "0.00"],
+        ["540101", "其他费用—银行手续费", "expense", "50.00", "0.00"],
         ["TOTAL", "合计", "", "40700.00", "40700.00"],
     ]
     assert list(rows[0]) == ["account_code", "account_name", "account_type", "debit", "credit"]
@@ -49,15 +49,15 @@ def test_trial_balance(year):
 def test_trial_balance_of_one_fund_balances(year):
     rows = year.csv("trial-balance", as_of=TODAY, fund="SMILE")
     assert {r["account_code"]: (r["debit"], r["credit"]) for r in rows} == {
-        "1012": ("1600.00", "0.00"), "1402": ("500.00", "0.00"), "4102": ("0.00", "2800.00"),
-        "4202": ("0.00", "500.00"), "5101": ("1200.00", "0.00"), "TOTAL": ("3300.00", "3300.00"),
+        "100901": ("1600.00", "0.00"), "120102": ("500.00", "0.00"), "410102": ("0.00", "2800.00"),
+        "410105": ("0.00", "500.00"), "510101": ("1200.00", "0.00"), "TOTAL": ("3300.00", "3300.00"),
     }
 
 
 def test_trial_balance_as_of_an_earlier_date(year):
     rows = year.csv("trial-balance", as_of=D(2025, 12, 31))
     assert [(r["account_code"], r["debit"], r["credit"]) for r in rows] == [
-        ("1002", "10000.00", "0.00"), ("3101", "0.00", "10000.00"), ("TOTAL", "10000.00", "10000.00"),
+        ("100201", "10000.00", "0.00"), ("3101", "0.00", "10000.00"), ("TOTAL", "10000.00", "10000.00"),
     ]
 
 
@@ -81,10 +81,10 @@ def test_activities(year):
     doc = year.json("activities", date_from=D(2026, 1, 1), date_to=TODAY)
     rows = {r["code"]: (r["without_donor_restriction"], r["with_donor_restriction"], r["total"])
             for r in doc["rows"] + doc["totals"]}
-    assert rows["4101"] == ("5000.00", "0.00", "5000.00")
-    assert rows["4102"] == ("0.00", "4800.00", "4800.00")
-    assert rows["4202"] == ("0.00", "500.00", "500.00")
-    assert rows["4301"] == ("100.00", "0.00", "100.00")
+    assert rows["410101"] == ("5000.00", "0.00", "5000.00")
+    assert rows["410102"] == ("0.00", "4800.00", "4800.00")
+    assert rows["410105"] == ("0.00", "500.00", "500.00")
+    assert rows["4601"] == ("100.00", "0.00", "100.00")
     assert rows["TOTAL_INCOME"] == ("5100.00", "25300.00", "30400.00")
     assert rows["RELEASED_FROM_RESTRICTION"] == ("2000.00", "-2000.00", "0.00")
     assert rows["PROGRAM_EXPENSES"] == ("2000.00", "0.00", "2000.00")
@@ -96,9 +96,9 @@ def test_activities(year):
     assert rows["NET_ASSETS_BEGINNING"] == ("10000.00", "0.00", "10000.00")
     assert rows["NET_ASSETS_END"] == ("14300.00", "23300.00", "37600.00")
     sections = {r["code"]: r["section"] for r in doc["rows"]}
-    assert sections["4101"] == "income_donations" and sections["4202"] == "income_in_kind"
-    assert sections["4301"] == "income_investment" and sections["5101"] == "expense_program"
-    assert sections["5203"] == "expense_other"
+    assert sections["410101"] == "income_donations" and sections["410105"] == "income_in_kind"
+    assert sections["4601"] == "income_investment" and sections["510101"] == "expense_program"
+    assert sections["540101"] == "expense_other"
     ratios = {s["key"]: s for s in doc["summary"]}
     program = ratios["program_spending_to_prior_year_income"]
     assert (program["value"], program["status"]) == (None, "n/a")  # no income in 2025
@@ -116,16 +116,16 @@ def test_activities_ratio_thresholds_are_settings(year):
 
 
 def test_program_ratio_against_prior_year_income(books):
-    books.move(D(2025, 3, 1), "gift", "1002", "4102", "SMILE", "1000")
-    books.move(D(2025, 4, 1), "gift", "1002", "4101", "GEN", "1000")
-    books.move(D(2026, 3, 1), "packs", "5101", "1002", "SMILE", "900")
-    books.move(D(2026, 3, 2), "grants", "5103", "1002", "GEN", "500")
+    books.move(D(2025, 3, 1), "gift", "100201", "410102", "SMILE", "1000")
+    books.move(D(2025, 4, 1), "gift", "100201", "410101", "GEN", "1000")
+    books.move(D(2026, 3, 1), "packs", "510101", "100201", "SMILE", "900")
+    books.move(D(2026, 3, 2), "grants", "510103", "100201", "GEN", "500")
     ratios = {s["key"]: s for s in books.json("activities", year=2026)["summary"]}
     program = ratios["program_spending_to_prior_year_income"]
     assert (program["numerator"], program["denominator"], program["value"], program["status"]) == (
         "1400.00", "2000.00", "0.7000", "ok"
     )
-    books.move(D(2026, 3, 3), "reversal-like credit", "1002", "5103", "GEN", "1")
+    books.move(D(2026, 3, 3), "reversal-like credit", "100201", "510103", "GEN", "1")
     program = {s["key"]: s for s in books.json("activities", year=2026)["summary"]}[
         "program_spending_to_prior_year_income"
     ]
@@ -154,7 +154,7 @@ def test_fund_balances_count_net_asset_postings_in_the_period(year):
 
 
 def test_general_ledger_running_balance(year):
-    rows = [r for r in year.csv("general-ledger", year=2026) if r["account_code"] == "1012"]
+    rows = [r for r in year.csv("general-ledger", year=2026) if r["account_code"] == "100901"]
     assert [(r["line"], r["debit"], r["credit"], r["balance"]) for r in rows] == [
         ("opening", "", "", "0.00"),
         ("leg", "3000.00", "", "3000.00"),

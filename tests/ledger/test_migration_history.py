@@ -30,6 +30,8 @@ FROZEN = {
     "0004_guards.sqlite.sql": "35fabc59034d49ea35a4129b1b6bcd38ca630b4ed120a0e691fb9062a33338c6",
     "0006_guards.postgresql.sql": "fa78fc65eb53ba9ddf08893b2b06fa32517ce900895d35869c555c24ce918d41",
     "0006_guards.sqlite.sql": "35fabc59034d49ea35a4129b1b6bcd38ca630b4ed120a0e691fb9062a33338c6",
+    "0009_guards.postgresql.sql": "1f5abaf780047821c36a851ee9db7575be9922b2fcf1917113aa133fb7ca3f99",
+    "0009_guards.sqlite.sql": "2b9e364427d88e6e6676ad49684b34e6a6b262a98d686f76e07c98213d21a7f9",
 }
 
 

@@ -298,6 +298,8 @@ def test_the_beancount_export_loads_with_the_same_balances(book, people, tmp_pat
     call_command("export_beancount", "--trust", book.book.code, "--out", str(path))
     entries, errs, _options = loader.load_file(str(path))
     assert errs == []
+    marked = [e.meta["seq"] for e in entries if isinstance(e, data.Transaction) and e.meta.get("closing") is True]
+    assert marked == [str(e.sequence) for e in JournalEntry.objects.filter(book=book.book, closing=True)]
     totals = defaultdict(Decimal)
     for entry in entries:
         if isinstance(entry, data.Transaction):

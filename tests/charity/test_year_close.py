@@ -206,6 +206,10 @@ def test_the_loss_shows_in_the_activities_of_the_year(book, people):
     assert Decimal(rows["OTHER_CHANGES"]["without_donor_restriction"]) == Decimal("50.00")
     assert Decimal(rows["OTHER_CHANGES"]["with_donor_restriction"]) == Decimal("-50.00")
     assert Decimal(rows["CHANGE_IN_NET_ASSETS"]["total"]) == Decimal("26150.00")
+    # The cash flow statement puts the whole revaluation (-100.00 GEN, -50.00 STUDY) on the effect of rates,
+    # though STUDY's part is set against 3102 as well as against FX in the same entry.
+    flows = {r["code"]: r for r in csv_rows(book.book, "cash-flow", year=2025)}
+    assert Decimal(flows["FX_EFFECT"]["amount"]) == Decimal("-150.00")
 
 
 def test_without_a_rate_the_books_latest_is_taken_and_printed(book, people):

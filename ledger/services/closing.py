@@ -99,12 +99,14 @@ def year_end(*, book: Book, year: int, user):
         closed_through = locked.closed_through
         # The year's last day opens for this transaction only (the row stays locked until it commits).
         Book.objects.filter(pk=locked.pk).update(closed_through=last_day - dt.timedelta(days=1))
-        with posting_batch() as batch:
-            book.closed_through = last_day - dt.timedelta(days=1)
-            end = YearEnd(book=book, year=year, last_day=last_day, done=False, batch=batch)
-            yield end
+        try:
+            with posting_batch() as batch:
+                book.closed_through = last_day - dt.timedelta(days=1)
+                end = YearEnd(book=book, year=year, last_day=last_day, done=False, batch=batch)
+                yield end
+        finally:
+            book.closed_through = closed_through  # the caller's instance too, whether it commits or not
         Book.objects.filter(pk=locked.pk).update(closed_through=closed_through)
-        book.closed_through = closed_through
         _add_to_checkpoints(locked, last_day, [entry.pk for entry in end.entries])
         YearClose.objects.create(book=locked, year=year, closed_at=timezone.now(), closed_by=user)
 

@@ -318,3 +318,29 @@ def test_the_beancount_export_loads_with_the_same_balances(book, people, tmp_pat
         assert number == (normal if account.type == AccountType.ASSET else -normal), (code, fund_code)
         if account.type in (AccountType.INCOME, AccountType.EXPENSE):
             assert number == 0, (code, fund_code)
+
+
+def test_all_or_nothing_a_failure_after_the_revaluation_leaves_the_books_as_they_were(book, people, monkeypatch):
+    """The revaluation is posted, then the closing fails: nothing stays, and the year's last day is closed again
+    (the day opened for the closing batch only)."""
+    import charity.services.closing as closing
+
+    before = (selectors.head(book.book), list(book.book.periods.values_list("checkpoints__debit", flat=True)))
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(closing, "_close", fail)
+    with pytest.raises(RuntimeError):
+        year_close(trust=book, year=2025, rates={"USD": "7.1"}, user=people["approver"])
+    assert book.book.closed_through == END  # the instance the caller holds
+    book.book.refresh_from_db()
+    assert book.book.closed_through == END
+    assert not JournalEntry.objects.filter(book=book.book, date=END).exists()
+    assert not YearClose.objects.exists()
+    assert (selectors.head(book.book), list(book.book.periods.values_list("checkpoints__debit", flat=True))) == before
+    with pytest.raises(ledger_errors.LedgerError):
+        ledger.entry_post(book=book.book, date=END, memo="late", user=system_user(), legs=[
+            Dr(acct(book, chart.BANK), Fund.objects.get(book=book.book, code="GEN"), Decimal("1.00")),
+            Cr(acct(book, chart.DONATION_UNRESTRICTED), Fund.objects.get(book=book.book, code="GEN"), Decimal("1.00"))])
+    assert verify_book(book.book).ok

@@ -41,6 +41,7 @@ test-pg: $(VENV)/.installed
 # stream, the sample year, a demo for the bench): every run would pay for checks that only reports and the bench
 # can break.
 SLOW_TESTS := tests/reports/test_streaming.py tests/reports/test_sample_year_reports.py tests/reports/test_cash_flow.py \
+              tests/reports/test_year_close_sample.py \
               tests/bench/test_bench_apps_tiny.py
 
 test-slow: $(VENV)/.installed

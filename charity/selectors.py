@@ -147,7 +147,7 @@ def fund_donations(*, trust: Trust, date_from: dt.date, date_to: dt.date) -> dic
     accounts = list(Account.objects.filter(book_id=trust.book_id, code__in=codes, type=AccountType.INCOME)
                     .values_list("pk", flat=True))
     totals = ledger_selectors.movements(
-        trust.book_id, since=date_from, as_of=date_to, account_ids=accounts, group=("fund_id",)
+        trust.book_id, since=date_from, as_of=date_to, account_ids=accounts, group=("fund_id",), closing=False
     )
     result = {}
     for fund in Fund.objects.filter(book_id=trust.book_id).order_by("code"):

@@ -2,7 +2,8 @@
 
 Each (account, fund) pair becomes one Beancount account, ``<Root>:C<code>:F<fund>``; the account's balance is
 the sum of its funds'. Postings are in CNY (the amounts the books balance in); a leg kept in another currency
-carries its original amount and currency as metadata. Entries keep their sequence number and hash as metadata.
+carries its original amount and currency as metadata. Entries keep their sequence number and hash as metadata, and
+a closing entry (年度结转) says so (``closing: TRUE``).
 """
 
 from __future__ import annotations
@@ -59,13 +60,15 @@ def export_lines(book: Book) -> Iterator[str]:
     entries = (
         JournalEntry.objects.filter(book=book)
         .order_by("sequence")
-        .values_list("pk", "sequence", "date", "memo", "hash")
+        .values_list("pk", "sequence", "date", "memo", "hash", "closing")
         .iterator(chunk_size=2000)
     )
-    for pk, sequence, date, memo, digest in entries:
+    for pk, sequence, date, memo, digest, closing in entries:
         yield f"{date.isoformat()} * {_quote(memo or f'entry {sequence}')}"
         yield f'  seq: "{sequence}"'
         yield f'  hash: "{digest}"'
+        if closing:
+            yield "  closing: TRUE"
         while pending is not None and pending[0] == pk:
             _, account_id, fund_id, currency, debit, credit, debit_cny, credit_cny = pending
             amount = from_minor(debit_cny - credit_cny)

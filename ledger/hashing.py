@@ -11,7 +11,9 @@ non-ASCII characters kept as they are, of::
      "by": <created_by id>, "approved": <approved_by id or null>,
      "legs": [[<position>, <account id>, <fund id>, <currency>, <debit>, <credit>, <debit CNY>, <credit CNY>], ...]}
 
-with legs in position order and amounts as integers in minor units. Database ids rather than codes are hashed
+with legs in position order and amounts as integers in minor units. A closing entry (``JournalEntry.closing``)
+adds ``"closing": true``; the key is absent from every other entry, so the hashes of entries written before the
+flag existed are unchanged. Database ids rather than codes are hashed
 because codes may be renamed while ids never change; a dump restored with its ids verifies to the same head.
 """
 
@@ -41,6 +43,7 @@ def canonical(
     created_by_id: int,
     approved_by_id: int | None,
     legs: Iterable[Sequence],
+    closing: bool = False,
 ) -> bytes:
     payload = {
         "book": book_id,
@@ -55,6 +58,8 @@ def canonical(
         "approved": approved_by_id,
         "legs": [list(leg) for leg in legs],
     }
+    if closing:
+        payload["closing"] = True
     return _CANONICAL.encode(payload).encode("utf-8")
 
 
@@ -76,7 +81,7 @@ def fx_text(rate) -> str:
 
 def entry_hash(previous_hash: str, *, book_id: int, sequence: int, date, memo: str, source_type: str,
                source_id: str, idempotency_key: str | None, reverses_sequence: int | None, fx_rate,
-               created_by_id: int, approved_by_id: int | None, legs: Iterable[Sequence]) -> str:
+               created_by_id: int, approved_by_id: int | None, legs: Iterable[Sequence], closing: bool = False) -> str:
     """The hash of one entry, from what is (or will be) stored: the same function for posting and verifying."""
     return chain_hash(
         previous_hash,
@@ -84,5 +89,6 @@ def entry_hash(previous_hash: str, *, book_id: int, sequence: int, date, memo: s
             book_id=book_id, sequence=sequence, date=date.isoformat(), memo=memo, source_type=source_type,
             source_id=source_id, idempotency_key=idempotency_key, reverses_sequence=reverses_sequence,
             fx_rate=fx_text(fx_rate), created_by_id=created_by_id, approved_by_id=approved_by_id, legs=legs,
+            closing=closing,
         ),
     )

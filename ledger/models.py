@@ -185,6 +185,11 @@ class JournalEntry(models.Model):
     )
     previous_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # A closing entry (结转) moves a year's income and expense balances, and restricted net assets released, to
+    # net assets: it changes no fund's net assets, opens no fund source and spends none, and reports of income
+    # and expenses leave it out (``selectors.movements(closing=False)``). Hashed only when true (ledger.hashing).
+    # Last, as in ``services.rows.ENTRY_COLUMNS``: instances are made from rows in field order.
+    closing = models.BooleanField(_("closing entry"), default=False, db_default=False)
 
     #: Not a column: ``entry_post`` sets it on the entry it returns for an idempotency key already used (a retry),
     #: so a caller knows it wrote nothing and may look for what the first request made.
@@ -211,6 +216,8 @@ class JournalEntry(models.Model):
         indexes = [
             models.Index(fields=["book", "date"], name="ledger_entry_book_date"),
             models.Index(fields=["source_type", "source_id"], name="ledger_entry_source"),
+            # The few closing entries, found without reading the others (reports that leave them out).
+            models.Index(fields=["book", "date"], name="ledger_entry_closing", condition=Q(closing=True)),
         ]
 
     def __str__(self) -> str:
@@ -312,6 +319,24 @@ class Period(models.Model):
         verbose_name_plural = _("periods")
         ordering = ["book", "month"]
         constraints = [models.UniqueConstraint(fields=["book", "month"], name="ledger_period_unique")]
+
+
+class YearClose(models.Model):
+    """A closed year (年度结转): its closing entries are posted and it takes no more entries, ever."""
+
+    book = models.ForeignKey(Book, on_delete=models.PROTECT, related_name="year_closes")
+    year = models.PositiveSmallIntegerField(_("year"))
+    closed_at = models.DateTimeField(_("closed at"))
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("closed year")
+        verbose_name_plural = _("closed years")
+        ordering = ["book", "year"]
+        constraints = [models.UniqueConstraint(fields=["book", "year"], name="ledger_year_close_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.book.code} {self.year}"
 
 
 class BalanceCheckpoint(models.Model):

@@ -126,12 +126,15 @@ def movements(
     account_ids=None,
     fund_ids=None,
     group=("account_id",),
+    closing: bool = True,
 ) -> dict[tuple, list[int]]:
     """CNY [debit, credit] in fen per group key, cumulative through ``as_of`` (or for ``since``..``as_of``).
 
     ``group`` names columns of ``DailyBalance``: ``account_id``, ``fund_id``, and (with ``since`` only: a
     checkpoint has no day) ``date``. One SQL statement, through a raw cursor: this is the hot path of every
-    balance and report."""
+    balance and report. ``closing=False`` leaves closing entries (``JournalEntry.closing``) out: what a report
+    of income and expenses reads, so that closing a year changes none of its figures; their legs (a few per
+    account and fund a year) are read by one more grouped query and taken off."""
     group = tuple(group)
     if not group or not set(group) <= _GROUP_COLUMNS:
         raise ValueError(f"movements can group by {', '.join(sorted(_GROUP_COLUMNS))}, not {group!r}")
@@ -156,7 +159,92 @@ def movements(
         total = totals[tuple(key)]
         total[0] += int(debit)  # PostgreSQL sums bigint into numeric: back to integer fen
         total[1] += int(credit)
+    if not closing:
+        for key, (debit, credit) in closing_movements(
+            book_id, as_of=as_of, since=since, account_ids=account_ids, fund_ids=fund_ids, group=group
+        ).items():
+            total = totals[key]
+            total[0] -= debit
+            total[1] -= credit
+            if total == [0, 0]:
+                del totals[key]
     return totals
+
+
+def closing_movements(book_id: int, *, as_of=None, since=None, account_ids=None, fund_ids=None,
+                      group=("account_id",)) -> dict[tuple, list[int]]:
+    """CNY [debit, credit] in fen per group key of the closing entries' legs dated in ``since``..``as_of``."""
+    legs = Leg.objects.filter(entry__book_id=book_id, entry__closing=True)
+    if since is not None:
+        legs = legs.filter(entry__date__gte=since)
+    if as_of is not None:
+        legs = legs.filter(entry__date__lte=as_of)
+    if account_ids is not None:
+        legs = legs.filter(account_id__in=list(account_ids))
+    if fund_ids is not None:
+        legs = legs.filter(fund_id__in=list(fund_ids))
+    totals: dict[tuple, list[int]] = {}
+    for row in legs.values(*group).annotate(d=Sum("debit_cny"), c=Sum("credit_cny")).order_by():
+        totals[tuple(row[g] for g in group)] = [int(row["d"] or 0), int(row["c"] or 0)]
+    return totals
+
+
+@dataclass(frozen=True)
+class CurrencyBalance:
+    """One account's balance in one fund and one foreign currency: the amount in that currency (debit - credit of
+    the legs in it, minor units) and what it is carried at in CNY (fen): the CNY of those legs plus the CNY-only
+    legs that revalued it (entries with source type ``revaluation_source`` and source id ``YYYY:<currency>``)."""
+
+    account: Account
+    fund: Fund
+    currency: str
+    amount: int
+    carried_cny: int
+
+
+def currency_balances(book: Book, *, as_of: dt.date, types=(AccountType.ASSET, AccountType.LIABILITY),
+                      revaluation_source: str = "revaluation") -> list[CurrencyBalance]:
+    """Per account, fund and foreign currency: the balance in the currency and its CNY carrying amount, through
+    ``as_of``. Grouped sums over legs (only legs in a foreign currency, and the revaluations' CNY legs)."""
+    accounts = {a.pk: a for a in Account.objects.filter(book=book, type__in=list(types))}
+    funds = {f.pk: f for f in Fund.objects.filter(book=book)}
+    held: dict[tuple, list[int]] = {}
+    foreign = (
+        Leg.objects.filter(entry__book=book, account_id__in=list(accounts), date__lte=as_of)
+        .exclude(currency="CNY")
+        .values("account_id", "fund_id", "currency")
+        .annotate(d=Sum("debit"), c=Sum("credit"), dc=Sum("debit_cny"), cc=Sum("credit_cny"))
+        .order_by()
+    )
+    for row in foreign:
+        held[(row["account_id"], row["fund_id"], row["currency"])] = [row["d"] - row["c"], row["dc"] - row["cc"]]
+    revalued = (
+        Leg.objects.filter(entry__book=book, entry__source_type=revaluation_source, account_id__in=list(accounts),
+                           currency="CNY", date__lte=as_of)
+        .values("account_id", "fund_id", "entry__source_id")
+        .annotate(dc=Sum("debit_cny"), cc=Sum("credit_cny"))
+        .order_by()
+    )
+    for row in revalued:
+        currency = row["entry__source_id"].rpartition(":")[2]
+        key = (row["account_id"], row["fund_id"], currency)
+        held.setdefault(key, [0, 0])[1] += row["dc"] - row["cc"]
+    return [
+        CurrencyBalance(accounts[a], funds[f], currency, int(amount), int(cny))
+        for (a, f, currency), (amount, cny) in sorted(held.items(), key=lambda kv: (
+            accounts[kv[0][0]].code, funds[kv[0][1]].code, kv[0][2]))
+    ]
+
+
+def latest_rate(book: Book, currency: str, *, as_of: dt.date) -> tuple[Decimal, JournalEntry] | None:
+    """The rate (CNY per unit) of the latest entry dated on or before ``as_of`` with a leg in ``currency``, and
+    that entry; ``None`` when the books hold none."""
+    entry = (
+        JournalEntry.objects.filter(book=book, date__lte=as_of, fx_rate__isnull=False, legs__currency=currency)
+        .order_by("-date", "-sequence")
+        .first()
+    )
+    return None if entry is None else (entry.fx_rate, entry)
 
 
 def _signed(account_type: str, debit: int, credit: int) -> int:
@@ -202,7 +290,9 @@ def trial_balance(book: Book, *, as_of: dt.date | None = None, fund: Fund | None
     for account in Account.objects.filter(book=book).order_by("code"):
         debit, credit = totals.get((account.pk,), [0, 0])
         net = debit - credit
-        if net == 0 and not (debit or credit):
+        # A nominal account (income, expense) with nothing left on it is not listed: after a year's closing
+        # entries the next year's trial balance opens with assets, liabilities and net assets only.
+        if net == 0 and (not (debit or credit) or account.type in (AccountType.INCOME, AccountType.EXPENSE)):
             continue
         rows.append(
             TrialBalanceRow(
@@ -274,6 +364,9 @@ __all__ = [
     "fund_balance",
     "trial_balance",
     "balances_by_account_and_fund",
+    "closing_movements",
+    "currency_balances",
+    "latest_rate",
     "allocations_of",
     "unallocated",
     "head",

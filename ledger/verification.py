@@ -34,7 +34,7 @@ def verify_book(book: Book) -> Verdict:
         .order_by("sequence")
         .values_list(
             "pk", "sequence", "date", "memo", "status", "source_type", "source_id", "idempotency_key",
-            "reverses__sequence", "fx_rate", "created_by_id", "approved_by_id", "previous_hash", "hash",
+            "reverses__sequence", "fx_rate", "created_by_id", "approved_by_id", "previous_hash", "hash", "closing",
         )
         .iterator(chunk_size=2000)
     )
@@ -52,7 +52,8 @@ def verify_book(book: Book) -> Verdict:
     count = 0
     daily: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     fund_net: dict[int, int] = defaultdict(int)
-    for (pk, sequence, date, memo, status, s_type, s_id, key, rev_seq, fx, by, approved, prev, digest) in entries:
+    for (pk, sequence, date, memo, status, s_type, s_id, key, rev_seq, fx, by, approved, prev, digest,
+         closing) in entries:
         count += 1
         where = f"entry #{sequence}"
         if sequence != count:
@@ -75,6 +76,8 @@ def verify_book(book: Book) -> Verdict:
             bucket[1] += credit_cny
             if account_types.get(account_id) in NET_ASSET_TYPES:
                 fund_net[fund_id] += credit_cny - debit_cny
+            if closing and account_types.get(account_id) not in NET_ASSET_TYPES:
+                return Verdict(book, False, count, previous, f"{where}: a closing entry moves an asset or liability")
             if leg_date != date:
                 return Verdict(book, False, count, previous, f"{where}: a leg is dated apart from its entry")
         if any(per_currency.values()) or any(per_fund.values()):
@@ -84,7 +87,7 @@ def verify_book(book: Book) -> Verdict:
         recomputed = entry_hash(
             previous, book_id=book.pk, sequence=sequence, date=date, memo=memo, source_type=s_type, source_id=s_id,
             idempotency_key=key, reverses_sequence=rev_seq, fx_rate=fx, created_by_id=by, approved_by_id=approved,
-            legs=[leg[1:9] for leg in entry_legs],
+            legs=[leg[1:9] for leg in entry_legs], closing=closing,
         )
         if recomputed != digest:
             return Verdict(book, False, count, previous, f"{where}: hash does not match its contents (altered)")

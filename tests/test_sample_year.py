@@ -38,14 +38,20 @@ def _balance(trust, code: str) -> Decimal:
     return selectors.account_balance(Account.objects.get(book=trust.book, code=code), as_of=dt.date(2025, 12, 31))
 
 
-def test_sample_year_matches_expected_to_the_cent():
-    expected = json.loads((SAMPLE / "expected.json").read_text(encoding="utf-8"))
-    trust = trust_create(user=system_user(), code="T2025", name="关爱妇女儿童慈善信托（样例）")
+def import_sample_year(code: str = "T2025"):
+    """A trust with the sample year imported through ``import_csv`` (2024 closed first); returns the trust."""
+    trust = trust_create(user=system_user(), code=code, name="关爱妇女儿童慈善信托（样例）")
     ledger.period_close(book=trust.book, month="2024-12", user=ledger.system_user())
     for kind in KINDS:
         out = io.StringIO()
         call_command("import_csv", kind, str(SAMPLE / f"{kind}.csv"), stdout=out)
         assert " imported " in out.getvalue(), out.getvalue()
+    return trust
+
+
+def test_sample_year_matches_expected_to_the_cent():
+    expected = json.loads((SAMPLE / "expected.json").read_text(encoding="utf-8"))
+    trust = import_sample_year()
 
     rows = {r["fund_code"]: r for r in csv.DictReader(io.StringIO(_report("fund-balances", "--year", "2025").lstrip("\ufeff")))}
     for code, figures in expected["fund_balances"].items():

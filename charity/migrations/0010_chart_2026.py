@@ -134,7 +134,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("charity", "0009_attachment_guard"),
-        ("ledger", "0009_account_currency"),
+        ("ledger", "0010_account_currency"),
     ]
 
     operations = [

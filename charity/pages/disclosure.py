@@ -38,7 +38,7 @@ def disclosure(request):
     donations_by_fund = fund_donations(trust=trust, date_from=start, date_to=end)
     expense_accounts = {a.pk: a for a in Account.objects.filter(book=book, type=AccountType.EXPENSE)}
     spent = ledger_selectors.movements(book.pk, since=start, as_of=end, account_ids=list(expense_accounts),
-                                       group=("account_id", "fund_id"))
+                                       group=("account_id", "fund_id"), closing=False)
     spent_by_fund: dict[int, int] = {}
     spent_by_purpose: dict[str, int] = {}
     for (account_id, fund_id), (debit, credit) in spent.items():

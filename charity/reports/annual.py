@@ -97,7 +97,7 @@ class AnnualReport(Report):
         self.data["programs"] = public_counts(self.data["programs"])
         accounts = list(Account.objects.filter(book=self.book, code__in=DONATION_ACCOUNTS).values_list("pk", flat=True))
         by_day = selectors.movements(self.book.pk, since=p.date_from, as_of=p.date_to, account_ids=accounts,
-                                     group=("date",))
+                                     group=("date",), closing=False)
         self.monthly: dict[str, int] = defaultdict(int)
         for (day,), (debit, credit) in by_day.items():
             self.monthly[day.strftime("%Y-%m")] += credit - debit

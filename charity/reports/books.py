@@ -138,7 +138,7 @@ class GeneralLedger(Report):
             for account in accounts:
                 od, oc = opening.get((account.pk,), (0, 0))
                 md, mc = moved.get((account.pk,), (0, 0))
-                if not (od or oc or md or mc):
+                if od == oc and not (md or mc):  # nothing brought forward (a closed year's income), nothing moved
                     continue
                 grand["accounts"] += 1
                 sign = 1 if account.type in DEBIT_NORMAL else -1

@@ -20,6 +20,7 @@ from collections import defaultdict
 from charity import chart
 from ledger import selectors
 from ledger.models import Account, AccountType, Leg
+from ledger.services import REVALUATION
 
 from .base import RANGE, Column, Report, ReportData, Row, amount, register
 
@@ -167,28 +168,31 @@ class CashFlow(Report):
         legs = (
             Leg.objects.filter(entry_id__in=entries)
             .order_by("entry_id", "position")
-            .values_list("entry_id", "account_id", "debit_cny", "credit_cny")
+            .values_list("entry_id", "account_id", "debit_cny", "credit_cny", "entry__source_type")
             .iterator(chunk_size=2000)
         )
         codes = {pk: a.code for pk, a in accounts.items()}
 
-        def settle(cash: int, nets: dict[int, int]) -> None:
+        def settle(cash: int, nets: dict[int, int], revaluation: bool = False) -> None:
             if not cash:
+                return
+            if revaluation:  # close_year's revaluation: all of it is the effect of rates, whatever it is set against
+                values["FX_EFFECT"] += cash
                 return
             for pk, share in allocate(cash, nets, codes).items():
                 key = line_of(accounts[pk], cash > 0)
                 values[key] += -share if NATURE[key] == OUT else share
 
-        current, cash, nets = None, 0, defaultdict(int)
-        for entry_id, account_id, debit, credit in legs:
+        current, cash, nets, revaluation = None, 0, defaultdict(int), False
+        for entry_id, account_id, debit, credit, source_type in legs:
             if entry_id != current:
-                settle(cash, nets)
-                current, cash, nets = entry_id, 0, defaultdict(int)
+                settle(cash, nets, revaluation)
+                current, cash, nets, revaluation = entry_id, 0, defaultdict(int), source_type == REVALUATION
             if account_id in cash_ids:
                 cash += debit - credit
             else:
                 nets[account_id] += credit - debit
-        settle(cash, nets)
+        settle(cash, nets, revaluation)
         return values
 
     def cash_at(self, as_of: dt.date) -> int:

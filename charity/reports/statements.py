@@ -5,7 +5,11 @@ Net assets are classified by the *fund's* restriction, not by the account: every
 a fund's net assets are its income minus its expenses plus what was posted to net asset accounts in it, and
 an unrestricted fund's belong to "without donor restrictions" (非限定性净资产) while restricted funds and
 endowments belong to "with donor restrictions" (限定性净资产). No closing entry is needed: the current year's
-surplus of a fund is part of that fund's net assets the moment it is posted.
+surplus of a fund is part of that fund's net assets the moment it is posted. The closing entries that
+``close_year`` posts (``JournalEntry.closing``) move balances between accounts inside each fund, so they change no
+fund's net assets, and every movement over a period is read without them: a closed year's statements are those
+of the year before it was closed (the release line is computed from what restricted funds spent, never from the
+release journalised at closing).
 
 Each statement reads a fixed number of grouped sums from ``ledger.selectors.movements`` (running daily totals
 and period checkpoints, never the legs) plus the book's accounts and funds, so its queries do not grow with
@@ -52,9 +56,10 @@ class Snapshot:
         )
 
     def between(self, since: dt.date, as_of: dt.date, account_ids=None) -> dict[tuple[int, int], list[int]]:
+        """What moved over since..as_of, closing entries left out: a closed year reads as it did before."""
         return selectors.movements(
             self.book.pk, since=since, as_of=as_of, fund_ids=self.fund_ids, account_ids=account_ids,
-            group=("account_id", "fund_id"),
+            group=("account_id", "fund_id"), closing=False,
         )
 
     def ids_of(self, *types) -> list[int]:

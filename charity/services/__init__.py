@@ -7,6 +7,7 @@ from .expenses import (  # noqa: F401
 )
 from .receipts import receipt_issue, receipt_void  # noqa: F401
 from .trust import trust_create  # noqa: F401
+from .closing import year_close  # noqa: F401
 from .journal import manual_entry_approve, manual_entry_draft, manual_entry_reject, manual_reversal_draft  # noqa: F401
 from .attachments import (  # noqa: F401
     attachment_add, attachment_check, attachment_open, attachment_remove, entry_attachments,

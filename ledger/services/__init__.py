@@ -7,11 +7,13 @@
 - ``batch``: posting (``entry_post``, ``posting_batch``), a single post being a batch of one;
 - ``reversal``: reversals and income given back;
 - ``periods``: closing months;
+- ``closing``: posting a year's last entries (revaluation, closing entries) into its closed last day, once;
 - ``setup``: books, accounts, funds and the system user.
 """
 
 from .batch import PostingBatch, entry_check, entry_post, posting_batch
 from .legs import CENT, MAX_AMOUNT, Cr, Dr, LegSpec, round_cny
+from .closing import REVALUATION, YEAR_CLOSE, YearEnd, first_open_month, year_end
 from .periods import month_bounds, period_close
 from .reversal import entry_reverse
 from .setup import account_create, book_create, fund_create, system_user
@@ -19,5 +21,5 @@ from .setup import account_create, book_create, fund_create, system_user
 __all__ = [
     "CENT", "MAX_AMOUNT", "Cr", "Dr", "LegSpec", "PostingBatch", "account_create", "book_create", "entry_check",
     "entry_post", "entry_reverse", "fund_create", "month_bounds", "period_close", "posting_batch", "round_cny",
-    "system_user",
+    "system_user", "REVALUATION", "YEAR_CLOSE", "YearEnd", "first_open_month", "year_end",
 ]

@@ -61,14 +61,14 @@ class PostingBatch:
     # -- what callers use --------------------------------------------------------------------------------------
     def post(self, *, book: Book, date: dt.date, memo: str, legs: list[LegSpec], user,
              idempotency_key: str | None = None, source: tuple[str, str] | None = None, fx_rate=None,
-             approved_by=None) -> JournalEntry:
+             approved_by=None, closing: bool = False) -> JournalEntry:
         """Post a balanced entry (see ``entry_post``)."""
         require(user, POST_ENTRIES, book)
         if any(spec.reduces is not None for spec in legs):
             self.flush()  # whether the leg given back is a source of its fund is read from the database
         return self.post_prepared(prepare(
             book=book, date=date, memo=memo, legs=legs, user=user, idempotency_key=idempotency_key, source=source,
-            fx_rate=fx_rate, approved_by=approved_by,
+            fx_rate=fx_rate, approved_by=approved_by, closing=closing,
         ))
 
     def expect_keys(self, book: Book, keys) -> None:
@@ -135,7 +135,7 @@ class PostingBatch:
     def _pages_needed(self, p: Prepared) -> list[FifoQueue]:
         """The queues of the funds the entry spends from that have run out of pages read."""
         pages = []
-        if p.simple:
+        if p.simple and not p.closing:
             for leg in p.legs:
                 if leg.is_use:
                     queue = self._queue(leg.fund_id)
@@ -219,7 +219,10 @@ class PostingBatch:
         return entry
 
     def _allocate(self, p: Prepared, placed: rows.Placed) -> None:
-        """Spending takes from its fund's queue, oldest first; then the entry's new income joins the queue."""
+        """Spending takes from its fund's queue, oldest first; then the entry's new income joins the queue. A
+        closing entry moves balances to net assets: it neither receives nor spends, so it takes no part."""
+        if p.closing:
+            return
         new = []
         for leg, leg_id in zip(p.legs, placed.leg_ids):
             if leg.is_source:
@@ -278,14 +281,15 @@ def posting_batch(batch: PostingBatch | None = None):
 
 def entry_post(*, book: Book, date: dt.date, memo: str, legs: list[LegSpec], user,
                idempotency_key: str | None = None, source: tuple[str, str] | None = None, fx_rate=None,
-               approved_by=None, batch: PostingBatch | None = None) -> JournalEntry:
+               approved_by=None, batch: PostingBatch | None = None, closing: bool = False) -> JournalEntry:
     """Post a balanced entry and return it with its ``posted_legs``; in ``batch`` when given, else on its own.
 
     Refuses with a ``LedgerError`` subclass, writing nothing, when it cannot, and with ``PermissionDenied`` when
     ``user`` may not post to ``book``. An idempotency key already used returns the entry it posted (marked
-    ``replayed``) when the request is the same, and is refused otherwise."""
+    ``replayed``) when the request is the same, and is refused otherwise. ``closing`` marks a closing entry
+    (``JournalEntry.closing``): only income, expense and net asset legs, outside the FIFO of fund sources."""
     post = dict(book=book, date=date, memo=memo, legs=legs, user=user, idempotency_key=idempotency_key,
-                source=source, fx_rate=fx_rate, approved_by=approved_by)
+                source=source, fx_rate=fx_rate, approved_by=approved_by, closing=closing)
     if batch is not None:
         return batch.post(**post)
     with posting_batch() as posting:

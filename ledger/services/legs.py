@@ -104,6 +104,7 @@ class Prepared(NamedTuple):
     payload_hash: str
     reverses: JournalEntry | None
     simple: bool  # neither a reversal nor a give-back: its allocations come from the FIFO queues alone
+    closing: bool = False  # a closing entry: no fund source opened, spent or given back (see ``check_closing``)
 
     def fund_deltas(self) -> dict[int, int]:
         """The change of each fund's net assets, in fen (funds with no change left out)."""
@@ -280,7 +281,20 @@ def prepare_legs(*, book: Book, date: dt.date, legs, fx_rate, cny: list[int] | N
 _PAYLOAD_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 
 
-def payload_hash(*, date: dt.date, memo: str, legs: tuple[PreparedLeg, ...], fx_rate, source) -> str:
+def check_closing(legs: tuple[PreparedLeg, ...]) -> None:
+    """A closing entry moves balances between income, expense and net asset accounts inside each fund; it never
+    touches an asset or a liability (the database refuses it too), so no fund's net assets change."""
+    for leg in legs:
+        if leg.account.type not in NET_ASSET_TYPES:
+            raise errors.LedgerError(
+                f"leg {leg.position}: a closing entry moves only income, expense and net asset accounts; "
+                f"account {leg.account.code} is an {leg.account.type} account",
+                field="legs",
+            )
+
+
+def payload_hash(*, date: dt.date, memo: str, legs: tuple[PreparedLeg, ...], fx_rate, source,
+                 closing: bool = False) -> str:
     """What an idempotency key stands for: the request as the caller made it (codes, not ids)."""
     payload = {
         "date": date.isoformat(),
@@ -293,19 +307,27 @@ def payload_hash(*, date: dt.date, memo: str, legs: tuple[PreparedLeg, ...], fx_
             for leg in legs
         ],
     }
+    if closing:
+        payload["closing"] = True
     return hashlib.sha256(_PAYLOAD_JSON.encode(payload).encode()).hexdigest()
 
 
 def prepare(*, book: Book, date: dt.date, memo: str, legs, user, idempotency_key: str | None = None,
             source: tuple[str, str] | None = None, fx_rate=None, approved_by=None,
-            reverses: JournalEntry | None = None, cny: list[int] | None = None) -> Prepared:
+            reverses: JournalEntry | None = None, cny: list[int] | None = None, closing: bool = False) -> Prepared:
     """Everything ``entry_post`` checks before it locks anything; refuses with a ``LedgerError``."""
     memo = check_memo(memo)
     rate, prepared_legs = prepare_legs(book=book, date=date, legs=legs, fx_rate=fx_rate, cny=cny)
+    if closing:
+        if reverses is not None:
+            raise errors.LedgerError("a closing entry is never reversed", field="entry")
+        check_closing(prepared_legs)
     source_type, source_id = source if source else ("", "")
     return Prepared(
         book=book, date=date, memo=memo, legs=prepared_legs, user=user, fx_rate=rate, source_type=source_type,
         source_id=str(source_id), idempotency_key=idempotency_key, approved_by=approved_by, reverses=reverses,
-        payload_hash=payload_hash(date=date, memo=memo, legs=prepared_legs, fx_rate=rate, source=source),
-        simple=reverses is None and not any(leg.is_give_back for leg in prepared_legs),
+        payload_hash=payload_hash(date=date, memo=memo, legs=prepared_legs, fx_rate=rate, source=source,
+                                  closing=closing),
+        simple=reverses is None and (closing or not any(leg.is_give_back for leg in prepared_legs)),
+        closing=bool(closing),
     )

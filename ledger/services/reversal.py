@@ -32,6 +32,8 @@ def entry_reverse(*, entry: JournalEntry, date: dt.date, reason: str, user, idem
     bounds.check_text(reason, field="reason")
     if entry.status != EntryStatus.POSTED:
         raise errors.LedgerError(f"entry #{entry.sequence} is not posted", field="entry")
+    if entry.closing:
+        raise errors.LedgerError(f"entry #{entry.sequence} is a closing entry: it is never reversed", field="entry")
     if date < entry.date:
         raise errors.LedgerError(
             f"a reversal cannot be dated {date.isoformat()}, before the entry it reverses ({entry.date})",

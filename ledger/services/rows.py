@@ -22,7 +22,7 @@ T_ALLOCATION = Allocation._meta.db_table
 ENTRY_COLUMNS = (
     "id", "book_id", "sequence", "date", "memo", "status", "source_type", "source_id", "created_by_id",
     "approved_by_id", "created_at", "idempotency_key", "payload_hash", "fx_rate", "reverses_id", "previous_hash",
-    "hash",
+    "hash", "closing",
 )
 LEG_COLUMNS = ("id", "entry_id", "position", "account_id", "fund_id", "currency", "debit", "credit", "debit_cny",
                "credit_cny", "date")
@@ -50,7 +50,7 @@ def chain(prepared: Prepared, *, sequence: int, previous_hash: str) -> str:
         source_id=p.source_id, idempotency_key=p.idempotency_key,
         reverses_sequence=p.reverses.sequence if p.reverses is not None else None, fx_rate=p.fx_rate,
         created_by_id=p.user.pk, approved_by_id=p.approved_by.pk if p.approved_by is not None else None,
-        legs=[leg.row for leg in p.legs],
+        legs=[leg.row for leg in p.legs], closing=p.closing,
     )
 
 
@@ -62,7 +62,7 @@ def entry_row(p: Prepared, placed: Placed, ops) -> tuple:
         placed.entry_id, p.book.pk, placed.sequence, p.date, p.memo, EntryStatus.DRAFT, p.source_type, p.source_id,
         p.user.pk, p.approved_by.pk if p.approved_by is not None else None,
         ops.adapt_datetimefield_value(placed.created_at), p.idempotency_key, p.payload_hash, fx_rate,
-        p.reverses.pk if p.reverses is not None else None, placed.previous_hash, placed.hash,
+        p.reverses.pk if p.reverses is not None else None, placed.previous_hash, placed.hash, p.closing,
     )
 
 
@@ -107,7 +107,7 @@ def posted_entry(p: Prepared, placed: Placed, alias: str) -> JournalEntry:
         placed.entry_id, p.book.pk, placed.sequence, p.date, p.memo, EntryStatus.POSTED, p.source_type, p.source_id,
         p.user.pk, p.approved_by.pk if p.approved_by is not None else None, placed.created_at, p.idempotency_key,
         p.payload_hash, p.fx_rate, p.reverses.pk if p.reverses is not None else None, placed.previous_hash,
-        placed.hash,
+        placed.hash, p.closing,
     ))
     entry.book = p.book
     entry.posted_legs = PostedLegs(p, placed, alias)

@@ -42,7 +42,7 @@ BOTH = {OFFICER, APPROVER}
 NOT_STATE_CHANGING = {
     "check_fund", "check_limits", "estimated_value", "disbursement_deliver",  # the last is disbursement_pay
     "system_user", "round_cny", "posting_batch",
-    "month_bounds", "Dr", "Cr", "entry_check",
+    "month_bounds", "Dr", "Cr", "entry_check", "first_open_month",
     "attachment_check", "entry_attachments",  # the type and size of a file; a query
 }
 SETUP_INSIDE_TRUST_CREATE = {"book_create", "account_create"}
@@ -177,6 +177,9 @@ MATRIX = {
     "entry_post": (BOTH, lambda w, u: ledger.entry_post(book=w.book, date=D, memo="x", legs=_legs(w), user=u)),
     "entry_reverse": (BOTH, lambda w, u: ledger.entry_reverse(entry=w.entry, date=D, reason="wrong", user=u)),
     "period_close": ({APPROVER}, lambda w, u: ledger.period_close(book=w.book, month="2026-01", user=u)),
+    # closing a year: who closes periods (2025 has open months here: refused by the books, after the door)
+    "year_close": ({APPROVER}, lambda w, u: trust_services.year_close(trust=w.trust, year=2025, user=u)),
+    "year_end": ({APPROVER}, lambda w, u: _enter(ledger.year_end(book=w.book, year=2025, user=u))),
     "manual_entry_draft": ({OFFICER}, lambda w, u: trust_services.manual_entry_draft(
         trust=w.trust, date=D, memo="x", user=u, legs=[{"account": "510101", "fund": "GEN", "debit": "1"},
                                                         {"account": "100201", "fund": "GEN", "credit": "1"}])),
@@ -202,6 +205,11 @@ MATRIX = {
     "fund_create": ({OFFICER}, lambda w, u: ledger.fund_create(
         book=w.book, code="NEW", name="新基金", restriction="unrestricted", user=u)),
 }
+
+
+def _enter(context) -> None:
+    with context:
+        pass
 
 
 def _exported():

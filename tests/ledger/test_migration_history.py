@@ -30,8 +30,10 @@ FROZEN = {
     "0004_guards.sqlite.sql": "35fabc59034d49ea35a4129b1b6bcd38ca630b4ed120a0e691fb9062a33338c6",
     "0006_guards.postgresql.sql": "fa78fc65eb53ba9ddf08893b2b06fa32517ce900895d35869c555c24ce918d41",
     "0006_guards.sqlite.sql": "35fabc59034d49ea35a4129b1b6bcd38ca630b4ed120a0e691fb9062a33338c6",
-    "0009_guards.postgresql.sql": "69ed0f52c6d38fa5aa970ec3a12499086aa55754cc45c9796cce342bae227c80",
-    "0009_guards.sqlite.sql": "00b4d5d454a6895c519353309df1deb1d0e1cfbbd13e4f25b74d8e70c023db8b",
+    "0009_guards.postgresql.sql": "1f5abaf780047821c36a851ee9db7575be9922b2fcf1917113aa133fb7ca3f99",
+    "0009_guards.sqlite.sql": "2b9e364427d88e6e6676ad49684b34e6a6b262a98d686f76e07c98213d21a7f9",
+    "0010_guards.postgresql.sql": "da66199d7a0ba39c7db45c81c1660369306fe2eb0918e72fab8da1695f172ec1",
+    "0010_guards.sqlite.sql": "5d8dc5eae895b58c4dfa10ea6a837ceea5a2f53afd24b48e434e9aee245f8ef5",
 }
 
 

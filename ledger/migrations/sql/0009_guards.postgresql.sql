@@ -1,6 +1,4 @@
 -- Guards of the ledger on PostgreSQL. Statements are separated by lines holding only "-- ;".
--- Since 0009: an income account that names a restriction takes income only in a fund of that restriction (an
--- endowment counts as restricted).
 -- Checks that read other rows are set-based: they run once per statement over the statement's transition table
 -- (a bulk post of 10,000 drafts is one check, not 10,000), and once more at commit, by ranges of entries.
 --
@@ -21,8 +19,6 @@ BEGIN
                     OR (l.debit > 0 AND a.type = 'expense' AND (
                         f.restriction = 'endowment'
                         OR (f.restriction = 'restricted' AND (a.purpose = '' OR a.purpose <> f.purpose))))
-                        OR (a.type = 'income' AND a.restriction <> '' AND a.restriction <> f.restriction
-                            AND NOT (a.restriction = 'restricted' AND f.restriction = 'endowment'))
                 ) THEN 3
             END AS problem
         FROM ledger_leg l
@@ -44,7 +40,7 @@ BEGIN
         RAISE EXCEPTION 'ledger: the legs of entry % must balance per fund, per currency and in CNY', p_entry
             USING ERRCODE = '23514';
     ELSIF p_problem = 3 THEN
-        RAISE EXCEPTION 'ledger: entry % uses an account or fund of another book, or spends a fund against its purpose or takes income of another restriction',
+        RAISE EXCEPTION 'ledger: entry % uses an account or fund of another book, or spends a fund against its purpose',
             p_entry USING ERRCODE = '23514';
     END IF;
 END;
@@ -79,8 +75,6 @@ BEGIN
                     OR (l.debit > 0 AND a.type = 'expense' AND (
                         f.restriction = 'endowment'
                         OR (f.restriction = 'restricted' AND (a.purpose = '' OR a.purpose <> f.purpose))))
-                        OR (a.type = 'income' AND a.restriction <> '' AND a.restriction <> f.restriction
-                            AND NOT (a.restriction = 'restricted' AND f.restriction = 'endowment'))
                 ) THEN 3
             END AS problem
         FROM unnest(p_entries, p_books) AS p(id, book_id)
@@ -239,3 +233,19 @@ $$;
 -- ;
 CREATE TRIGGER ledger_allocation_guard BEFORE UPDATE OR DELETE ON ledger_allocation
 FOR EACH ROW EXECUTE FUNCTION ledger_allocation_guard();
+-- ;
+-- A closing entry (结转, JournalEntry.closing) moves only income, expense and net asset accounts: checked as it
+-- turns posted, row by row and only for closing entries (a few a year), so ordinary posting pays nothing.
+CREATE OR REPLACE FUNCTION ledger_closing_entry_check() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM ledger_leg l JOIN ledger_account a ON a.id = l.account_id
+               WHERE l.entry_id = NEW.id AND a.type NOT IN ('income', 'expense', 'net_assets')) THEN
+        RAISE EXCEPTION 'ledger: closing entry % moves an account that is not income, expense or net assets', NEW.id
+            USING ERRCODE = '23514';
+    END IF;
+    RETURN NULL;
+END;
+$$;
+-- ;
+CREATE TRIGGER ledger_closing_entry_check AFTER UPDATE OF status ON ledger_journalentry
+FOR EACH ROW WHEN (NEW.closing AND NEW.status = 'posted') EXECUTE FUNCTION ledger_closing_entry_check();

@@ -1,6 +1,4 @@
 -- Guards of the ledger on SQLite. Statements are separated by lines holding only "-- ;".
--- Since 0009: an income account that names a restriction takes income only in a fund of that restriction (an
--- endowment counts as restricted).
 -- An entry is born a draft; its legs are inserted under it; draft -> posted is checked here.
 CREATE TRIGGER ledger_entry_born_draft BEFORE INSERT ON ledger_journalentry
 WHEN NEW.status <> 'draft'
@@ -45,11 +43,9 @@ WHEN OLD.status = 'draft' AND NEW.status = 'posted' AND EXISTS (
         OR (l.debit > 0 AND a.type = 'expense' AND (
             f.restriction = 'endowment'
             OR (f.restriction = 'restricted' AND (a.purpose = '' OR a.purpose <> f.purpose))))
-            OR (a.type = 'income' AND a.restriction <> '' AND a.restriction <> f.restriction
-                AND NOT (a.restriction = 'restricted' AND f.restriction = 'endowment'))
     )
 )
-BEGIN SELECT RAISE(ABORT, 'ledger: a leg uses an account or fund of another book, or spends a fund against its purpose or takes income of another restriction'); END;
+BEGIN SELECT RAISE(ABORT, 'ledger: a leg uses an account or fund of another book, or spends a fund against its purpose'); END;
 -- ;
 CREATE TRIGGER ledger_leg_no_insert_posted BEFORE INSERT ON ledger_leg
 WHEN (SELECT status FROM ledger_journalentry WHERE id = NEW.entry_id) = 'posted'
@@ -69,3 +65,11 @@ BEGIN SELECT RAISE(ABORT, 'ledger: allocations are append-only'); END;
 -- ;
 CREATE TRIGGER ledger_allocation_no_delete BEFORE DELETE ON ledger_allocation
 BEGIN SELECT RAISE(ABORT, 'ledger: allocations are append-only'); END;
+-- ;
+-- A closing entry (结转, JournalEntry.closing) moves only income, expense and net asset accounts.
+CREATE TRIGGER ledger_closing_entry_accounts BEFORE UPDATE OF status ON ledger_journalentry
+WHEN OLD.status = 'draft' AND NEW.status = 'posted' AND NEW.closing AND EXISTS (
+    SELECT 1 FROM ledger_leg l JOIN ledger_account a ON a.id = l.account_id
+    WHERE l.entry_id = NEW.id AND a.type NOT IN ('income', 'expense', 'net_assets')
+)
+BEGIN SELECT RAISE(ABORT, 'ledger: a closing entry moves only income, expense and net asset accounts'); END;

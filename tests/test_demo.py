@@ -7,7 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from charity.demo import DEMO_SPENDING_POLICY
 from charity.models import Trust
+from charity.services import spending_policy_set
 from ledger.models import Book, JournalEntry, Leg
 from ledger.services import period_close, system_user
 
@@ -53,6 +55,7 @@ def test_seed_is_deterministic_refuses_without_reset_and_round_trips(tmp_path):
     # The seven exported files, imported into an empty database, give the same books.
     call_command("flush", interactive=False, verbosity=0)
     call_command("create_trust", "CWCT", "--name", "关爱妇女儿童慈善信托", stdout=io.StringIO())
+    spending_policy_set(trust=Trust.objects.get(), **DEMO_SPENDING_POLICY, user=system_user())
     period_close(book=Book.objects.get(), month="2024-12", user=system_user())
     for kind in ("funds", "donors", "donations", "beneficiaries", "expenses", "disbursements", "refunds"):
         call_command("import_csv", kind, str(tmp_path / f"{kind}.csv"), stdout=io.StringIO())

@@ -52,8 +52,8 @@ def spending_policy_set(*, trust: Trust, preset: str | None, user, base: str = "
                         count_endowment_principal=UNSET, count_in_kind=UNSET, management_exempt_below=UNSET,
                         deed_reference: str = "") -> SpendingPolicy | None:
     """Set the trust's spending rule to ``preset`` (charity.spending.PRESETS), or remove it (``preset=None``: the
-    reports then flag nothing). Fields left out take the preset's defaults; the deed preset needs its floor, cap
-    and deed reference. Administrators only (the admin's requests are in the audit log;
+    reports then flag nothing). Fields left out (or empty) take the preset's defaults; the deed preset needs its
+    floor, cap and deed reference; the foundation presets' floor and cap are the rules' own and cannot differ. Administrators only (the admin's requests are in the audit log;
     the policy row keeps who set it last and when)."""
     require(user, "charity.change_trust", trust)
     if preset in (None, ""):
@@ -71,8 +71,12 @@ def spending_policy_set(*, trust: Trust, preset: str | None, user, base: str = "
             raise TrustError(f"{preset} takes its floor and cap from the tiers of net assets", field="floor")
         floor_value = cap_value = None
     else:
-        floor_value = definition.floor if floor is UNSET else _ratio(floor, "floor")
-        cap_value = definition.cap if cap is UNSET else _ratio(cap, "cap")
+        floor_value = definition.floor if floor in (UNSET, None, "") else _ratio(floor, "floor")
+        cap_value = definition.cap if cap in (UNSET, None, "") else _ratio(cap, "cap")
+        # A preset's own floor and cap are the rule's (the deed preset has none: they are the deed's).
+        for name, value, fixed in (("floor", floor_value, definition.floor), ("cap", cap_value, definition.cap)):
+            if fixed is not None and value != fixed:
+                raise TrustError(f"{preset}: the {name} is fixed by the rules at {fixed}", field=name)
         if definition.floor is None and floor_value is None:
             raise TrustError("the trust deed's charitable-spending floor is required (0.70 for 70%)", field="floor")
         if definition.cap is None and cap_value is None:
@@ -87,8 +91,8 @@ def spending_policy_set(*, trust: Trust, preset: str | None, user, base: str = "
         "count_endowment_principal": definition.count_endowment_principal
         if count_endowment_principal is UNSET else bool(count_endowment_principal),
         "count_in_kind": definition.count_in_kind if count_in_kind is UNSET else bool(count_in_kind),
-        "management_exempt_below": definition.management_exempt_below if management_exempt_below is UNSET
-        else _amount(management_exempt_below, "management_exempt_below"),
+        "management_exempt_below": definition.management_exempt_below
+        if management_exempt_below in (UNSET, None, "") else _amount(management_exempt_below, "management_exempt_below"),
         "deed_reference": deed_reference,
         "updated_by": user if getattr(user, "pk", None) else None,
     }

@@ -109,7 +109,8 @@ def test_charity_trust_deed_leaves_out_endowment_principal_and_in_kind(book):
 
 
 def test_foundation_public_counts_in_kind_and_flags_a_miss(book):
-    spending_policy_set(trust=book.trust, preset=spending.FOUNDATION_PUBLIC, user=system_user())
+    # empty fields (as the admin sends them) take the preset's own floor and cap
+    spending_policy_set(trust=book.trust, preset=spending.FOUNDATION_PUBLIC, floor="", cap=None, user=system_user())
     items, notes = ratios(book)
     assert figures(items["program_spending_to_prior_year_income"]) == ("12000.00", "20000.00", "0.6000", ">= 0.70",
                                                                       "missed")
@@ -207,6 +208,8 @@ def test_a_cached_report_follows_a_change_of_policy(book):
     ({"preset": spending.CHARITY_TRUST_DEED, "floor": "70%", "cap": "0.10", "deed_reference": "x"}, "floor"),
     ({"preset": spending.CHARITY_TRUST_DEED, "floor": "0.70", "cap": "-0.1", "deed_reference": "x"}, "cap"),
     ({"preset": spending.FOUNDATION_PUBLIC, "base": spending.PRIOR_NET_ASSETS}, "base"),
+    ({"preset": spending.FOUNDATION_PUBLIC, "floor": "0.50"}, "floor"),
+    ({"preset": spending.FOUNDATION_PUBLIC, "cap": "0.30"}, "cap"),
     ({"preset": spending.FOUNDATION_PRIVATE, "floor": "0.05"}, "floor"),
     ({"preset": spending.FOUNDATION_PRIVATE, "management_exempt_below": "abc"}, "management_exempt_below"),
 ])

@@ -117,11 +117,14 @@ class Evaluation:
 
 
 class _Book:
-    def __init__(self, book):
+    def __init__(self, book, accounts=None, funds=None):
         self.book = book
-        self.accounts = {a.pk: a for a in Account.objects.filter(book=book)}
-        self.endowment_funds = set(Fund.objects.filter(book=book, restriction=Restriction.ENDOWMENT)
-                                   .values_list("pk", flat=True))
+        self.accounts = accounts if accounts is not None else {a.pk: a for a in Account.objects.filter(book=book)}
+        if funds is not None:
+            self.endowment_funds = {pk for pk, f in funds.items() if f.restriction == Restriction.ENDOWMENT}
+        else:
+            self.endowment_funds = set(Fund.objects.filter(book=book, restriction=Restriction.ENDOWMENT)
+                                       .values_list("pk", flat=True))
 
     def ids(self, *types) -> list[int]:
         return sorted(pk for pk, a in self.accounts.items() if a.type in types)
@@ -155,13 +158,19 @@ class _Book:
                 endowment += credit - debit
         return BasePart(label, gross, endowment, in_kind, 0)
 
-    def expenses(self, since: dt.date, until: dt.date) -> tuple[int, int, int]:
+    def expenses(self, since: dt.date, until: dt.date, period=None) -> tuple[int, int, int]:
+        """Program, management and total expenses of the period; ``period``: the caller's own movements of it
+        grouped by (account, fund), read again otherwise."""
         from .statements import expense_function
 
-        totals = selectors.movements(self.book.pk, since=since, as_of=until, account_ids=self.ids(AccountType.EXPENSE),
-                                     group=("account_id",))
+        if period is None:
+            period = selectors.movements(self.book.pk, since=since, as_of=until,
+                                         account_ids=self.ids(AccountType.EXPENSE), group=("account_id",))
         program = management = total = 0
-        for (account_id,), (debit, credit) in totals.items():
+        for key, (debit, credit) in period.items():
+            account_id = key[0]
+            if self.accounts[account_id].type != AccountType.EXPENSE:
+                continue
             value = debit - credit
             total += value
             function = expense_function(self.accounts[account_id])
@@ -176,11 +185,13 @@ def _average(values: list[int]) -> int:
     return int((Decimal(sum(values)) / len(values)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)) if values else 0
 
 
-def evaluate(book, date_from: dt.date, date_to: dt.date) -> Evaluation:
-    """The trust's spending rule applied to the period (meaningful for a whole year)."""
+def evaluate(book, date_from: dt.date, date_to: dt.date, *, accounts=None, funds=None, period=None) -> Evaluation:
+    """The trust's spending rule applied to the period (meaningful for a whole year). A statement that has
+    already read the book's accounts and funds (by id) and the period's movements by (account, fund) passes them
+    (``activities``), so they are not read twice."""
     policy = policy_of(book)
-    data = _Book(book)
-    program, management, expenses = data.expenses(date_from, date_to)
+    data = _Book(book, accounts, funds)
+    program, management, expenses = data.expenses(date_from, date_to, period)
     year = date_from.year
     base_code = spending.PRIOR_YEAR_INCOME if policy is None else policy.base
     if base_code == spending.CURRENT_YEAR_INCOME:
@@ -286,6 +297,9 @@ def explanation(ev: Evaluation) -> list[str]:
          else "留本基金本金不计入基数 endowment principal not counted in the base")
         + "；" + ("实物捐赠计入基数 in-kind gifts counted in the base" if policy.count_in_kind
                  else "实物捐赠不计入基数 in-kind gifts not counted in the base") + "。")
+    if ev.base <= 0:
+        lines.append("基数为零（如信托设立的第一年，尚无上一年度数字）：支出下限不适用。 The base is zero (a trust's first "
+                     "year has no previous year): the floor does not apply.")
     if ev.tier is not None:
         bound = ev.tier[0]
         lines.append(f"分档 Tier: 基数不低于 base at least {bound:,.2f}（含本数 inclusive）: 慈善活动支出下限 floor "

@@ -305,7 +305,8 @@ class Activities(Report):
         closing_rows.append(Row(cells, "total"))
 
         # The spending rule is the trust's own policy (charity.spending); without one nothing is flagged.
-        rule = spending.evaluate(self.book, p.date_from, p.date_to)
+        rule = spending.evaluate(self.book, p.date_from, p.date_to, accounts=snap.accounts, funds=snap.funds,
+                                 period=period)
         summary = spending.summary(rule)
         notes = [
             "收入按来源（科目）和基金的限定类别分列；费用全部列入非限定性一栏，限定性基金本期的支出同时作为“限定性净资产转为非限定性净资产”列示。"

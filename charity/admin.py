@@ -25,9 +25,9 @@ from ledger.models import Fund
 
 from .documents import receipt_pdf
 from .errors import CharityError
-from .models import Attachment, Donation, Donor, Expense, Membership, Receipt, Refund, Trust
+from .models import Attachment, Donation, Donor, Expense, Membership, Receipt, Refund, SpendingPolicy, Trust
 from .services import (donation_record, donation_refund, donor_create, donor_update, expense_record, receipt_void,
-                       trust_create, trust_set_expense_threshold)
+                       spending_policy_set, trust_create, trust_set_expense_threshold)
 
 admin.site.site_header = _("Charity Trust Ledger")
 admin.site.site_title = _("Charity Trust Ledger")
@@ -149,6 +149,38 @@ class TrustAdmin(ServiceAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else ("code", "name", "name_en", "trustee", "supervisor", "filing_number")
+
+
+class SpendingPolicyForm(ServiceForm):
+    """A trust's spending rule, set through ``spending_policy_set`` (which checks the user and every field)."""
+
+    class Meta:
+        model = SpendingPolicy
+        fields = ("trust", "preset", "base", "floor", "cap", "count_endowment_principal", "count_in_kind",
+                  "management_exempt_below", "deed_reference")
+
+    def run(self, data):
+        trust = data.get("trust") or self.instance.trust
+        return spending_policy_set(
+            trust=trust, preset=data["preset"], base=data.get("base") or "", floor=data.get("floor"),
+            cap=data.get("cap"), count_endowment_principal=data.get("count_endowment_principal", False),
+            count_in_kind=data.get("count_in_kind", False),
+            management_exempt_below=data.get("management_exempt_below"),
+            deed_reference=data.get("deed_reference") or "", user=self.user)
+
+
+@admin.register(SpendingPolicy)
+class SpendingPolicyAdmin(ServiceAdmin):
+    """One per trust; every save goes through the service. Removing a policy (the reports then judge nothing)
+    is the service's ``preset=None``, not a delete here."""
+
+    add_form = change_form = SpendingPolicyForm
+    list_display = ("trust", "preset", "base", "floor", "cap", "count_endowment_principal", "count_in_kind",
+                    "updated_by", "updated_at")
+    readonly_fields = ("updated_by", "updated_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("trust", "updated_by", "updated_at") if obj is not None else ()
 
 
 class FundForm(ServiceForm):

@@ -46,6 +46,14 @@ FUNDS = [
     {"code": "ENDOW", "name": "母亲留本基金", "restriction": "endowment", "program": "general",
      "description": "留本基金：本金不得动用，只使用其收益"},
 ]
+# The demo trust is a charity trust: its spending rule is its deed's (charity.spending). In its first year there
+# is no previous year's income, so the floor reads n/a; management stays under the cap.
+DEMO_SPENDING_POLICY = {
+    "preset": "charity_trust_deed", "base": "prior_year_income", "floor": Decimal("0.70"), "cap": Decimal("0.10"),
+    "count_endowment_principal": False, "count_in_kind": False,
+    "deed_reference": "信托合同第十二条：每年慈善活动支出不低于上一年度收入（不含留本基金本金和实物捐赠）的70%，"
+                      "管理费用不高于当年总支出的10%（示例）",
+}
 PACK_COST = Decimal("200.00")
 RATES = {"HKD": Decimal("0.91960"), "USD": Decimal("7.12450")}
 

@@ -322,10 +322,6 @@ if env_bool("PRODUCTION", False):
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# -- Reports ----------------------------------------------------------------------------------------------------
-CHARITY_RATIO_PROGRAM_MIN = env("CHARITY_RATIO_PROGRAM_MIN", "0.70")
-CHARITY_RATIO_MANAGEMENT_MAX = env("CHARITY_RATIO_MANAGEMENT_MAX", "0.10")
-
 # -- Caches -----------------------------------------------------------------------------------------------------
 # "reports": rendered reports under the ledger head they were made from (charity/reports/cache.py). A posted entry
 # gives new keys, so nothing is ever invalidated and any backend is safe. REPORT_CACHE picks it:

@@ -7,7 +7,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from charity.demo import DEMO_SPENDING_POLICY
+from tests.reports.aidconf import pdf_text
 from charity.models import Trust
+from charity.services import spending_policy_set
 from ledger.models import Book, JournalEntry, Leg
 from ledger.services import period_close, system_user
 
@@ -43,6 +46,13 @@ def test_seed_is_deterministic_refuses_without_reset_and_round_trips(tmp_path):
     call_command("seed_demo", *SMALL, "--export", str(tmp_path), stdout=io.StringIO())
     first = _ledger_content()
     reports = _reports()
+    # The demo trust is a charity trust: its deed's spending rule is stated and applied.
+    annual = tmp_path / "annual.pdf"
+    call_command("report", "annual-report", "--year", "2025", "--out", str(annual), stdout=io.StringIO())
+    text = " ".join(pdf_text(annual.read_bytes()).split())
+    assert "支出规则 Spending rule 慈善信托（按信托文件）" in text and "信托合同第十二条" in text
+    # judged against the deed (this small year's management is 45% of its expenses: a real miss of the 10% cap)
+    assert "未配置" not in text and "未达标 MISSED" in text
     assert len(first[0]) > 250
     with pytest.raises(CommandError, match="--reset"):
         call_command("seed_demo", *SMALL, stdout=io.StringIO())
@@ -53,6 +63,7 @@ def test_seed_is_deterministic_refuses_without_reset_and_round_trips(tmp_path):
     # The seven exported files, imported into an empty database, give the same books.
     call_command("flush", interactive=False, verbosity=0)
     call_command("create_trust", "CWCT", "--name", "关爱妇女儿童慈善信托", stdout=io.StringIO())
+    spending_policy_set(trust=Trust.objects.get(), **DEMO_SPENDING_POLICY, user=system_user())
     period_close(book=Book.objects.get(), month="2024-12", user=system_user())
     for kind in ("funds", "donors", "donations", "beneficiaries", "expenses", "disbursements", "refunds"):
         call_command("import_csv", kind, str(tmp_path / f"{kind}.csv"), stdout=io.StringIO())

@@ -22,6 +22,7 @@ from charity import chart, pdf
 from ledger import selectors
 from ledger.models import Account
 
+from . import spending
 from .base import RANGE, Params, Report, ReportData, Row, register, resolved
 from .donors import trust_of
 from .programs import BREAKDOWNS, Programs, sectioned_pdf_story
@@ -29,7 +30,8 @@ from .statements import Activities, FinancialPosition, FundBalances
 
 DONATION_ACCOUNTS = (chart.DONATION_UNRESTRICTED, chart.DONATION_RESTRICTED, chart.DONATION_ENDOWMENT,
                      chart.IN_KIND_UNRESTRICTED, chart.IN_KIND_RESTRICTED)
-STATUS_TEXT = {"ok": "达标 met", "missed": "未达标 MISSED", "n/a": "不适用 n/a"}
+STATUS_TEXT = {"ok": "达标 met", "missed": "未达标 MISSED", "n/a": "不适用 n/a", "exempt": "不受比例限制 exempt",
+               "no_rule": "未配置规则 no rule configured"}
 
 SECTIONS = {
     "trust": ("一、慈善信托基本情况", "Trust details"),
@@ -78,7 +80,12 @@ class AnnualReport(Report):
     title_en = "Annual report on the trust's affairs and financial position"
     period = RANGE
     formats = ("pdf",)
-    cacheable = True  # the statements and programs (cacheable) and the trust's details, fixed at creation
+    cacheable = True  # the statements and programs (cacheable), the trust's details, fixed at creation, and its
+    # spending policy (cache_state)
+
+    @classmethod
+    def cache_state(cls, book, params) -> str:
+        return spending.policy_state(book)
 
     def build(self) -> ReportData:
         p = self.params
@@ -95,6 +102,7 @@ class AnnualReport(Report):
         for data in self.data.values():  # read each once: the PDF walks them more than once
             data.rows = list(data.rows)
         self.data["programs"] = public_counts(self.data["programs"])
+        self.rule = spending.evaluate(self.book, p.date_from, p.date_to)
         accounts = list(Account.objects.filter(book=self.book, code__in=DONATION_ACCOUNTS).values_list("pk", flat=True))
         by_day = selectors.movements(self.book.pk, since=p.date_from, as_of=p.date_to, account_ids=accounts,
                                      group=("date",), closing=False)
@@ -122,7 +130,10 @@ class AnnualReport(Report):
             story += [PageBreak()] + heading(key)
             story.append(pdf.para(f"{part.title} {part.title_en} · {part.params.describe()}", st["small"]))
             story += pdf_story(self.data[key], width)
-        story += heading("ratios") + [self._ratios_table(width)]
+        story += heading("ratios")
+        for line in spending.explanation(self.rule):
+            story.append(pdf.para(line, st["body"]))
+        story += [Spacer(1, 2 * mm), self._ratios_table(width)]
         story += [PageBreak()] + heading("funds")
         story += pdf_story(self.data["funds"], width)
         story += [PageBreak()] + heading("programs")
@@ -148,19 +159,20 @@ class AnnualReport(Report):
             ["备案编号 Filing number", t.filing_number or "—"],
             ["报告期间 Period", f"{p.date_from.isoformat()} – {p.date_to.isoformat()}"],
             ["币种 Currency", "人民币元 CNY"],
+            ["支出规则 Spending rule", "未配置 none configured" if self.rule.policy is None
+             else f"{self.rule.preset.name} {self.rule.preset.name_en}"],
         ]
         return pdf.table(rows, widths=[width * 0.3, width * 0.7])
 
     def _ratios_table(self, width: float):
-        summary = self.data["activities"].summary
-        summary = summary() if callable(summary) else summary
+        summary = spending.summary(self.rule)
         from .writers import pdf_text
 
         rows = [["指标 Ratio", "分子 Numerator", "分母 Denominator", "比率 Value", "要求 Threshold", "结果 Result"]]
         missed = []
         for item in summary:
             rows.append([item["label"], pdf_text(item["numerator"]), pdf_text(item["denominator"]),
-                         pdf_text(item["value"]), item["threshold"], STATUS_TEXT.get(item["status"], item["status"])])
+                         pdf_text(item["value"]), item["threshold"] or "—", STATUS_TEXT.get(item["status"], item["status"])])
             if item["status"] == "missed":
                 missed.append(len(rows) - 1)
         table = pdf.table(rows, widths=[width * w for w in (0.32, 0.14, 0.14, 0.12, 0.12, 0.16)])

@@ -52,7 +52,7 @@ KEY_VERSION = "1"  # bump when the key's shape changes
 HIT, MISS, OFF = "hit", "miss", "off"
 
 # Settings read while a report is made; a change gives new keys.
-_SETTINGS = ("TIME_ZONE", "PDF_CJK_FONT", "CHARITY_RATIO_PROGRAM_MIN", "CHARITY_RATIO_MANAGEMENT_MAX")
+_SETTINGS = ("TIME_ZONE", "PDF_CJK_FONT")
 
 
 def report_cache():
@@ -72,7 +72,7 @@ def _code_fingerprint() -> str:
 
     here = Path(__file__).resolve().parent
     charity = here.parent
-    files = sorted(here.glob("*.py")) + [charity / "pdf.py", charity / "chart.py",
+    files = sorted(here.glob("*.py")) + [charity / "pdf.py", charity / "chart.py", charity / "spending.py",
                                          charity.parent / "beneficiaries" / "privacy.py"]
     digest = hashlib.sha256(reportlab.Version.encode())
     for path in files:

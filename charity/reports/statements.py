@@ -22,12 +22,11 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from django.conf import settings
-
 from charity import chart
 from ledger import selectors
 from ledger.models import NET_ASSET_TYPES, Account, AccountType, Fund, Restriction
 
+from . import spending
 from .base import AS_OF, RANGE, Column, Ratio, Report, ReportData, Row, amount, register
 
 WITHOUT = "without"
@@ -225,7 +224,11 @@ class Activities(Report):
     title_en = "Statement of activities"
     period = RANGE
     landscape = True
-    cacheable = True  # entries, accounts and funds only (charity.reports.cache)
+    cacheable = True  # entries, accounts, funds and the trust's spending policy (cache_state)
+
+    @classmethod
+    def cache_state(cls, book, params) -> str:
+        return spending.policy_state(book)
 
     COLUMNS = [
         Column("section", "部分", "Section", pdf=False),
@@ -247,11 +250,6 @@ class Activities(Report):
                 snap.cumulative(p.date_from - dt.timedelta(days=1), snap.ids_of(*NET_ASSET_TYPES))
             )
         )
-        prior_year = p.date_from.year - 1
-        prior = snap.between(
-            dt.date(prior_year, 1, 1), dt.date(prior_year, 12, 31), snap.ids_of(AccountType.INCOME)
-        )
-        prior_income = sum(credit - debit for (debit, credit) in prior.values())
 
         # Per account: [without, with] in fen, on the account's natural side for this statement.
         income: dict[int, list[int]] = defaultdict(lambda: [0, 0])
@@ -313,52 +311,19 @@ class Activities(Report):
                  amount(opening[WITHOUT] + opening[WITH] + change[0] + change[1]))
         closing_rows.append(Row(cells, "total"))
 
-        program = function_totals["expense_program"]
-        management = function_totals["expense_management"]
-        program_min = Decimal(str(getattr(settings, "CHARITY_RATIO_PROGRAM_MIN", "0.70")))
-        management_max = Decimal(str(getattr(settings, "CHARITY_RATIO_MANAGEMENT_MAX", "0.10")))
-        program_ratio = ratio(program, prior_income)
-        management_ratio = ratio(management, expenses)
-
-        def status(value: Ratio, *, minimum=None, maximum=None) -> str:
-            if value.value is None:
-                return "n/a"
-            if minimum is not None and value.value < minimum:
-                return "missed"
-            if maximum is not None and value.value > maximum:
-                return "missed"
-            return "ok"
-
-        summary = [
-            {
-                "key": "program_spending_to_prior_year_income",
-                "label": f"慈善活动支出 / {prior_year} 年总收入 Program spending / {prior_year} income",
-                "numerator": amount(program), "denominator": amount(prior_income), "value": program_ratio,
-                "threshold": f">= {program_min}", "status": status(program_ratio, minimum=program_min),
-            },
-            {
-                "key": "management_to_total_expenses",
-                "label": "管理费用 / 费用合计 Management expenses / total expenses",
-                "numerator": amount(management), "denominator": amount(expenses), "value": management_ratio,
-                "threshold": f"<= {management_max}", "status": status(management_ratio, maximum=management_max),
-            },
-        ]
+        # The spending rule is the trust's own policy (charity.spending); without one nothing is flagged.
+        rule = spending.evaluate(self.book, p.date_from, p.date_to, accounts=snap.accounts, funds=snap.funds,
+                                 period=period)
+        summary = spending.summary(rule)
         notes = [
             "收入按来源（科目）和基金的限定类别分列；费用全部列入非限定性一栏，限定性基金本期的支出同时作为“限定性净资产转为非限定性净资产”列示。"
             " Income by source (account) and by the restriction of the fund it went to; every expense is shown "
             "without donor restrictions and what restricted funds spent is shown as released from restriction.",
-            "比率：慈善活动支出为本期业务活动成本（有项目用途的费用科目），对比上一年度总收入；管理费用对比本期费用合计。"
-            f" Ratios: program spending of the period against the total income of {prior_year}; management "
+            "比率：慈善活动支出为本期业务活动成本（有项目用途的费用科目），对比信托支出规则的基数；管理费用对比本期费用合计。"
+            " Ratios: program spending of the period against the base of the trust's spending rule; management "
             "expenses against total expenses. Meaningful for a whole year (--year).",
-        ]
-        for item in summary:
-            if item["status"] == "missed":
-                notes.append(f"未达标 THRESHOLD MISSED: {item['label']} = {_pct(item['value'])} ({item['threshold']})")
+        ] + spending.explanation(rule)
         return ReportData(columns=self.COLUMNS, rows=rows, totals=closing_rows, summary=summary, notes=notes)
-
-
-def _pct(value: Ratio) -> str:
-    return "n/a" if value.value is None else f"{value.value * 100:.2f}%"
 
 
 # ---------------------------------------------------------------------------------------------- fund balances

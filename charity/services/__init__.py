@@ -12,3 +12,4 @@ from .journal import manual_entry_approve, manual_entry_draft, manual_entry_reje
 from .attachments import (  # noqa: F401
     attachment_add, attachment_check, attachment_open, attachment_remove, entry_attachments,
 )
+from .spending import spending_policy_set  # noqa: F401

@@ -202,6 +202,9 @@ MATRIX = {
         attachment=w.attachment, user=u).close()),
     "trust_set_expense_threshold": (set(), lambda w, u: trust_services.trust_set_expense_threshold(
         trust=w.trust, threshold=Decimal("1.00"), user=u)),
+    # the trust's spending rule comes from its deed or status: an administrator's act, no role of the trust's
+    "spending_policy_set": (set(), lambda w, u: trust_services.spending_policy_set(
+        trust=w.trust, preset="charity_trust_deed", floor="0.70", cap="0.10", deed_reference="第十条", user=u)),
     "fund_create": ({OFFICER}, lambda w, u: ledger.fund_create(
         book=w.book, code="NEW", name="新基金", restriction="unrestricted", user=u)),
 }

@@ -1,4 +1,5 @@
-"""``annual-report``: one PDF with every section, the trust's details, ratios flagged when missed, charts,
+"""``annual-report``: one PDF with every section, the trust's details, ratios flagged when missed under the
+trust's own spending rule, charts,
 byte-identical for the same books; PDF only."""
 
 import io
@@ -7,6 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from charity.reports import ReportUsageError
+from charity.services import spending_policy_set
+from ledger.services import system_user
 
 from .aidconf import pdf_text, render, year  # noqa: F401
 
@@ -38,10 +41,23 @@ def test_byte_identical_across_runs(year):
     assert render(year.book, "annual-report", "pdf", year=2026) == first
 
 
-def test_a_missed_ratio_is_flagged(year, settings):
+def test_no_rule_configured_flags_nothing(year):
+    """A trust without a spending policy: the figures and "no rule is configured", never MISSED or met."""
+    text = " ".join(pdf_text(render(year.book, "annual-report", "pdf", year=2026)).split())
+    assert "支出规则 Spending rule 未配置 none configured" in text and "No spending rule is configured" in text
+    assert "未配置规则 no rule configured" in text
+    assert "未达标 MISSED" not in text and "THRESHOLD MISSED" not in text and "达标 met" not in text
+
+
+def test_a_missed_ratio_is_flagged_against_the_trusts_own_rule(year):
+    """Management 300 of 6,420 expenses is 4.67%: met under a deed cap of 10%, missed under one of 1%."""
+    spending_policy_set(trust=year.trust, preset="charity_trust_deed", floor="0.00", cap="0.10",
+                        deed_reference="信托合同第十二条", user=system_user())
     text = pdf_text(render(year.book, "annual-report", "pdf", year=2026))
+    assert "慈善信托（按信托文件） Charity trust (per its trust deed)" in text and "信托合同第十二条" in text
     assert "未达标 MISSED" not in text and "达标 met" in text
-    settings.CHARITY_RATIO_MANAGEMENT_MAX = "0.01"  # management 300 of 6,420 expenses is 4.67%
+    spending_policy_set(trust=year.trust, preset="charity_trust_deed", floor="0.00", cap="0.01",
+                        deed_reference="信托合同第十二条", user=system_user())
     text = pdf_text(render(year.book, "annual-report", "pdf", year=2026))
     assert "未达标 MISSED" in text and "THRESHOLD MISSED" in text
 

@@ -10,7 +10,9 @@ Opening 2025-12-15: 10,000 to net assets in GEN.
 from decimal import Decimal
 
 import pytest
-from django.test import override_settings
+
+from charity.services import spending_policy_set
+from ledger.services import system_user
 
 from .conftest import D, worked_example
 
@@ -78,6 +80,7 @@ def test_financial_position(year):
 
 
 def test_activities(year):
+    spending_policy_set(trust=year.trust, preset="foundation_public", user=system_user())
     doc = year.json("activities", date_from=D(2026, 1, 1), date_to=TODAY)
     rows = {r["code"]: (r["without_donor_restriction"], r["with_donor_restriction"], r["total"])
             for r in doc["rows"] + doc["totals"]}
@@ -107,15 +110,18 @@ def test_activities(year):
     assert any("THRESHOLD MISSED" in note for note in doc["notes"])
 
 
-def test_activities_ratio_thresholds_are_settings(year):
-    with override_settings(CHARITY_RATIO_MANAGEMENT_MAX=0.20):
-        doc = year.json("activities", year=2026)
+def test_activities_ratio_thresholds_are_the_trusts_policy(year):
+    spending_policy_set(trust=year.trust, preset="charity_trust_deed", floor="0.70", cap="0.20",
+                        deed_reference="信托合同第八条", user=system_user())
+    doc = year.json("activities", year=2026)
     management = {s["key"]: s for s in doc["summary"]}["management_to_total_expenses"]
-    assert (management["threshold"], management["status"]) == ("<= 0.2", "ok")
+    assert (management["threshold"], management["status"], management["policy"]) == (
+        "<= 0.20", "ok", "charity_trust_deed")
     assert not any("THRESHOLD MISSED" in note for note in doc["notes"])
 
 
 def test_program_ratio_against_prior_year_income(books):
+    spending_policy_set(trust=books.trust, preset="foundation_public", user=system_user())
     books.move(D(2025, 3, 1), "gift", "100201", "410102", "SMILE", "1000")
     books.move(D(2025, 4, 1), "gift", "100201", "410101", "GEN", "1000")
     books.move(D(2026, 3, 1), "packs", "510101", "100201", "SMILE", "900")

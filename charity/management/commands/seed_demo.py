@@ -22,11 +22,11 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from charity import roles
-from charity.demo import demo_year
+from charity.demo import DEMO_SPENDING_POLICY, demo_year
 from charity.importers import KINDS, importer_class
 from charity.models import Membership, Trust
 from charity.roles import ROLE_PERMISSIONS
-from charity.services import trust_create
+from charity.services import spending_policy_set, trust_create
 from ledger.csvio import run_import
 from ledger.models import JournalEntry
 from ledger.services import period_close, system_user
@@ -96,6 +96,7 @@ class Command(BaseCommand):
                 raise CommandError("the database is not empty; use --reset to start over (everything is deleted)")
             call_command("flush", interactive=False, verbosity=0)
         trust = trust_create(**DEMO_TRUST, user=system_user())
+        spending_policy_set(trust=trust, **DEMO_SPENDING_POLICY, user=system_user())
         officer = self._users(options["passwords"], trust)
         period_close(book=trust.book, month=f"{year - 1}-12", user=system_user())
         for kind in KINDS:

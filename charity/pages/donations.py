@@ -64,9 +64,14 @@ def _gift(trust, external_id: str) -> Donation:
     return donation
 
 
+FORM_FIELDS = {"id_code": "donor_id_code"}  # a service's field -> the form's, where they differ
+
+
 def _refused(form, exc) -> None:
     """A service's refusal as an error on the field it names (on the form when the form has no such field)."""
     field = getattr(exc, "field", None)
+    if field in FORM_FIELDS and field not in form.fields:
+        field = FORM_FIELDS[field]
     form.add_error(field if field in form.fields else None, exc.message)
 
 
@@ -207,6 +212,10 @@ class GiftForm(forms.Form):
                                "donor; blank: an anonymous walk-in gift."))
     donor_kind = forms.ChoiceField(label=gettext_lazy("A new donor is"), choices=DonorKind.choices,
                                    initial=DonorKind.INDIVIDUAL)
+    donor_id_code = forms.CharField(
+        label=gettext_lazy("A new donor's identity number or credit code"), max_length=40, required=False,
+        help_text=gettext_lazy("Optional: an individual's resident identity number or an organisation's unified "
+                               "social credit code, printed on the acknowledgement."))
     channel = forms.ChoiceField(label=gettext_lazy("Channel"), choices=Channel.choices)
     fund = forms.ModelChoiceField(label=gettext_lazy("Fund"), queryset=Fund.objects.none(), to_field_name="code")
     amount = forms.DecimalField(label=gettext_lazy("Amount"), max_digits=14, decimal_places=2,
@@ -240,7 +249,8 @@ def _donor_for(form, trust, user) -> Donor | None:
     name = (data.get("donor_name") or "").strip()
     if not name:
         return None
-    return services.donor_create(trust=trust, kind=data["donor_kind"], name=name, by=user)
+    return services.donor_create(trust=trust, kind=data["donor_kind"], name=name, by=user,
+                                 id_code=data.get("donor_id_code") or "")
 
 
 @login_required

@@ -384,3 +384,23 @@ def test_donor_api_takes_and_validates_the_code(trust, officer, client):
     assert made.status_code == 201 and made.json()["id_code"] == CREDIT_CODE
     changed = client.patch("/api/v1/trusts/CWCT/donors/D-7/", {"id_code": ""}, content_type="application/json")
     assert changed.status_code == 200 and changed.json()["id_code"] == ""
+
+
+def test_a_new_donor_on_the_gift_form_takes_a_checked_code(setup, officer, client):
+    """The gift form's new donor: a bad check character is an error on its field and writes neither donor nor
+    gift; a good code is kept and printed on the acknowledgement."""
+    from django.utils import timezone
+
+    data = {"trust": "CWCT", "external_id": "G-9", "date": timezone.localdate().isoformat(), "donor": "",
+            "donor_name": "新单位", "donor_kind": "organisation", "donor_id_code": CREDIT_CODE[:-1] + "4",
+            "channel": "bank", "fund": "GEN", "amount": "10.00", "currency": "CNY", "fx_rate": "", "item": "",
+            "quantity": "", "description": ""}
+    client.force_login(officer)
+    bad = client.post("/office/donations/new/?trust=CWCT", data)
+    assert bad.status_code == 400 and 'data-field="donor_id_code"' in bad.content.decode()
+    assert not Donor.objects.filter(name="新单位").exists() and not setup["cny"].trust.donations.filter(
+        external_id="G-9").exists()
+    good = client.post("/office/donations/new/?trust=CWCT", {**data, "donor_id_code": CREDIT_CODE})
+    assert good.status_code == 302
+    assert Donor.objects.get(name="新单位").id_code == CREDIT_CODE
+    assert CREDIT_CODE in text_of(client.get("/office/donations/gift/G-9/receipt.pdf?trust=CWCT").content)

@@ -118,7 +118,7 @@ class PostedAdmin(ServiceAdmin):
 class TrustForm(ServiceForm):
     class Meta:
         model = Trust
-        fields = ("code", "name", "name_en", "trustee", "supervisor", "filing_number")
+        fields = ("code", "name", "name_en", "trustee", "co_trustee", "supervisor", "filing_number")
 
     def run(self, data):
         return trust_create(user=self.user, **{k: data.get(k) or "" for k in self.Meta.fields})
@@ -145,10 +145,12 @@ class TrustAdmin(ServiceAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return TrustForm.Meta.fields
-        return ("code", "name", "name_en", "trustee", "supervisor", "filing_number", "expense_approval_threshold")
+        return ("code", "name", "name_en", "trustee", "co_trustee", "supervisor", "filing_number",
+                "expense_approval_threshold")
 
     def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else ("code", "name", "name_en", "trustee", "supervisor", "filing_number")
+        return () if obj is None else ("code", "name", "name_en", "trustee", "co_trustee", "supervisor",
+                                       "filing_number")
 
 
 class SpendingPolicyForm(ServiceForm):
@@ -213,7 +215,7 @@ class FundAdmin(PostedAdmin):
 
 # -- donors --------------------------------------------------------------------------------------------------
 
-DONOR_FIELDS = ("kind", "name", "anonymous", "email", "phone", "address", "user")
+DONOR_FIELDS = ("kind", "name", "anonymous", "email", "phone", "address", "id_code", "user")
 
 
 class DonorAddForm(ServiceForm):

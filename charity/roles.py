@@ -9,6 +9,10 @@ administrator    every permission in every trust but ``view_pii`` (the Django gr
                  holds everything); the only role that spans trusts, and the only one that may enter the admin
 Donors hold no role: donor-facing views show only the signed-in donor's own records.
 
+Donors' identity numbers and credit codes (``view_donor_identity``) are seen unmasked by the finance officer, who
+records them and asks the co-trustee for the official receipts, and by the auditor, who matches official
+receipts to donors; the approver sees them masked. The donor sees her own on her receipts.
+
 Seeing beneficiaries' identity numbers and phones unmasked needs ``beneficiaries.view_pii``, which no role holds,
 the administrator neither; grant it to a person by name. A permission granted to a user directly (or through a
 group other than the roles) counts in every trust: only an administrator can grant one.
@@ -30,10 +34,11 @@ DRAFT_ENTRIES = "charity.post_journal_entries"
 APPROVE_ENTRIES = "charity.approve_journal_entries"
 APPROVE_EXPENSES = "charity.approve_expenses"
 AUDIT_LOG = "charity.view_audit_log"
+DONOR_IDENTITY = "charity.view_donor_identity"
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     OFFICER: frozenset({
-        READ, RECORD, DRAFT_ENTRIES,
+        READ, RECORD, DRAFT_ENTRIES, DONOR_IDENTITY,
         "beneficiaries.register_beneficiaries", "beneficiaries.draft_disbursements", "beneficiaries.manage_stock",
         "ledger.post_entries", "ledger.manage_funds",
     }),
@@ -42,7 +47,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         "beneficiaries.approve_disbursements", "beneficiaries.manage_programs",
         "ledger.post_entries", "ledger.close_periods",
     }),
-    AUDITOR: frozenset({READ, AUDIT_LOG}),
+    AUDITOR: frozenset({READ, AUDIT_LOG, DONOR_IDENTITY}),
 }
 
 

@@ -16,7 +16,8 @@ from rest_framework.response import Response
 
 from beneficiaries.privacy import people_reached
 from charity import services
-from charity.models import ANONYMOUS_NAME, Channel, Donation, Donor, Receipt, Refund
+from charity.idcodes import may_see
+from charity.models import ANONYMOUS_NAME, Channel, Donation, Donor, OfficialReceipt, Receipt, Refund
 from charity.roles import RECORD
 from charity.selectors import donation_trace, gift_uses
 from ledger.models import Fund
@@ -44,6 +45,15 @@ class GiftFieldsMixin(serializers.Serializer):
     fund = serializers.SlugRelatedField(slug_field="code", read_only=True)
     receipt = serializers.SerializerMethodField(help_text="label of the valid receipt (null when none)")
     refunded_cny = serializers.SerializerMethodField()
+    official_receipt = serializers.SerializerMethodField(
+        help_text="the official donation receipt (公益事业捐赠票据) issued by the co-trustee (null when none yet)")
+
+    def get_official_receipt(self, d) -> dict | None:
+        try:
+            o = d.official_receipt
+        except OfficialReceipt.DoesNotExist:
+            return None
+        return OfficialReceiptSerializer(o).data
 
     def get_amount(self, d) -> str:
         return str(d.amount.amount)
@@ -64,6 +74,23 @@ class GiftFieldsMixin(serializers.Serializer):
         return money(refunded)
 
 
+class OfficialReceiptSerializer(serializers.ModelSerializer):
+    donation = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+
+    class Meta:
+        model = OfficialReceipt
+        fields = ["donation", "receipt_code", "receipt_number", "check_code", "issued_on", "issuer"]
+
+
+class OfficialReceiptInputSerializer(StrictInput):
+    receipt_code = serializers.CharField(max_length=8, help_text="票据代码, 8 digits")
+    receipt_number = serializers.CharField(max_length=10, help_text="票据号码, 10 digits")
+    check_code = serializers.CharField(max_length=6, help_text="校验码, 6 letters or digits")
+    issued_on = serializers.DateField(help_text="开票日期")
+    issuer = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                   help_text="blank: the trust's co-trustee")
+
+
 class DonationSerializer(GiftFieldsMixin, serializers.ModelSerializer):
     donor = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
     donor_name = serializers.SerializerMethodField()
@@ -74,7 +101,7 @@ class DonationSerializer(GiftFieldsMixin, serializers.ModelSerializer):
         model = Donation
         fields = ["external_id", "date", "donor", "donor_name", "amount", "currency", "fx_rate", "amount_cny",
                   "channel", "fund", "item", "quantity", "description", "receipt", "refunded_cny", "entry",
-                  "created_by", "created_at"]
+                  "created_by", "created_at", "official_receipt"]
 
     def get_donor_name(self, d) -> str:
         return d.donor.name if d.donor else ANONYMOUS_NAME
@@ -178,7 +205,7 @@ class DonationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BooksVie
     def scoped_queryset(self):
         return (
             Donation.objects.filter(trust=self.trust)
-            .select_related("donor", "fund", "entry", "created_by", "trust")
+            .select_related("donor", "fund", "entry", "created_by", "trust", "official_receipt")
             .prefetch_related(valid_receipts())
             .annotate(refunded=refunded_sum())
             .order_by("-date", "-pk")
@@ -216,11 +243,24 @@ class DonationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BooksVie
         refund = Refund.objects.select_related("donation", "entry", "created_by").get(pk=refund.pk)
         return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=OfficialReceiptInputSerializer, responses={201: OfficialReceiptSerializer},
+                   parameters=[IDEMPOTENCY_KEY])
+    @action(detail=True, methods=["post"], url_path="official-receipt")
+    def official_receipt(self, request, *args, **kwargs):
+        """Record the official donation receipt (公益事业捐赠票据) the co-trustee issued for the gift: 票据代码,
+        票据号码, 校验码, 开票日期 and the issuer. One per gift; refused for a gift refunded in full."""
+        donation = self.get_object()
+        data = OfficialReceiptInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        official = services.official_receipt_record(donation=donation, user=request.user, channel="api",
+                                                    **data.validated_data)
+        return Response(OfficialReceiptSerializer(official).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(responses=PDF)
     @action(detail=True, methods=["get"])
     def receipt(self, request, *args, **kwargs):
         """The PDF of the gift's valid receipt (404 when every receipt of it was voided)."""
-        return pdf_response(valid_receipt(self.get_object()))
+        return pdf_response(valid_receipt(self.get_object()), reveal_id_code=may_see(request.user, self.trust))
 
     @extend_schema(responses=TraceSerializer)
     @action(detail=True, methods=["get"])

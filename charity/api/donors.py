@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from charity import services
+from charity.idcodes import shown_id_code
 from charity.models import Donor, DonorKind
 from charity.roles import RECORD
 
@@ -18,10 +19,18 @@ from .filters import DonorFilter
 
 class DonorSerializer(serializers.ModelSerializer):
     user = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="linked sign-in account")
+    id_code = serializers.SerializerMethodField(
+        help_text="identity number (individual) or unified social credit code (organisation); masked without "
+                  "charity.view_donor_identity")
 
     class Meta:
         model = Donor
-        fields = ["external_id", "kind", "name", "anonymous", "email", "phone", "address", "user", "created_at"]
+        fields = ["external_id", "kind", "name", "anonymous", "email", "phone", "address", "user", "created_at",
+                  "id_code"]
+
+    def get_id_code(self, d) -> str:
+        request = self.context.get("request")
+        return shown_id_code(d.id_code, user=getattr(request, "user", None), trust=d.trust)
 
 
 class DonorChangeSerializer(StrictInput):
@@ -31,6 +40,9 @@ class DonorChangeSerializer(StrictInput):
     email = serializers.CharField(max_length=254, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
     address = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    id_code = serializers.CharField(max_length=40, required=False, allow_blank=True,
+                                    help_text="resident identity number (individual) or unified social credit code "
+                                              "(organisation), check character verified")
     user = serializers.CharField(max_length=150, required=False, allow_null=True, allow_blank=True,
                                  help_text="username of the sign-in account to link (blank or null: unlink)")
 
@@ -52,7 +64,7 @@ class DonorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BooksViewSe
     queryset = Donor.objects.none()
 
     def scoped_queryset(self):
-        return Donor.objects.filter(trust=self.trust).select_related("user").order_by("external_id", "pk")
+        return Donor.objects.filter(trust=self.trust).select_related("user", "trust").order_by("external_id", "pk")
 
     def _changes(self, data: dict) -> dict:
         if "user" in data:
@@ -61,7 +73,8 @@ class DonorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BooksViewSe
         return data
 
     def _shown(self, donor, code=status.HTTP_200_OK):
-        return Response(DonorSerializer(self.scoped_queryset().get(pk=donor.pk)).data, status=code)
+        return Response(DonorSerializer(self.scoped_queryset().get(pk=donor.pk), context={"request": self.request}).data,
+                        status=code)
 
     @extend_schema(request=DonorCreateSerializer, responses={201: DonorSerializer})
     def create(self, request, *args, **kwargs):

@@ -5,7 +5,7 @@ views' ``scoped_queryset``."""
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Q
+from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django_filters import rest_framework as filters
 from rest_framework import serializers
 
@@ -20,7 +20,7 @@ from beneficiaries.models import (
     StockMoveKind,
 )
 from charity.models import AuditEvent, Channel, Donation, Donor, DonorKind, Expense, ExpenseKind, ExpenseRequest
-from charity.models import ManualEntry, Receipt
+from charity.models import ManualEntry, Receipt, Refund
 from ledger.models import JournalEntry
 
 from .base import book_date
@@ -92,12 +92,38 @@ class DonationFilter(filters.FilterSet):
         fields = ["date_from", "date_to", "fund", "channel", "donor"]
 
 
+OFFICIAL_CHOICES = (("lacking", "lacking"), ("recorded", "recorded"))
+
+
 class ReceiptFilter(filters.FilterSet):
     year = filters.NumberFilter(field_name="year")
+    official = filters.ChoiceFilter(
+        choices=OFFICIAL_CHOICES, method="by_official",
+        help_text="lacking: valid receipts whose gift has no official donation receipt (公益事业捐赠票据) yet; "
+                  "recorded: those whose gift has one")
 
     class Meta:
         model = Receipt
-        fields = ["year"]
+        fields = ["year", "official"]
+
+    def by_official(self, queryset, name, value):
+        return official_filter(queryset, value, prefix="donation__")
+
+
+def official_filter(queryset, value: str, *, prefix: str = ""):
+    """``lacking``: gifts (or their receipts) still waiting for an official receipt -- valid, not refunded in
+    full, none recorded; ``recorded``: those that have one."""
+    if value == "recorded":
+        return queryset.filter(**{f"{prefix}official_receipt__isnull": False})
+    if value != "lacking":
+        return queryset
+    waiting = queryset.filter(**{f"{prefix}official_receipt__isnull": True})
+    if prefix:  # receipts: the valid ones only (a voided acknowledgement's gift shows on its valid one)
+        waiting = waiting.filter(voided_at__isnull=True)
+    refunded_in_full = Refund.objects.filter(donation=OuterRef(f"{prefix}pk" if prefix else "pk")).values(
+        "donation").annotate(total=Sum("amount_cny")).values("total")
+    return waiting.annotate(_refunded=Subquery(refunded_in_full)).filter(
+        Q(_refunded__isnull=True) | Q(_refunded__lt=F(f"{prefix}amount_cny")))
 
 
 class ExpenseFilter(filters.FilterSet):

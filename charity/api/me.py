@@ -22,7 +22,8 @@ class MeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Donor
-        fields = ["external_id", "kind", "name", "anonymous", "email", "phone", "address", "trust", "trust_name"]
+        fields = ["external_id", "kind", "name", "anonymous", "email", "phone", "address", "id_code", "trust",
+                  "trust_name"]
 
 
 class MyDonationSerializer(GiftFieldsMixin, serializers.ModelSerializer):
@@ -31,7 +32,7 @@ class MyDonationSerializer(GiftFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = Donation
         fields = ["external_id", "date", "amount", "currency", "fx_rate", "amount_cny", "channel", "fund",
-                  "fund_name", "item", "quantity", "description", "receipt", "refunded_cny"]
+                  "fund_name", "item", "quantity", "description", "receipt", "refunded_cny", "official_receipt"]
 
 
 def own_donor(request) -> Donor:
@@ -80,7 +81,7 @@ class MyDonationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             return self.queryset
         return (
             Donation.objects.filter(donor=own_donor(self.request))
-            .select_related("fund", "entry", "trust")
+            .select_related("fund", "entry", "trust", "official_receipt")
             .prefetch_related(valid_receipts())
             .annotate(refunded=refunded_sum())
             .order_by("-date", "-pk")

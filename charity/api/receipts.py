@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from charity import services
 from charity.documents import receipt_pdf
+from charity.idcodes import may_see
 from charity.models import ANONYMOUS_NAME, Donation, Receipt
 from charity.roles import RECORD
 
@@ -65,8 +66,10 @@ class VoidResultSerializer(serializers.Serializer):
     reissued = ReceiptSerializer(allow_null=True)
 
 
-def pdf_response(receipt: Receipt, prefix: str = "receipt-") -> HttpResponse:
-    response = HttpResponse(receipt_pdf(receipt), content_type="application/pdf")
+def pdf_response(receipt: Receipt, prefix: str = "receipt-", *, reveal_id_code: bool = True) -> HttpResponse:
+    """The PDF; ``reveal_id_code`` false masks the donor's identity or credit code (a reader without
+    ``charity.view_donor_identity``)."""
+    response = HttpResponse(receipt_pdf(receipt, reveal_id_code=reveal_id_code), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{prefix}{receipt.label}.pdf"'
     return response
 
@@ -105,7 +108,7 @@ class ReceiptViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BooksView
     @extend_schema(responses=PDF)
     @action(detail=True, methods=["get"])
     def pdf(self, request, *args, **kwargs):
-        return pdf_response(self.get_object())
+        return pdf_response(self.get_object(), reveal_id_code=may_see(request.user, self.trust))
 
     @extend_schema(request=VoidSerializer, responses={200: VoidResultSerializer})
     @action(detail=True, methods=["post"])

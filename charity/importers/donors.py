@@ -1,16 +1,19 @@
-from ledger.csvio import KeyedRows, parse_bool, parse_choice, parse_text
+from ledger.csvio import KeyedRows, RowError, parse_bool, parse_choice, parse_text
+
+from ..errors import DonorError
+from ..idcodes import clean_id_code
 
 from ..models import Donor, DonorKind
 from ..services import donor_create
 from ._base import TrustImporter, chunked, parse_cells
 
-FIELDS = ("kind", "name", "anonymous", "email", "phone", "address")
+FIELDS = ("kind", "name", "anonymous", "email", "phone", "address", "id_code")
 
 
 class DonorImporter(TrustImporter):
     kind = "donors"
     required = ("external_id", "kind", "name")
-    optional = ("anonymous", "email", "phone", "address")
+    optional = ("anonymous", "email", "phone", "address", "id_code")
     field_columns = {f: f for f in ("external_id",) + FIELDS}
 
     def check(self, rows):
@@ -24,7 +27,13 @@ class DonorImporter(TrustImporter):
                 ("email", lambda v: parse_text(v, max_length=254)),
                 ("phone", lambda v: parse_text(v, max_length=32)),
                 ("address", lambda v: parse_text(v, max_length=1000)),
+                ("id_code", lambda v: parse_text(v, max_length=40)),
             ))
+            if not bad:
+                try:  # the kind decides which code it is (an identity number or a credit code)
+                    data["id_code"] = clean_id_code(data["id_code"], kind=data["kind"])
+                except DonorError as exc:
+                    bad.append(RowError(row.number, "id_code", exc.message))
             errors += bad
             if not bad:
                 parsed.append((row, data))

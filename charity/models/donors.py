@@ -26,6 +26,11 @@ class Donor(models.Model):
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     address = models.TextField(_("address"), blank=True)
+    id_code = models.CharField(
+        _("identity number or unified social credit code"), max_length=18, blank=True, default="",
+        help_text=_("an individual's resident identity number or an organisation's unified social credit code; "
+                    "printed on the donor's receipts, masked for anyone without the permission to see it"),
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="donor",
         verbose_name=_("user account"),

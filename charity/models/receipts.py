@@ -50,6 +50,12 @@ class Receipt(AppendOnly):
     fund_name = models.CharField(_("fund"), max_length=200)
     trust_name = models.CharField(_("trust name"), max_length=200)
     trust_name_en = models.CharField(_("trust name (English)"), max_length=200, blank=True)
+    trustee_name = models.CharField(_("trustee (at issue)"), max_length=200, blank=True, default="")
+    co_trustee_name = models.CharField(_("co-trustee issuing official receipts (at issue)"), max_length=200,
+                                       blank=True, default="")
+    donor_kind = models.CharField(_("donor kind (at issue)"), max_length=16, blank=True, default="")
+    donor_id_code = models.CharField(_("donor identity or credit code (at issue)"), max_length=18, blank=True,
+                                     default="")
     note = models.CharField(_("note"), max_length=300, blank=True)
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
     voided_by = models.ForeignKey(
@@ -84,3 +90,38 @@ class Receipt(AppendOnly):
     @property
     def voided(self) -> bool:
         return self.voided_at is not None
+
+
+class OfficialReceipt(AppendOnly):
+    """The official donation receipt (公益事业捐赠票据) of a gift, issued by the charitable co-trustee through the
+    fiscal e-receipt system and recorded here by an officer: 票据代码 (8 digits), 票据号码 (10 digits), 校验码
+    (6 characters), 开票日期 and the issuer. One per gift; a (code, number) pair is used once in a trust."""
+
+    trust = models.ForeignKey(Trust, on_delete=models.PROTECT, related_name="official_receipts",
+                              verbose_name=_("trust"))
+    donation = models.OneToOneField(Donation, on_delete=models.PROTECT, related_name="official_receipt",
+                                    verbose_name=_("donation"))
+    receipt_code = models.CharField(_("receipt code (票据代码)"), max_length=8)
+    receipt_number = models.CharField(_("receipt number (票据号码)"), max_length=10)
+    check_code = models.CharField(_("check code (校验码)"), max_length=6)
+    issued_on = models.DateField(_("date of issue (开票日期)"))
+    issuer = models.CharField(_("issuer"), max_length=200)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("recorded by"))
+
+    class Meta:
+        verbose_name = _("official donation receipt")
+        verbose_name_plural = _("official donation receipts")
+        ordering = ["trust", "receipt_code", "receipt_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["trust", "receipt_code", "receipt_number"],
+                                    name="charity_official_receipt_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"{self.receipt_code}-{self.receipt_number}"

@@ -10,6 +10,10 @@ class Trust(models.Model):
     name = models.CharField(_("name (Chinese)"), max_length=200)
     name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
     trustee = models.CharField(_("trustee"), max_length=200, blank=True)
+    co_trustee = models.CharField(
+        _("co-trustee issuing official receipts"), max_length=200, blank=True,
+        help_text=_("the charitable organisation, co-trustee of the trust, that issues the official donation "
+                    "receipts (公益事业捐赠票据) through the fiscal e-receipt system"))
     supervisor = models.CharField(_("supervisor"), max_length=200, blank=True)
     filing_number = models.CharField(_("filing number"), max_length=100, blank=True)
     base_currency = models.CharField(_("base currency"), max_length=3, default="CNY", editable=False)
@@ -34,6 +38,7 @@ class Trust(models.Model):
             ("approve_journal_entries", "Can approve and post manual journal entries drafted by someone else"),
             ("approve_expenses", "Can approve expenses above the trust's threshold drafted by someone else"),
             ("view_audit_log", "Can read the audit log"),
+            ("view_donor_identity", "Can see donors' identity numbers and credit codes unmasked"),
         ]
 
     def __str__(self) -> str:

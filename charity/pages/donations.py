@@ -34,7 +34,9 @@ from charity import services
 from charity.api.donations import refunded_sum, valid_receipts
 from charity.documents import receipt_pdf
 from charity.errors import CharityError
-from charity.models import Channel, Donation, Donor, DonorKind, Receipt
+from charity.idcodes import mask_id_code, may_see, shown_id_code
+from charity.api.filters import official_filter
+from charity.models import Channel, Donation, Donor, DonorKind, OfficialReceipt, Receipt
 from charity.reports.writers import csv_cell
 from charity.roles import READ, RECORD
 from charity.services.donations import donation_unspent
@@ -62,9 +64,14 @@ def _gift(trust, external_id: str) -> Donation:
     return donation
 
 
+FORM_FIELDS = {"id_code": "donor_id_code"}  # a service's field -> the form's, where they differ
+
+
 def _refused(form, exc) -> None:
     """A service's refusal as an error on the field it names (on the form when the form has no such field)."""
     field = getattr(exc, "field", None)
+    if field in FORM_FIELDS and field not in form.fields:
+        field = FORM_FIELDS[field]
     form.add_error(field if field in form.fields else None, exc.message)
 
 
@@ -78,6 +85,9 @@ class GiftFilter(django_filters.FilterSet):
     date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label=gettext_lazy("To"))
     fund = django_filters.ModelChoiceFilter(field_name="fund", to_field_name="code", queryset=Fund.objects.none(),
                                             label=gettext_lazy("Fund"))
+    official = django_filters.ChoiceFilter(
+        method="by_official", label=gettext_lazy("Official receipt"),
+        choices=(("lacking", gettext_lazy("still lacking")), ("recorded", gettext_lazy("recorded"))))
     sort = django_filters.OrderingFilter(
         fields=(("date", "date"), ("amount_cny", "amount"), ("external_id", "number"), ("donor__name", "donor")),
         field_labels={"date": gettext_lazy("date"), "amount_cny": gettext_lazy("amount"),
@@ -87,7 +97,7 @@ class GiftFilter(django_filters.FilterSet):
 
     class Meta:
         model = Donation
-        fields = ["receipt", "donor", "date_from", "date_to", "fund"]
+        fields = ["receipt", "donor", "date_from", "date_to", "fund", "official"]
 
     def __init__(self, *args, trust, **kwargs):
         super().__init__(*args, **kwargs)
@@ -106,16 +116,28 @@ class GiftFilter(django_filters.FilterSet):
             return queryset.none()
         return queryset.filter(pk__in=receipts.values("donation_id"))
 
+    def by_official(self, queryset, name, value):
+        """``lacking``: gifts not refunded in full without an official receipt yet; ``recorded``: with one."""
+        return official_filter(queryset, value)
+
     def by_donor(self, queryset, name, value):
         value = value.strip()
         return queryset.filter(Q(donor__name__icontains=value) | Q(donor__external_id__iexact=value))
 
 
 CSV_HEADER = ["external_id", "date", "receipt", "donor", "donor_id", "amount", "currency", "fx_rate", "amount_cny",
-              "refunded_cny", "channel", "fund", "item", "quantity"]
+              "refunded_cny", "channel", "fund", "item", "quantity", "donor_id_code", "official_receipt"]
 
 
-def _csv(trust, gifts) -> HttpResponse:
+def official_label(donation: Donation) -> str:
+    """``票据代码-票据号码`` of the gift's official receipt, or ``""``."""
+    try:
+        return donation.official_receipt.label
+    except OfficialReceipt.DoesNotExist:
+        return ""
+
+
+def _csv(trust, gifts, *, reveal: bool) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="donations-{trust.code}.csv"'
     response.write("\ufeff")  # a spreadsheet opens the Chinese names as UTF-8
@@ -127,6 +149,8 @@ def _csv(trust, gifts) -> HttpResponse:
             d.external_id, d.date, receipt, d.donor.name if d.donor else "", d.donor.external_id if d.donor else "",
             d.amount.amount, d.amount.currency.code, d.fx_rate, d.amount_cny, d.refunded, d.channel, d.fund.code,
             d.item, d.quantity,
+            (d.donor.id_code if reveal else mask_id_code(d.donor.id_code)) if d.donor else "",
+            official_label(d),
         )])
     return response
 
@@ -134,7 +158,7 @@ def _csv(trust, gifts) -> HttpResponse:
 @login_required
 def donation_list(request):
     trust = trust_for(request, READ)
-    gifts = (Donation.objects.filter(trust=trust).select_related("donor", "fund")
+    gifts = (Donation.objects.filter(trust=trust).select_related("donor", "fund", "official_receipt")
              .prefetch_related(valid_receipts()).annotate(refunded=refunded_sum()).order_by("-date", "-pk"))
     found = GiftFilter(request.GET or None, queryset=gifts, trust=trust)
     status = 200
@@ -145,7 +169,7 @@ def donation_list(request):
         if found.is_bound and not found.form.cleaned_data.get("sort"):
             shown = shown.order_by("-date", "-pk")
     if request.GET.get("format") == "csv" and status == 200:
-        return _csv(trust, shown)
+        return _csv(trust, shown, reveal=may_see(request.user, trust))
     page = Paginator(shown, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -188,6 +212,10 @@ class GiftForm(forms.Form):
                                "donor; blank: an anonymous walk-in gift."))
     donor_kind = forms.ChoiceField(label=gettext_lazy("A new donor is"), choices=DonorKind.choices,
                                    initial=DonorKind.INDIVIDUAL)
+    donor_id_code = forms.CharField(
+        label=gettext_lazy("A new donor's identity number or credit code"), max_length=40, required=False,
+        help_text=gettext_lazy("Optional: an individual's resident identity number or an organisation's unified "
+                               "social credit code, printed on the acknowledgement."))
     channel = forms.ChoiceField(label=gettext_lazy("Channel"), choices=Channel.choices)
     fund = forms.ModelChoiceField(label=gettext_lazy("Fund"), queryset=Fund.objects.none(), to_field_name="code")
     amount = forms.DecimalField(label=gettext_lazy("Amount"), max_digits=14, decimal_places=2,
@@ -221,7 +249,8 @@ def _donor_for(form, trust, user) -> Donor | None:
     name = (data.get("donor_name") or "").strip()
     if not name:
         return None
-    return services.donor_create(trust=trust, kind=data["donor_kind"], name=name, by=user)
+    return services.donor_create(trust=trust, kind=data["donor_kind"], name=name, by=user,
+                                 id_code=data.get("donor_id_code") or "")
 
 
 @login_required
@@ -293,11 +322,27 @@ class RefundForm(forms.Form):
                              widget=forms.TextInput(attrs={"size": 40}))
 
 
+class OfficialReceiptForm(forms.Form):
+    receipt_code = forms.CharField(label=gettext_lazy("Receipt code (票据代码)"), max_length=8,
+                                   help_text=gettext_lazy("8 digits"))
+    receipt_number = forms.CharField(label=gettext_lazy("Receipt number (票据号码)"), max_length=10,
+                                     help_text=gettext_lazy("10 digits"))
+    check_code = forms.CharField(label=gettext_lazy("Check code (校验码)"), max_length=6,
+                                 help_text=gettext_lazy("6 letters or digits"))
+    issued_on = forms.DateField(label=gettext_lazy("Date of issue (开票日期)"))
+    issuer = forms.CharField(label=gettext_lazy("Issuer"), max_length=200, required=False,
+                             help_text=gettext_lazy("Blank: the trust's co-trustee."))
+
+
+def _official(donation: Donation):
+    return OfficialReceipt.objects.filter(donation=donation).first()
+
+
 def _refund_number(donation: Donation) -> str:
     return f"RF-{donation.external_id}"[:54] + f"-{donation.refunds.count() + 1}"
 
 
-def _gift_context(request, trust, donation, reissue=None, refund=None, attach=None) -> dict:
+def _gift_context(request, trust, donation, reissue=None, refund=None, attach=None, official=None) -> dict:
     receipts = list(donation.receipts.select_related("voided_by").order_by("-pk"))
     refunds = list(donation.refunds.select_related("created_by").order_by("date", "pk"))
     refunded = sum((r.amount.amount for r in refunds), Decimal("0"))
@@ -306,6 +351,10 @@ def _gift_context(request, trust, donation, reissue=None, refund=None, attach=No
         "valid": next((r for r in receipts if r.voided_at is None), None),
         "refunds": refunds, "left": donation.amount.amount - refunded,
         "unspent": donation_unspent(donation),
+        "official": _official(donation),
+        "official_form": official or OfficialReceiptForm(initial={"issuer": trust.co_trustee}),
+        "donor_id_code": shown_id_code(donation.donor.id_code, user=request.user, trust=trust)
+        if donation.donor else "",
         "can_record": allowed(request.user, RECORD, trust.book),
         "reissue_form": reissue or ReissueForm(),
         "refund_form": refund or RefundForm(initial={"external_id": _refund_number(donation),
@@ -322,7 +371,7 @@ def donation_detail(request, external_id: str):
         return render(request, "charity/office_donation.html", _gift_context(request, trust, donation))
     require(request.user, RECORD, trust.book)  # the services' own rule, asked before the form (403, not 400)
     action = request.POST.get("action")
-    reissue = refund = attach = None
+    reissue = refund = attach = official = None
     if action in (attaching.ATTACH, attaching.REMOVE):
         done, attach = attaching.handle(request, target=donation, attachments=donation.attachments.all())
         if done:
@@ -343,6 +392,17 @@ def donation_detail(request, external_id: str):
                     messages.success(request, _("Receipt %(old)s voided; receipt %(new)s issued.") % {
                         "old": receipt.label, "new": new.label if new else "—"})
                     return redirect(_url("office-donation", trust, external_id=donation.external_id))
+    elif action == "official":
+        official = OfficialReceiptForm(request.POST)
+        if official.is_valid():
+            try:
+                done = services.official_receipt_record(donation=donation, user=request.user, channel="web",
+                                                        **official.cleaned_data)
+            except (CharityError, LedgerError) as exc:
+                _refused(official, exc)
+            else:
+                messages.success(request, _("Official receipt %(label)s recorded.") % {"label": done.label})
+                return redirect(_url("office-donation", trust, external_id=donation.external_id))
     elif action == "refund":
         refund = RefundForm(request.POST)
         if refund.is_valid():
@@ -359,7 +419,7 @@ def donation_detail(request, external_id: str):
     else:
         messages.error(request, _("Choose what to do with the gift."))
     context = _gift_context(request, trust, _gift(trust, external_id), reissue=reissue, refund=refund,
-                            attach=attach)
+                            attach=attach, official=official)
     return render(request, "charity/office_donation.html", context, status=400)
 
 
@@ -375,7 +435,8 @@ def donation_receipt(request, external_id: str):
                else receipts.filter(voided_at__isnull=True)).first()
     if receipt is None:
         raise Http404("no such receipt")
-    response = HttpResponse(receipt_pdf(receipt), content_type="application/pdf")
+    response = HttpResponse(receipt_pdf(receipt, reveal_id_code=may_see(request.user, trust)),
+                            content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="receipt-{receipt.label}.pdf"'
     return response
 

@@ -48,7 +48,7 @@ def donor_home(request):
         return render(request, "charity/donor_home.html", {"donor": None, "gifts": []})
     gifts = (
         Donation.objects.filter(donor=donor)
-        .select_related("fund")
+        .select_related("fund", "official_receipt")
         .prefetch_related(Prefetch("receipts", queryset=Receipt.objects.filter(voided_at__isnull=True), to_attr="valid"))
         .order_by("-date", "-pk")
     )

@@ -10,7 +10,10 @@ batch's day as the period, the ``batch`` column and the PDF's order (by batch) d
 
 Receipt register: every receipt number whose gift is dated in the period (receipt numbers run per year of the
 gift's date), valid or void, in number order; anonymous donors and walk-in gifts show as anonymous; totals of
-numbers used, valid and void, and a check for gaps in the numbers.
+numbers used, valid and void, and a check for gaps in the numbers. The last two columns give the official
+donation receipt (公益事业捐赠票据, ``票据代码-票据号码`` and 开票日期) the co-trustee issued for the gift; a valid
+receipt whose gift has none yet is counted as lacking one (the API's ``receipts/?official=lacking`` and the
+office's donation list filter list them).
 
 Both stream their rows from one query (``iterator``), so queries do not grow with the rows.
 """
@@ -138,19 +141,21 @@ class ReceiptRegister(Report):
     cacheable = False  # receipts are issued and voided without an entry
 
     COLUMNS = [
-        Column("number", "票据号", "Number", width=1.1),
+        Column("number", "票据号", "Number", width=1.2),
         Column("status", "状态", "Status", width=0.7),
         Column("date", "捐赠日期", "Gift date", "date"),
         Column("donation", "捐赠编号", "Gift", width=1.0),
-        Column("donor", "捐赠人", "Donor", width=1.8),
+        Column("donor", "捐赠人", "Donor", width=1.4),
         Column("amount", "原币金额", "Amount", "amount"),
         Column("currency", "币种", "Cur.", width=0.5),
         Column("amount_cny", "人民币金额", "Amount (CNY)", "amount"),
         Column("fund_code", "基金", "Fund", width=0.7),
-        Column("issued_at", "开具时间", "Issued at", width=1.4),
-        Column("officer", "开具人", "Issued by", width=0.9),
-        Column("voided_at", "作废时间", "Voided at", width=1.4),
-        Column("void_reason", "作废原因", "Reason for the void", width=1.8),
+        Column("issued_at", "开具时间", "Issued at", width=1.1),
+        Column("officer", "开具人", "Issued by", width=0.8),
+        Column("voided_at", "作废时间", "Voided at", width=1.0),
+        Column("void_reason", "作废原因", "Reason for the void", width=1.2),
+        Column("official_receipt", "公益事业捐赠票据", "Official receipt", width=1.3),
+        Column("official_issued_on", "开票日期", "Issued on", "date", width=0.9),
     ]
 
     def build(self) -> ReportData:
@@ -158,10 +163,10 @@ class ReceiptRegister(Report):
         trust = trust_of(self.book)
         receipts = (
             Receipt.objects.filter(trust=trust, date__gte=p.date_from, date__lte=p.date_to)
-            .select_related("donation")
+            .select_related("donation__official_receipt")
             .order_by("year", "number")
         )
-        tally = {"valid": 0, "void": 0, "valid_fen": ZERO, "void_fen": ZERO}
+        tally = {"valid": 0, "void": 0, "valid_fen": ZERO, "void_fen": ZERO, "lacking": 0}
         numbers: dict[int, list[int]] = defaultdict(list)
 
         def when(value):
@@ -170,8 +175,10 @@ class ReceiptRegister(Report):
         def rows():
             for r in receipts.iterator(chunk_size=2000):
                 numbers[r.year].append(r.number)
+                official = getattr(r.donation, "official_receipt", None)  # none yet: RelatedObjectDoesNotExist
                 if r.voided_at is None:
                     tally["valid"] += 1
+                    tally["lacking"] += official is None
                     tally["valid_fen"] += r.amount_cny
                 else:
                     tally["void"] += 1
@@ -181,6 +188,7 @@ class ReceiptRegister(Report):
                     r.label, "作废 void" if r.voided_at else "有效 issued", r.date, r.donation.external_id, donor,
                     r.amount.amount, r.amount.currency.code, r.amount_cny, r.fund_code, when(r.issued_at),
                     r.officer_name, when(r.voided_at), r.void_reason,
+                    official.label if official else "", official.issued_on if official else None,
                 )
 
         def gaps() -> list[str]:
@@ -197,6 +205,9 @@ class ReceiptRegister(Report):
                 " Receipt numbers run without gaps per year of the gift's date; a voided receipt keeps its number. "
                 "Anonymous donors and walk-in gifts show as anonymous.",
             ]
+            if tally["lacking"]:
+                lines.append(f"尚未开具公益事业捐赠票据的有效捐赠 Valid receipts whose gift still lacks an official "
+                             f"receipt: {tally['lacking']}")
             if found:
                 lines.append("号码缺失 NUMBERS MISSING: " + ", ".join(found[:50]) + (" ..." if len(found) > 50 else ""))
             return lines
@@ -206,7 +217,7 @@ class ReceiptRegister(Report):
             rows=rows(),
             totals=lambda: [Row(("TOTAL", tally["valid"] + tally["void"], None, "", "有效票据金额合计 Total of "
                                  "valid receipts", None, "CNY", amount(0) + tally["valid_fen"], "", None, "", None,
-                                 ""), "total")],
+                                 "", "", None), "total")],
             summary=lambda: [
                 {"key": "used", "label": "使用票据号 Numbers used", "value": tally["valid"] + tally["void"]},
                 {"key": "issued", "label": "有效 Valid (issued)", "value": tally["valid"]},
@@ -216,6 +227,8 @@ class ReceiptRegister(Report):
                 {"key": "amount_voided", "label": "作废票据金额 Amount of voided receipts (CNY)",
                  "value": amount(0) + tally["void_fen"]},
                 {"key": "gaps", "label": "缺号 Numbers missing", "value": len(gaps())},
+                {"key": "lacking_official", "label": "尚缺公益事业捐赠票据 Valid receipts lacking an official receipt",
+                 "value": tally["lacking"]},
             ],
             notes=notes,
         )

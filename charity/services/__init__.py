@@ -5,7 +5,7 @@ from .donors import donor_create, donor_update  # noqa: F401
 from .expenses import (  # noqa: F401
     expense_record, expense_request_approve, expense_request_draft, expense_request_reject, trust_set_expense_threshold,
 )
-from .receipts import receipt_issue, receipt_void  # noqa: F401
+from .receipts import official_receipt_record, receipt_issue, receipt_void  # noqa: F401
 from .trust import trust_create  # noqa: F401
 from .closing import year_close  # noqa: F401
 from .journal import manual_entry_approve, manual_entry_draft, manual_entry_reject, manual_reversal_draft  # noqa: F401

@@ -7,13 +7,14 @@ from ledger import bounds
 from ledger.authority import require
 
 from ..errors import DonorError
+from ..idcodes import clean_id_code
 from ..roles import RECORD
 from ..models import Donor, DonorKind, Trust
 
-EDITABLE = ("kind", "name", "anonymous", "email", "phone", "address", "user")
+EDITABLE = ("kind", "name", "anonymous", "email", "phone", "address", "id_code", "user")
 
 
-def _clean(*, kind: str, name: str, email: str, phone: str, address: str) -> dict:
+def _clean(*, kind: str, name: str, email: str, phone: str, address: str, id_code: str = "") -> dict:
     for field, value in (("name", name), ("email", email), ("phone", phone), ("address", address)):
         bounds.check_text(value, field=field, error=DonorError, what=f"the donor's {field}")
     if kind not in DonorKind.values:
@@ -32,17 +33,21 @@ def _clean(*, kind: str, name: str, email: str, phone: str, address: str) -> dic
         raise DonorError("a phone number is at most 32 characters", field="phone")
     if len(address or "") > 1000:
         raise DonorError("an address is at most 1000 characters", field="address")
-    return {"kind": kind, "name": name, "email": email, "phone": phone, "address": (address or "").strip()}
+    bounds.check_text(id_code, field="id_code", error=DonorError, what="the donor's identity or credit code")
+    return {"kind": kind, "name": name, "email": email, "phone": phone, "address": (address or "").strip(),
+            "id_code": clean_id_code(id_code, kind=kind)}
 
 
 @transaction.atomic
 def donor_create(
     *, trust: Trust, kind: str, name: str, external_id: str = "", anonymous: bool = False, email: str = "",
-    phone: str = "", address: str = "", user=None, by,
+    phone: str = "", address: str = "", id_code: str = "", user=None, by,
 ) -> Donor:
-    """A donor of ``trust``; ``user`` is the donor's own sign-in account (if any), ``by`` the acting user."""
+    """A donor of ``trust``; ``user`` is the donor's own sign-in account (if any), ``by`` the acting user.
+    ``id_code``: an individual's resident identity number or an organisation's unified social credit code
+    (``charity.idcodes``), optional."""
     require(by, RECORD, trust.book)
-    fields = _clean(kind=kind, name=name, email=email, phone=phone, address=address)
+    fields = _clean(kind=kind, name=name, email=email, phone=phone, address=address, id_code=id_code)
     external_id = (external_id or "").strip()
     if len(external_id) > 64:
         raise DonorError("an external id is at most 64 characters", field="external_id")
@@ -70,7 +75,7 @@ def donor_update(*, donor: Donor, by, **changes) -> Donor:
     donor = Donor.objects.select_for_update().get(pk=donor.pk)
     current = {f: getattr(donor, f) for f in EDITABLE}
     current.update(changes)
-    fields = _clean(**{k: current[k] for k in ("kind", "name", "email", "phone", "address")})
+    fields = _clean(**{k: current[k] for k in ("kind", "name", "email", "phone", "address", "id_code")})
     user = current["user"]
     if user is not None and Donor.objects.filter(user=user).exclude(pk=donor.pk).exists():
         raise DonorError(f"user {user.username} is already linked to a donor", field="user")

@@ -1,4 +1,6 @@
-"""Receipts: issued with every donation, numbered without gaps per trust and year, voided but never deleted.
+"""Receipts: the trust's acknowledgement (捐赠确认书), issued with every donation, numbered without gaps per trust
+and year, voided but never deleted; and the official donation receipt (公益事业捐赠票据) that the co-trustee
+issues, recorded against the gift (``official_receipt_record``).
 
 Lock order (the same everywhere, so no two paths deadlock): the ledger's book (taken by ``entry_post`` when the
 donation posts) before the receipt counter of (trust, year).
@@ -8,14 +10,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import connection, transaction
+import datetime as dt
+import re
+
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from ledger.authority import require
 
 from ..errors import ReceiptError
 from ..roles import RECORD
-from ..models import Donation, Receipt, ReceiptCounter, Trust
+from ..models import Donation, OfficialReceipt, Receipt, ReceiptCounter, Trust
 
 
 def _next_number(*, trust: Trust, year: int, pause=None) -> int:
@@ -76,6 +81,8 @@ def _issue(*, donation: Donation, user, amount: Decimal, amount_cny: Decimal, no
         amount=amount, amount_currency=donation.amount.currency.code, fx_rate=donation.fx_rate,
         amount_cny=amount_cny, channel=donation.channel, item=donation.item, quantity=donation.quantity,
         fund_code=fund.code, fund_name=fund.name, trust_name=trust.name, trust_name_en=trust.name_en,
+        trustee_name=trust.trustee, co_trustee_name=trust.co_trustee,
+        donor_kind=donor.kind if donor else "", donor_id_code=donor.id_code if donor else "",
         note=note[:300],
     )
 
@@ -98,3 +105,71 @@ def receipt_void(*, receipt: Receipt, user, reason: str, reissue: bool = False) 
     if reissue:
         return receipt_issue(donation=locked.donation, user=user, note=f"replaces {locked.label}")
     return None
+
+
+RECEIPT_CODE = re.compile(r"^\d{8}$", re.ASCII)
+RECEIPT_NUMBER = re.compile(r"^\d{10}$", re.ASCII)
+CHECK_CODE = re.compile(r"^[0-9A-Za-z]{6}$", re.ASCII)
+
+
+def official_receipt_check(*, receipt_code: str, receipt_number: str, check_code: str) -> tuple[str, str, str]:
+    """The shape of a fiscal e-receipt's identifiers: 票据代码 8 digits, 票据号码 10 digits, 校验码 6 letters or
+    digits. Returns them stripped (the check code upper-cased)."""
+    code, number, check = ((v or "").strip() for v in (receipt_code, receipt_number, check_code))
+    if not RECEIPT_CODE.match(code):
+        raise ReceiptError("a receipt code (票据代码) is 8 digits", field="receipt_code")
+    if not RECEIPT_NUMBER.match(number):
+        raise ReceiptError("a receipt number (票据号码) is 10 digits", field="receipt_number")
+    if not CHECK_CODE.match(check):
+        raise ReceiptError("a check code (校验码) is 6 letters or digits", field="check_code")
+    return code, number, check.upper()
+
+
+@transaction.atomic
+def official_receipt_record(
+    *, donation: Donation, receipt_code: str, receipt_number: str, check_code: str, issued_on: dt.date,
+    issuer: str = "", user, channel: str = "service",
+) -> OfficialReceipt:
+    """Record the official donation receipt (公益事业捐赠票据) the co-trustee issued for ``donation``. One per gift;
+    a (code, number) pair once per trust; never for a gift refunded in full; issued on or after the gift and
+    not after today. ``issuer`` defaults to the trust's co-trustee. Writes an audit-log event with the change."""
+    from ..audit import audit
+
+    trust = donation.trust
+    require(user, RECORD, trust.book)
+    code, number, check = official_receipt_check(receipt_code=receipt_code, receipt_number=receipt_number,
+                                                 check_code=check_code)
+    issuer = (issuer or "").strip() or trust.co_trustee
+    if not issuer:
+        raise ReceiptError("name the issuer (the trust has no co-trustee on record)", field="issuer")
+    if len(issuer) > 200 or "\x00" in issuer:
+        raise ReceiptError("an issuer's name is at most 200 characters", field="issuer")
+    if not isinstance(issued_on, dt.date):
+        raise ReceiptError("the date of issue is a date (YYYY-MM-DD)", field="issued_on")
+    if issued_on < donation.date:
+        raise ReceiptError(f"issued on {issued_on.isoformat()}, before the gift ({donation.date.isoformat()})",
+                           field="issued_on")
+    if issued_on > timezone.localdate():
+        raise ReceiptError(f"issued on {issued_on.isoformat()}, which is after today", field="issued_on")
+    Donation.objects.select_for_update().filter(pk=donation.pk).first()  # one recorder per gift at a time
+    if OfficialReceipt.objects.filter(donation=donation).exists():
+        raise ReceiptError(f"donation {donation.external_id} already has an official receipt", field="donation")
+    amount, _cny = _net(donation)
+    if amount <= 0:
+        raise ReceiptError(f"donation {donation.external_id} has been refunded in full", field="donation")
+    if OfficialReceipt.objects.filter(trust=trust, receipt_code=code, receipt_number=number).exists():
+        raise ReceiptError(f"official receipt {code}-{number} is already recorded for another gift",
+                           field="receipt_number")
+    try:
+        with transaction.atomic():
+            official = OfficialReceipt.objects.create(
+                trust=trust, donation=donation, receipt_code=code, receipt_number=number, check_code=check,
+                issued_on=issued_on, issuer=issuer, recorded_by=user)
+    except IntegrityError:  # a concurrent recorder of the same gift or number
+        raise ReceiptError(f"official receipt {code}-{number} or one for donation {donation.external_id} is "
+                           "already recorded", field="receipt_number") from None
+    audit(user=user, action=f"official_receipt_record {donation.external_id} {official.label}", channel=channel,
+          trust=trust, strict=True,
+          detail={"donation": donation.external_id, "receipt_code": code, "receipt_number": number,
+                  "issued_on": issued_on.isoformat(), "issuer": issuer})
+    return official

@@ -12,10 +12,11 @@ from ..models import Trust
 @transaction.atomic
 def trust_create(
     *, code: str, name: str, user, name_en: str = "", trustee: str = "", supervisor: str = "",
-    filing_number: str = "",
+    filing_number: str = "", co_trustee: str = "",
 ) -> Trust:
     """A trust with its book, default chart of accounts, general unrestricted fund and default programs.
 
+    ``co_trustee``: the charitable organisation that issues the official donation receipts (公益事业捐赠票据).
     Only an administrator (who holds ``charity.add_trust`` everywhere) creates trusts."""
     require(user, "charity.add_trust", None)
     if not code or len(code) > 32 or not code.replace("-", "").replace("_", "").isalnum():
@@ -46,5 +47,5 @@ def trust_create(
         )
     return Trust.objects.create(
         code=code, name=name, name_en=name_en, trustee=trustee, supervisor=supervisor, filing_number=filing_number,
-        book=book, chart_version=chart.CHART_VERSION,
+        co_trustee=(co_trustee or "").strip()[:200], book=book, chart_version=chart.CHART_VERSION,
     )

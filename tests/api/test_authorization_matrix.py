@@ -108,6 +108,7 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     "donation-detail": ({**T, "external_id": "DN-A"}, {"get": BOOKS}),
     "donation-receipt": ({**T, "external_id": "DN-A"}, {"get": BOOKS}),
     "donation-refund": ({**T, "external_id": "DN-A"}, {"post": OFFICER_400}),
+    "donation-official-receipt": ({**T, "external_id": "DN-A"}, {"post": OFFICER_400}),
     "donation-trace": ({**T, "external_id": "DN-A"}, {"get": BOOKS}),
     "receipt-list": (T, {"get": BOOKS}),
     "receipt-detail": ({**T, "label": RECEIPT}, {"get": BOOKS}),

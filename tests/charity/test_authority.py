@@ -128,6 +128,9 @@ MATRIX = {
     "receipt_issue": ({OFFICER}, lambda w, u: trust_services.receipt_issue(donation=w.gift, user=u)),
     "receipt_void": ({OFFICER}, lambda w, u: trust_services.receipt_void(
         receipt=w.gift.receipts.get(), user=u, reason="misprint")),
+    "official_receipt_record": ({OFFICER}, lambda w, u: trust_services.official_receipt_record(
+        donation=w.gift, receipt_code="32010126", receipt_number="0000000001", check_code="A1B2C3", issued_on=D,
+        issuer="中国妇女发展基金会", user=u)),
     "expense_record": ({OFFICER}, lambda w, u: trust_services.expense_record(
         trust=w.trust, external_id="EX-1", date=D, kind="bank_fee", fund=w.gen, amount=Decimal("1.00"), user=u)),
     "program_create": ({APPROVER}, lambda w, u: aid.program_create(

@@ -94,7 +94,7 @@ def test_pdf_in_chinese_extracts_back(trust, funds, officer):
     donation = gift(trust, funds, officer, 1, donor=donor)
     pdf = receipt_pdf(donation.receipts.get())
     text = text_of(pdf).replace("\n", "")
-    for expected in ("捐赠收据", "Donation Receipt", "2026-000001", "熊慧", "CNY 1,200.00", "人民币壹仟贰佰元整",
+    for expected in ("捐赠确认书", "Donation Acknowledgement", "2026-000001", "熊慧", "CNY 1,200.00", "人民币壹仟贰佰元整",
                      "微笑礼包专项资金", "2026-03-02", "关爱妇女儿童慈善信托", "敏 李", "page 1 of 1"):
         assert expected in text, expected
     assert receipt_pdf(donation.receipts.get()) == pdf  # reproducible bytes

@@ -91,7 +91,7 @@ def test_receipt_register(year):
     assert (total["number"], total["status"], total["amount_cny"]) == ("TOTAL", "7", "22000.00")
     summary = {s["key"]: s["value"] for s in json_doc(year.book, "receipt-register", year=2026)["summary"]}
     assert summary == {"used": 7, "issued": 6, "voided": 1, "amount_issued": "22000.00",
-                       "amount_voided": "1000.00", "gaps": 0}
+                       "amount_voided": "1000.00", "gaps": 0, "lacking_official": 6}
     february = csv_rows(year.book, "receipt-register", date_from=D(2026, 2, 1), date_to=D(2026, 2, 28))
     assert [r["number"] for r in february[:-1]] == ["2026-000004", "2026-000005", "2026-000006", "2026-000007"]
     text = pdf_text(render(year.book, "receipt-register", "pdf", year=2026))

@@ -14,6 +14,8 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True)
         parser.add_argument("--name-en", default="")
         parser.add_argument("--trustee", default="")
+        parser.add_argument("--co-trustee", default="",
+                            help="the charitable co-trustee that issues official donation receipts")
         parser.add_argument("--supervisor", default="")
         parser.add_argument("--filing-number", default="")
 
@@ -22,6 +24,7 @@ class Command(BaseCommand):
             trust = trust_create(
                 code=options["code"], name=options["name"], name_en=options["name_en"], trustee=options["trustee"],
                 supervisor=options["supervisor"], filing_number=options["filing_number"], user=system_user(),
+                co_trustee=options["co_trustee"],
             )
         except (CharityError, LedgerError) as exc:
             raise CommandError(f"{exc.field or 'input'}: {exc.message}") from exc

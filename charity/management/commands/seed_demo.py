@@ -37,6 +37,7 @@ DEMO_TRUST = {
     "name": "关爱妇女儿童慈善信托",
     "name_en": "Caring for Women and Children Charity Trust",
     "trustee": "粤信信托有限公司（示例）",
+    "co_trustee": "中国妇女发展基金会",
     "supervisor": "珠江律师事务所（示例）",
     "filing_number": "粤民慈信备〔2026〕001号（示例）",
 }
@@ -86,7 +87,7 @@ class Command(BaseCommand):
         if options["export"]:
             folder = Path(options["export"])
             folder.mkdir(parents=True, exist_ok=True)
-            for kind in KINDS:
+            for kind in (k for k in KINDS if k in data):
                 (folder / f"{kind}.csv").write_bytes(rows_to_csv(data[kind]))
             self.stdout.write(f"wrote the seven CSV files to {folder}")
             if options["no_load"]:
@@ -100,7 +101,7 @@ class Command(BaseCommand):
         officer = self._users(options["passwords"], trust)
         period_close(book=trust.book, month=f"{year - 1}-12", user=system_user())
         for kind in KINDS:
-            rows = data[kind]
+            rows = data.get(kind)
             if not rows:
                 continue
             # Aid already given is recorded by the operator at the shell (the system user), as the import

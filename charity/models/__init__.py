@@ -8,3 +8,4 @@ from .journal import ManualEntry, ManualEntryKind, ManualEntryStatus  # noqa: F4
 from .receipts import Receipt, ReceiptCounter  # noqa: F401
 from .trust import Membership, Role, Trust  # noqa: F401
 from .attachments import Attachment  # noqa: F401
+from .mail import GiftLink, Invitation, MailKind, MailMessage, MailStatus  # noqa: F401

@@ -11,3 +11,8 @@ from .journal import manual_entry_approve, manual_entry_draft, manual_entry_reje
 from .attachments import (  # noqa: F401
     attachment_add, attachment_check, attachment_open, attachment_remove, entry_attachments,
 )
+from .links import gift_link_issue, gift_link_revoke  # noqa: F401
+from .mail import (  # noqa: F401
+    gift_claim_request, invitation_accept, invitation_send, invitations_send_period, mail_mark_bounced, mail_retry,
+    statements_send,
+)

@@ -63,7 +63,7 @@ class MailMessage(models.Model):
     invitation = models.ForeignKey("Invitation", null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="mail", verbose_name=_("invitation"))
     year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
-    to = models.EmailField(_("to"))
+    to = models.EmailField(_("recipient"))
     language = models.CharField(_("language"), max_length=8)
     status = models.CharField(_("status"), max_length=8, choices=MailStatus.choices, default=MailStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)

@@ -28,7 +28,7 @@ SHOWN = 100
 
 class InviteForm(forms.Form):
     date_from = forms.DateField(label=gettext_lazy("Gave from"))
-    date_to = forms.DateField(label=gettext_lazy("to"))
+    date_to = forms.DateField(label=gettext_lazy("Gave until"))
 
 
 class StatementForm(forms.Form):

@@ -4,13 +4,19 @@ from ..models import Donor, DonorKind
 from ..services import donor_create
 from ._base import TrustImporter, chunked, parse_cells
 
-FIELDS = ("kind", "name", "anonymous", "email", "phone", "address")
+FIELDS = ("kind", "name", "anonymous", "email", "phone", "address", "language")
+LANGUAGES = ("zh-hans", "en")
+
+
+def parse_language(text: str) -> str:
+    """The language of the donor's e-mails: ``zh-hans`` (also when blank) or ``en``."""
+    return parse_choice(text, LANGUAGES) if (text or "").strip() else LANGUAGES[0]
 
 
 class DonorImporter(TrustImporter):
     kind = "donors"
     required = ("external_id", "kind", "name")
-    optional = ("anonymous", "email", "phone", "address")
+    optional = ("anonymous", "email", "phone", "address", "language")
     field_columns = {f: f for f in ("external_id",) + FIELDS}
 
     def check(self, rows):
@@ -24,6 +30,7 @@ class DonorImporter(TrustImporter):
                 ("email", lambda v: parse_text(v, max_length=254)),
                 ("phone", lambda v: parse_text(v, max_length=32)),
                 ("address", lambda v: parse_text(v, max_length=1000)),
+                ("language", parse_language),
             ))
             errors += bad
             if not bad:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
@@ -21,7 +22,8 @@ class DonorSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Donor
-        fields = ["external_id", "kind", "name", "anonymous", "email", "phone", "address", "user", "created_at"]
+        fields = ["external_id", "kind", "name", "anonymous", "email", "phone", "address", "user", "created_at",
+                  "language"]
 
 
 class DonorChangeSerializer(StrictInput):
@@ -31,6 +33,8 @@ class DonorChangeSerializer(StrictInput):
     email = serializers.CharField(max_length=254, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
     address = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False,
+                                       help_text="the language of the donor's e-mails")
     user = serializers.CharField(max_length=150, required=False, allow_null=True, allow_blank=True,
                                  help_text="username of the sign-in account to link (blank or null: unlink)")
 

@@ -72,6 +72,20 @@ def _invite(*, donor: Donor, user, kind: str = MailKind.INVITATION, now=None) ->
 
 
 @transaction.atomic
+def trust_set_mail(*, trust: Trust, email_receipts: bool, invitation_days: int, user) -> Trust:
+    """The trust's switches for donors' e-mail: whether recorded gifts e-mail their receipts, and for how many
+    days an invitation's link works. Administrators only (like the trust's other settings)."""
+    require(user, "charity.change_trust", None)
+    if not isinstance(invitation_days, int) or isinstance(invitation_days, bool) or not 1 <= invitation_days <= 365:
+        raise MailError(f"an invitation is valid for 1 to 365 days, not {invitation_days!r}", field="invitation_days")
+    Trust.objects.filter(pk=trust.pk).update(email_receipts=bool(email_receipts), invitation_days=invitation_days)
+    trust.email_receipts, trust.invitation_days = bool(email_receipts), invitation_days
+    audit(user=user, action="trust e-mail settings", trust=trust,
+          detail={"email_receipts": trust.email_receipts, "invitation_days": invitation_days})
+    return trust
+
+
+@transaction.atomic
 def invitation_send(*, donor: Donor, user) -> MailMessage:
     """Invite one donor to the portal: an e-mail with a one-time link to set a password, valid for the trust's
     ``invitation_days``. Sent when the transaction commits."""

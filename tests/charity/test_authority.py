@@ -222,6 +222,8 @@ MATRIX = {
     "invitations_send_period": ({OFFICER}, lambda w, u: trust_services.invitations_send_period(
         trust=w.trust, date_from=D, date_to=D, user=u)),
     "statements_send": ({OFFICER}, lambda w, u: trust_services.statements_send(trust=w.trust, year=2026, user=u)),
+    "trust_set_mail": (set(), lambda w, u: trust_services.trust_set_mail(
+        trust=w.trust, email_receipts=False, invitation_days=7, user=u)),
     "mail_retry": ({OFFICER}, lambda w, u: trust_services.mail_retry(message=w.failed_mail, user=u)),
     "mail_mark_bounced": ({OFFICER}, lambda w, u: trust_services.mail_mark_bounced(
         message=w.sent_mail, user=u, reason="550 no such user")),

@@ -159,3 +159,21 @@ def test_an_expired_invitation_cannot_be_accepted_by_the_service_either(world):
     with pytest.raises(InvalidToken):
         invitation_accept(token="guess", password="a-long-pass-phrase-9")
     assert Donor.objects.get(pk=world["mei"].pk).user_id is None
+
+
+def test_an_administrator_sets_the_trusts_email_switches_in_the_admin(client, world, django_user_model):
+    """Receipts by e-mail off and invitations valid 7 days, through the admin's trust form (the service
+    ``trust_set_mail``); 0 days is refused on the field and nothing changes."""
+    from charity.models import Trust
+
+    admin = grant(django_user_model.objects.create_user("admin", is_staff=True), roles.ADMINISTRATOR)
+    client.force_login(admin)
+    url = f"/admin/charity/trust/{world['trust'].pk}/change/"
+    assert client.get(url).status_code == 200
+    refused = client.post(url, {"expense_approval_threshold": "", "invitation_days": "0"})
+    assert refused.status_code == 200 and Trust.objects.get(pk=world["trust"].pk).invitation_days == 14
+    done = client.post(url, {"expense_approval_threshold": "", "invitation_days": "7"})
+    assert done.status_code == 302
+    trust = Trust.objects.get(pk=world["trust"].pk)
+    assert (trust.email_receipts, trust.invitation_days) == (False, 7)
+    assert AuditEvent.objects.filter(action="trust e-mail settings").exists()

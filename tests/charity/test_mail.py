@@ -133,7 +133,8 @@ def test_a_recorded_gift_sends_one_message_with_the_pdf_and_a_working_link(
     text = pdf_text(pdf)
     path = LINK.search(body)[1]
     assert f"{SITE}{path}" in text.replace("\n", "")  # the same link under the QR code on the receipt
-    assert str(donation.pk) not in path.strip("/g")  # the link is no sequential id
+    # 128 random bits and their signature, no sequential id (/g/<pk>/ is a 404: test_a_wrong_or_revoked_token_is_404)
+    assert re.fullmatch(r"/g/[A-Za-z0-9_-]{22}:[A-Za-z0-9_-]{43}/", path) and donation.pk
     page = client.get(path)
     assert page.status_code == 200 and "3000.00" in page.content.decode()
 

@@ -94,7 +94,8 @@ def gift_public(request, token: str):
     return render(request, "charity/gift_public.html", {
         "donation": donation, "trust": donation.trust, "trace": trace, "months": months, "reach": reach,
         "receipt": receipt, "official_receipt": official_receipt_number(donation),
-        "can_claim": donation.donor_id is not None and bool(donation.donor.email), "form": form,
+        # Offered for every gift with a donor, whether or not an address is on file: the page does not say which.
+        "can_claim": donation.donor_id is not None, "form": form,
         "claimed": claimed,
     }, status=status)
 

@@ -127,11 +127,18 @@ class TrustForm(ServiceForm):
 class TrustSettingsForm(ServiceForm):
     class Meta:
         model = Trust
-        fields = ("expense_approval_threshold",)
+        fields = ("expense_approval_threshold", "email_receipts", "invitation_days")
 
     def run(self, data):
-        return trust_set_expense_threshold(trust=self.instance, threshold=data.get("expense_approval_threshold"),
-                                           user=self.user)
+        from django.db import transaction
+
+        from .services import trust_set_mail
+
+        with transaction.atomic():  # both settings or neither
+            trust_set_mail(trust=self.instance, email_receipts=data.get("email_receipts", False),
+                           invitation_days=data.get("invitation_days"), user=self.user)
+            return trust_set_expense_threshold(trust=self.instance, threshold=data.get("expense_approval_threshold"),
+                                               user=self.user)
 
 
 @admin.register(Trust)
@@ -146,7 +153,7 @@ class TrustAdmin(ServiceAdmin):
         if obj is None:
             return TrustForm.Meta.fields
         return ("code", "name", "name_en", "trustee", "co_trustee", "supervisor", "filing_number",
-                "expense_approval_threshold")
+                "expense_approval_threshold", "email_receipts", "invitation_days")
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else ("code", "name", "name_en", "trustee", "co_trustee", "supervisor",

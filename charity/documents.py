@@ -127,7 +127,29 @@ class ReceiptDocument(Document):
             story.append(para(f"已作废 VOID — {timezone.localtime(r.voided_at):%Y-%m-%d}: {r.void_reason}", self.st["h2"]))
         story.append(para(NOT_OFFICIAL, self.st["small"]))
         story.append(para("感谢您的善心捐赠。Thank you for your generous gift.", self.st["body"]))
+        story += gift_code(r.donation, self.st)
         return story
+
+
+def gift_code(donation, st) -> list:
+    """The gift's QR code and link (``charity.links``), appended to the receipt: where the gift went, no sign-in
+    needed. Nothing when the gift has no live link (revoked, or recorded before links existed)."""
+    from reportlab.graphics.shapes import Drawing
+    from reportlab.platypus import Table
+
+    from .links import gift_url, qr_widget
+    from .services.links import live_link
+
+    link = live_link(donation)
+    if link is None:
+        return []
+    url = gift_url(link)
+    size = 32 * mm
+    code = Drawing(size, size)
+    code.add(qr_widget(url, size))
+    text = [para("扫码查看这笔捐赠的去向（无需登录）", st["body"]),
+            para("Scan to see where this gift went (no sign-in needed):", st["body"]), para(url, st["body"])]
+    return [Table([[code, text]], colWidths=[36 * mm, 144 * mm], style=[("VALIGN", (0, 0), (-1, -1), "MIDDLE")])]
 
 
 def receipt_pdf(receipt: Receipt, *, reveal_id_code: bool = True) -> bytes:

@@ -79,3 +79,15 @@ class AttachmentError(CharityError):
     """A file that cannot be attached (type, size) or an attachment that can no longer be removed."""
 
     code = "attachment_error"
+
+
+class MailError(CharityError):
+    """E-mail to donors, gift links and invitations."""
+
+    code = "mail_error"
+
+
+class InvalidToken(MailError):
+    """A link's token that is wrong, revoked, used or expired: the page answers 404, saying nothing more."""
+
+    code = "invalid_token"

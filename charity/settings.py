@@ -322,6 +322,36 @@ if env_bool("PRODUCTION", False):
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# -- E-mail to donors (charity/mail.py; README "Donors' e-mail, links and invitations") ---------------------------
+# SITE_URL is the address donors reach the site at: the links in e-mails and the QR code on receipts start with it.
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
+# EMAIL_BACKEND: the console in the demo (messages are printed), SMTP when EMAIL_HOST is set, or any backend named
+# (e.g. anymail.backends.amazon_ses.EmailBackend once django-anymail is installed).
+EMAIL_HOST = env("EMAIL_HOST", "")
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                    else "django.core.mail.backends.console.EmailBackend")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Charity Trust Ledger <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The queue's worker (manage.py send_mail_queue) sends at most this many messages a minute.
+MAIL_RATE_PER_MINUTE = env_int("MAIL_RATE_PER_MINUTE", 60)
+# A failed delivery is tried again after these minutes (the last repeats) until MAIL_MAX_ATTEMPTS, then "failed".
+MAIL_MAX_ATTEMPTS = env_int("MAIL_MAX_ATTEMPTS", 5)
+try:
+    MAIL_RETRY_MINUTES = [int(m) for m in env_list("MAIL_RETRY_MINUTES", "1,5,30,120")]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"MAIL_RETRY_MINUTES is not a list of whole minutes: {exc}") from exc
+if not MAIL_RETRY_MINUTES or MAIL_RATE_PER_MINUTE < 1 or MAIL_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("MAIL_RETRY_MINUTES, MAIL_RATE_PER_MINUTE and MAIL_MAX_ATTEMPTS must be set above 0")
+MAIL_STALE_MINUTES = env_int("MAIL_STALE_MINUTES", 15)
+
 # -- Caches -----------------------------------------------------------------------------------------------------
 # "reports": rendered reports under the ledger head they were made from (charity/reports/cache.py). A posted entry
 # gives new keys, so nothing is ever invalidated and any backend is safe. REPORT_CACHE picks it:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
@@ -26,7 +27,7 @@ class DonorSerializer(serializers.ModelSerializer):
     class Meta:
         model = Donor
         fields = ["external_id", "kind", "name", "anonymous", "email", "phone", "address", "user", "created_at",
-                  "id_code"]
+                  "id_code", "language"]
 
     def get_id_code(self, d) -> str:
         request = self.context.get("request")
@@ -43,6 +44,8 @@ class DonorChangeSerializer(StrictInput):
     id_code = serializers.CharField(max_length=40, required=False, allow_blank=True,
                                     help_text="resident identity number (individual) or unified social credit code "
                                               "(organisation), check character verified")
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False,
+                                       help_text="the language of the donor's e-mails")
     user = serializers.CharField(max_length=150, required=False, allow_null=True, allow_blank=True,
                                  help_text="username of the sign-in account to link (blank or null: unlink)")
 

@@ -43,6 +43,10 @@ class TrustImporter(Importer):
 
     domain_errors = (CharityError, LedgerError, AidError)
 
+    # Gifts' receipt e-mails: queued for the worker (send_mail_queue) at its bounded rate; "off" (import_csv
+    # --no-email) queues none.
+    notify = "queue"
+
     def __init__(self, *, book, user, draft: bool = False):
         super().__init__(book=book, user=user, draft=draft)
         from ..models import Trust

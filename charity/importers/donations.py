@@ -114,6 +114,6 @@ class DonationImporter(TrustImporter):
             trust=self.trust, external_id=data["external_id"], date=data["date"], amount=data["amount"],
             currency=data["currency"], fx_rate=data["fx_rate"], fund=data["fund"], channel=data["channel"],
             donor=data["donor"], item=data["item"], quantity=data["quantity"], description=data["description"],
-            user=self.user, unrecorded=True, posting=self.posting,
+            user=self.user, unrecorded=True, posting=self.posting, notify=self.notify,
         )
         return created

@@ -7,13 +7,19 @@ from ..models import Donor, DonorKind
 from ..services import donor_create
 from ._base import TrustImporter, chunked, parse_cells
 
-FIELDS = ("kind", "name", "anonymous", "email", "phone", "address", "id_code")
+FIELDS = ("kind", "name", "anonymous", "email", "phone", "address", "id_code", "language")
+LANGUAGES = ("zh-hans", "en")
+
+
+def parse_language(text: str) -> str:
+    """The language of the donor's e-mails: ``zh-hans`` (also when blank) or ``en``."""
+    return parse_choice(text, LANGUAGES) if (text or "").strip() else LANGUAGES[0]
 
 
 class DonorImporter(TrustImporter):
     kind = "donors"
     required = ("external_id", "kind", "name")
-    optional = ("anonymous", "email", "phone", "address", "id_code")
+    optional = ("anonymous", "email", "phone", "address", "id_code", "language")
     field_columns = {f: f for f in ("external_id",) + FIELDS}
 
     def check(self, rows):
@@ -28,6 +34,7 @@ class DonorImporter(TrustImporter):
                 ("phone", lambda v: parse_text(v, max_length=32)),
                 ("address", lambda v: parse_text(v, max_length=1000)),
                 ("id_code", lambda v: parse_text(v, max_length=40)),
+                ("language", parse_language),
             ))
             if not bad:
                 try:  # the kind decides which code it is (an identity number or a credit code)

@@ -9,3 +9,4 @@ from .receipts import OfficialReceipt, Receipt, ReceiptCounter  # noqa: F401
 from .trust import Membership, Role, Trust  # noqa: F401
 from .attachments import Attachment  # noqa: F401
 from .spending import SpendingPolicy  # noqa: F401
+from .mail import GiftLink, Invitation, MailKind, MailMessage, MailStatus  # noqa: F401

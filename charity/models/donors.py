@@ -24,6 +24,10 @@ class Donor(models.Model):
         _("anonymous"), default=False, help_text=_("the name never appears in public or other donors' output")
     )
     email = models.EmailField(_("email"), blank=True)
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="zh-hans",
+        help_text=_("the language of the e-mails the donor receives"),
+    )
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     address = models.TextField(_("address"), blank=True)
     id_code = models.CharField(

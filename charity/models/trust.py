@@ -22,6 +22,12 @@ class Trust(models.Model):
     expense_approval_threshold = models.DecimalField(
         _("expense approval threshold (CNY)"), max_digits=14, decimal_places=2, null=True, blank=True,
         help_text=_("an expense above this amount is drafted and needs a second person's approval; empty: none"))
+    email_receipts = models.BooleanField(
+        _("e-mail receipts to donors"), default=True,
+        help_text=_("a recorded gift from a donor with an e-mail address sends the receipt by e-mail"))
+    invitation_days = models.PositiveSmallIntegerField(
+        _("invitation valid for (days)"), default=14,
+        help_text=_("how long the link in an invitation to the donor portal can be used"))
     book = models.OneToOneField(Book, on_delete=models.PROTECT, related_name="trust")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -360,7 +360,67 @@ def _gift_context(request, trust, donation, reissue=None, refund=None, attach=No
         "refund_form": refund or RefundForm(initial={"external_id": _refund_number(donation),
                                                       "date": timezone.localdate()}),
         **attaching.context(request, trust, donation.attachments.all(), attach),
+        **_mail_context(donation),
     }
+
+
+def _mail_context(donation: Donation) -> dict:
+    """The gift's link and QR code, and what was e-mailed about it (its receipt; the donor's invitations)."""
+    from django.utils.safestring import mark_safe
+
+    from charity.links import gift_url, qr_svg
+    from charity.models import MailKind, MailMessage
+    from charity.services.links import live_link
+
+    link = live_link(donation)
+    url = gift_url(link) if link else ""
+    mail = MailMessage.objects.filter(donation=donation) if donation.donor_id is None else (
+        MailMessage.objects.filter(Q(donation=donation) | Q(donor_id=donation.donor_id, kind__in=[
+            MailKind.INVITATION, MailKind.CLAIM])))
+    donor = donation.donor
+    return {
+        "link_url": url, "qr": mark_safe(qr_svg(url)) if url else "",  # our own SVG: digits and fixed markup
+        "mail": mail.select_related("donor", "donation").order_by("-created_at", "-pk"),
+        "can_invite": donor is not None and bool(donor.email) and donor.user_id is None,
+        "email_receipts": donation.trust.email_receipts,
+    }
+
+
+MAIL_ACTIONS = ("link_revoke", "link_issue", "invite", "mail_retry", "mail_bounced")
+
+
+def _mail_action(request, donation: Donation, action: str) -> bool:
+    """One of the gift's link and e-mail buttons: one service call; a refusal is shown as a message."""
+    from charity.models import MailMessage
+
+    try:
+        if action == "link_revoke":
+            services.gift_link_revoke(donation=donation, user=request.user, reissue=True)
+            messages.success(request, _("The old link no longer works; the gift has a new one."))
+        elif action == "link_issue":
+            services.gift_link_issue(donation=donation, user=request.user)
+            messages.success(request, _("The gift has a link."))
+        elif action == "invite":
+            if donation.donor is None:
+                raise CharityError(_("An anonymous walk-in gift has no donor to invite."), field="donor")
+            services.invitation_send(donor=donation.donor, user=request.user)
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": donation.donor.email})
+        else:
+            pk = request.POST.get("message", "")
+            message = MailMessage.objects.filter(trust=donation.trust, pk=int(pk)).first() \
+                if pk.isascii() and pk.isdigit() and len(pk) < 12 else None
+            if message is None:
+                raise CharityError(_("No such message."), field="message")
+            if action == "mail_retry":
+                services.mail_retry(message=message, user=request.user)
+                messages.success(request, _("The message is queued again."))
+            else:
+                services.mail_mark_bounced(message=message, user=request.user, reason=request.POST.get("reason", ""))
+                messages.success(request, _("The message is marked bounced."))
+    except CharityError as exc:
+        messages.error(request, exc.message)
+        return False
+    return True
 
 
 @login_required
@@ -374,6 +434,10 @@ def donation_detail(request, external_id: str):
     reissue = refund = attach = official = None
     if action in (attaching.ATTACH, attaching.REMOVE):
         done, attach = attaching.handle(request, target=donation, attachments=donation.attachments.all())
+        if done:
+            return redirect(_url("office-donation", trust, external_id=donation.external_id))
+    elif action in MAIL_ACTIONS:
+        done = _mail_action(request, donation, action)
         if done:
             return redirect(_url("office-donation", trust, external_id=donation.external_id))
     elif action == "reissue":

@@ -5,8 +5,8 @@ from django.urls import path
 from django.views.decorators.http import require_http_methods, require_safe
 
 from . import (
-    aid, approvals, attachments, auditor, beneficiaries, disclosure, donations, donor, entries, expenses, home, office,
-    today,
+    aid, approvals, attachments, auditor, beneficiaries, disclosure, donations, donor, entries, expenses, home, links,
+    mail, office, today,
 )
 
 form = require_http_methods(["GET", "HEAD", "POST"])
@@ -42,6 +42,10 @@ urlpatterns = [
     path("office/entries/new/", form(entries.entry_new), name="office-entry-new"),
     path("office/attachments/<int:pk>/", require_safe(attachments.attachment_download), name="attachment-download"),
     path("auditor/entries/<int:sequence>/", form(attachments.entry_detail), name="auditor-entry"),
+    path("office/mail/", form(mail.mail_home), name="office-mail"),
+    # Opened from a link without signing in: a gift's page (the QR code on its receipt) and an invitation.
+    path("g/<str:token>/", form(links.gift_public), name="gift-public"),
+    path("invite/<str:token>/", form(links.invitation_accept), name="invitation-accept"),
     path("my/", require_safe(donor.donor_home), name="donor-home"),
     path("my/statement.pdf", require_safe(donor.my_statement), name="donor-statement"),
     path("my/gifts/<str:external_id>/", require_safe(donor.gift_detail), name="donor-gift"),

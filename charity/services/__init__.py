@@ -13,3 +13,8 @@ from .attachments import (  # noqa: F401
     attachment_add, attachment_check, attachment_open, attachment_remove, entry_attachments,
 )
 from .spending import spending_policy_set  # noqa: F401
+from .links import gift_link_issue, gift_link_revoke  # noqa: F401
+from .mail import (  # noqa: F401
+    gift_claim_request, invitation_accept, invitation_send, invitations_send_period, mail_mark_bounced, mail_retry,
+    statements_send, trust_set_mail,
+)

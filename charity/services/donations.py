@@ -29,7 +29,11 @@ from ..errors import DonationError, DuplicateExternalId, RefundRefused
 from ..roles import RECORD
 from ..models import Channel, Donation, Donor, Receipt, Refund, Trust
 from ._common import account, check_date, check_external_id, check_fund, money_parts, translated, unique_or
+from .links import _link_new
+from .mail import receipt_mail_queue
 from .receipts import _issue, receipt_void
+
+NOTIFY = ("now", "queue", "off")
 
 CHANNEL_ACCOUNTS = {
     Channel.BANK: chart.BANK,
@@ -105,6 +109,7 @@ def donation_record(
     *, trust: Trust, external_id: str, date: dt.date, amount, fund: Fund, channel: str, user,
     donor: Donor | None = None, currency: str | None = None, fx_rate=None, item: str = "",
     quantity: int | None = None, description: str = "", unrecorded: bool = False, posting=None,
+    notify: str = "now",
 ) -> tuple[Donation, bool]:
     """Record and post a gift and issue its receipt: ``(donation, created)``, as ``get_or_create`` answers.
     Idempotent on ``external_id``: the same gift again returns the first record (``created`` False) and writes
@@ -112,8 +117,14 @@ def donation_record(
 
     ``unrecorded=True`` says the caller has already looked ``external_id`` up and found no donation (an import
     looks up the whole file in one query), so the lookup is skipped; a donation recorded in between is still
-    caught, by the entry's idempotency key or by the unique constraint."""
+    caught, by the entry's idempotency key or by the unique constraint.
+
+    Every new gift gets its link (``GiftLink``, the QR code on the receipt). ``notify`` says what becomes of the
+    receipt e-mail of a donor with an address (``charity.mail``): ``now`` sent when the transaction commits,
+    ``queue`` left for the queue's worker (a bulk import), ``off`` none (``import_csv --no-email``)."""
     require(user, RECORD, trust.book)
+    if notify not in NOTIFY:
+        raise DonationError(f"notify {notify!r} is not one of {', '.join(NOTIFY)}", field="notify")
     external_id = check_external_id(external_id)
     date = check_date(date)
     amount, currency = money_parts(amount, currency)
@@ -183,6 +194,9 @@ def donation_record(
             quantity=quantity, description=description, entry=entry, created_by=user,
         )
         _issue(donation=donation, user=user, amount=amount, amount_cny=donation.amount_cny)
+        _link_new(donation)
+        if notify != "off":
+            receipt_mail_queue(donation=donation, send_now=notify == "now")
     return donation, True
 
 

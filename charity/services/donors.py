@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -11,7 +12,14 @@ from ..idcodes import clean_id_code
 from ..roles import RECORD
 from ..models import Donor, DonorKind, Trust
 
-EDITABLE = ("kind", "name", "anonymous", "email", "phone", "address", "id_code", "user")
+EDITABLE = ("kind", "name", "anonymous", "email", "phone", "address", "id_code", "user", "language")
+
+
+def _language(language: str) -> str:
+    if language not in dict(settings.LANGUAGES):
+        raise DonorError(f"language {language!r} is not one of {', '.join(dict(settings.LANGUAGES))}",
+                         field="language")
+    return language
 
 
 def _clean(*, kind: str, name: str, email: str, phone: str, address: str, id_code: str = "") -> dict:
@@ -41,7 +49,7 @@ def _clean(*, kind: str, name: str, email: str, phone: str, address: str, id_cod
 @transaction.atomic
 def donor_create(
     *, trust: Trust, kind: str, name: str, external_id: str = "", anonymous: bool = False, email: str = "",
-    phone: str = "", address: str = "", id_code: str = "", user=None, by,
+    phone: str = "", address: str = "", id_code: str = "", user=None, by, language: str = "zh-hans",
 ) -> Donor:
     """A donor of ``trust``; ``user`` is the donor's own sign-in account (if any), ``by`` the acting user.
     ``id_code``: an individual's resident identity number or an organisation's unified social credit code
@@ -58,7 +66,8 @@ def donor_create(
     try:
         with transaction.atomic():
             return Donor.objects.create(
-                trust=trust, external_id=external_id, anonymous=bool(anonymous), user=user, **fields
+                trust=trust, external_id=external_id, anonymous=bool(anonymous), user=user,
+                language=_language(language), **fields
             )
     except IntegrityError:
         raise DonorError(f"donor {external_id} already exists", field="external_id") from None
@@ -83,5 +92,6 @@ def donor_update(*, donor: Donor, by, **changes) -> Donor:
         setattr(donor, key, value)
     donor.anonymous = bool(current["anonymous"])
     donor.user = user
+    donor.language = _language(current["language"])
     donor.save()
     return donor

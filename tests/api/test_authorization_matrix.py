@@ -174,6 +174,13 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     "office-donation-receipt": ({"external_id": "DN-A"}, {"get": "200 200 200 403 403 403 302"}),
     "office-donor-search": ({}, {"get": "200 403 403 403 403 403 302"}),
     "donor-statement": ({}, {"get": PAGE_MINE}),
+    # donors' e-mail: the outbox is read by everyone of the trust; an empty POST names nothing to send (400) for
+    # the officer, who alone may send
+    "office-mail": ({}, {"get": PAGE_BOOKS, "post": PAGE_OFFICER_400}),
+    # public by decision, through a link's token (no sign-in): a gift's page and an invitation; an empty POST is
+    # a form with its errors. A wrong token is 404 for everyone (tests/charity/test_mail.py)
+    "gift-public": ({"token": "GIFT_TOKEN"}, {"get": PUBLIC, "post": "400 400 400 400 400 400 400"}),
+    "invitation-accept": ({"token": "INVITE_TOKEN"}, {"get": PUBLIC, "post": "400 400 400 400 400 400 400"}),
     "donor-gift": ({"external_id": "DN-A"}, {"get": PAGE_MINE_A}),
     "donor-receipt": ({"external_id": "DN-A"}, {"get": PAGE_MINE_A}),
     # -- signing in (Django's auth views); an empty form is shown again with its errors. Django's form views answer
@@ -298,7 +305,17 @@ def _build():
         {"account": "100201", "fund": "GEN", "debit": "1.00"}, {"account": "410101", "fund": "GEN", "credit": "1.00"}])
     request = expense_request_draft(trust=trust, external_id="E-2", date=day, kind="admin", fund=general,
                                     amount=Decimal("1.00"), user=officer)
-    users["pks"] = {"MANUAL": manual.pk, "EXPENSE_REQUEST": request.pk, "ATTACHMENT": voucher.pk}  # rows name them by these placeholders
+    from charity.links import token_for
+    from charity.models import GiftLink, MailMessage
+    from charity.services import invitation_send
+
+    c = donor_create(by=system_user(), trust=trust, kind="individual", name="丙捐赠人", external_id="D-C",
+                     email="c@example.org")
+    invitation_send(donor=c, user=officer)  # sent on commit: never, the world is rolled back
+    gift_token = token_for(GiftLink.objects.get(donation__external_id="DN-A").nonce)
+    invite_token = MailMessage.objects.get(kind="invitation").secret
+    users["pks"] = {"MANUAL": manual.pk, "EXPENSE_REQUEST": request.pk, "ATTACHMENT": voucher.pk,
+                    "GIFT_TOKEN": gift_token, "INVITE_TOKEN": invite_token}  # rows name them by these placeholders
     return users
 
 

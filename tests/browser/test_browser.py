@@ -258,3 +258,60 @@ def test_officer_registers_drafts_a_batch_and_the_approver_posts_it(live_server,
             sign_out(page)
         finally:
             browser.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_invited_donor_sets_a_password_and_sees_only_her_gifts(live_server, settings):
+    """An officer invites 李美华 (two gifts); the e-mail's link opens in Chromium, she sets a password, lands on
+    "my gifts" signed in, and sees her two gifts and not 王丽's; the link then answers 404."""
+    import datetime as dt
+    import re
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+    from django.core import mail as django_mail
+
+    from charity import roles
+    from charity.services import donation_record, donor_create, invitation_send, trust_create
+    from ledger.models import Fund
+    from ledger.services import system_user
+    from tests.conftest import grant
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SITE_URL = live_server.url
+    trust = trust_create(user=system_user(), code="CT", name="关爱妇女儿童慈善信托", name_en="Caring Trust")
+    officer = grant(get_user_model().objects.create_user("officer"), roles.OFFICER, trust)
+    gen = Fund.objects.get(book=trust.book, code="GEN")
+    mei = donor_create(by=officer, trust=trust, kind="individual", name="李美华", external_id="D-1",
+                       email="meihua@example.org")
+    li = donor_create(by=officer, trust=trust, kind="individual", name="王丽", external_id="D-2",
+                      email="wangli@example.org")
+    for external_id, donor, amount in (("DN-MEI-1", mei, "100.00"), ("DN-MEI-2", mei, "250.00"),
+                                       ("DN-LI-1", li, "999.00")):
+        donation_record(trust=trust, external_id=external_id, date=dt.date(2026, 3, 2), amount=Decimal(amount),
+                        fund=gen, channel="bank", user=officer, donor=donor, notify="off")
+    invitation_send(donor=mei, user=officer)  # sent when its transaction commits (autocommit here)
+    (message,) = django_mail.outbox
+    link = re.search(r"(http://\S+/invite/\S+/)", message.body)[1]
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_context(locale="zh-CN").new_page()
+            page.set_default_timeout(20_000)
+            page.goto(link)
+            assert page.locator("h1").inner_text() == "设置密码"
+            assert page.locator("#username").inner_text() == "meihua@example.org"
+            page.fill("input[name=password1]", "a-long-pass-phrase-9")
+            page.fill("input[name=password2]", "a-long-pass-phrase-9")
+            with page.expect_navigation():
+                page.click("#invitation-form button[type=submit]")
+            assert page.url == f"{live_server.url}/my/"
+            assert page.locator("header .who").inner_text() == "meihua@example.org"
+            rows = page.locator("#gifts tbody tr").all_inner_texts()
+            assert len(rows) == 2 and all("DN-MEI" in row for row in rows)
+            assert "DN-LI-1" not in page.content() and "王丽" not in page.content()
+            assert page.goto(link).status == 404  # once
+        finally:
+            browser.close()

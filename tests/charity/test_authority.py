@@ -46,6 +46,9 @@ NOT_STATE_CHANGING = {
     "attachment_check", "entry_attachments",  # the type and size of a file; a query
 }
 SETUP_INSIDE_TRUST_CREATE = {"book_create", "account_create"}
+# Acting for someone who is not signed in: the token of a link is the authority (the gift page's claim, the
+# invitation's password). Their own test below: a wrong token changes nothing, whoever calls.
+TOKEN_AUTHORISED = {"gift_claim_request", "invitation_accept"}
 
 
 class World:
@@ -101,6 +104,19 @@ class World:
             legs=[{"account": "3102", "fund": "STUDY", "debit": "5.00"}, {"account": "100201", "fund": "STUDY",
                    "credit": "5.00"}, {"account": "100201", "fund": "GEN", "debit": "5.00"},
                   {"account": "3101", "fund": "GEN", "credit": "5.00"}])
+
+        from charity.models import MailMessage
+
+        def message(status):
+            return MailMessage.objects.create(trust=self.trust, donor=self.donor, kind="statement", year=2000,
+                                              to="d1@example.org", language="zh-hans", status=status,
+                                              next_attempt_at=self.gift.created_at) if status == "failed" else \
+                MailMessage.objects.create(trust=self.trust, donor=self.donor, kind="receipt", donation=self.gift,
+                                           to="d1@example.org", language="zh-hans", status=status,
+                                           next_attempt_at=self.gift.created_at)
+        trust_services.donor_update(donor=self.donor, by=op, email="d1@example.org")
+        self.donor.refresh_from_db()
+        self.failed_mail, self.sent_mail = message("failed"), message("sent")
 
     def account(self, code: str) -> Account:
         return Account.objects.get(book=self.book, code=code)
@@ -208,6 +224,18 @@ MATRIX = {
     # the trust's spending rule comes from its deed or status: an administrator's act, no role of the trust's
     "spending_policy_set": (set(), lambda w, u: trust_services.spending_policy_set(
         trust=w.trust, preset="charity_trust_deed", floor="0.70", cap="0.10", deed_reference="第十条", user=u)),
+    # donors' e-mail and links: the officer's
+    "gift_link_issue": ({OFFICER}, lambda w, u: trust_services.gift_link_issue(donation=w.gift, user=u)),
+    "gift_link_revoke": ({OFFICER}, lambda w, u: trust_services.gift_link_revoke(donation=w.gift, user=u)),
+    "invitation_send": ({OFFICER}, lambda w, u: trust_services.invitation_send(donor=w.donor, user=u)),
+    "invitations_send_period": ({OFFICER}, lambda w, u: trust_services.invitations_send_period(
+        trust=w.trust, date_from=D, date_to=D, user=u)),
+    "statements_send": ({OFFICER}, lambda w, u: trust_services.statements_send(trust=w.trust, year=2026, user=u)),
+    "trust_set_mail": (set(), lambda w, u: trust_services.trust_set_mail(
+        trust=w.trust, email_receipts=False, invitation_days=7, user=u)),
+    "mail_retry": ({OFFICER}, lambda w, u: trust_services.mail_retry(message=w.failed_mail, user=u)),
+    "mail_mark_bounced": ({OFFICER}, lambda w, u: trust_services.mail_mark_bounced(
+        message=w.sent_mail, user=u, reason="550 no such user")),
     "fund_create": ({OFFICER}, lambda w, u: ledger.fund_create(
         book=w.book, code="NEW", name="新基金", restriction="unrestricted", user=u)),
 }
@@ -226,10 +254,11 @@ def _exported():
                 continue
             if value.__module__.startswith(("charity.services", "beneficiaries.services", "ledger.services")):
                 names.add(name)
-    return names - NOT_STATE_CHANGING - SETUP_INSIDE_TRUST_CREATE
+    return names - NOT_STATE_CHANGING - SETUP_INSIDE_TRUST_CREATE - TOKEN_AUTHORISED
 
 
 def test_every_state_changing_service_has_a_row():
+    assert TOKEN_AUTHORISED <= set(vars(trust_services)), "a token-authorised service no longer exists"
     assert sorted(_exported() - set(MATRIX)) == [], "a service that changes state needs a row in MATRIX"
     assert sorted(set(MATRIX) - _exported()) == [], "a row names a service that no longer exists"
 
@@ -373,3 +402,21 @@ def test_a_web_import_of_aid_only_ever_drafts(world, people, client):
     assert response.status_code == 200, response.content.decode()[:2000]
     assert DisbursementBatch.objects.get(code="web-day").status == "draft"
     assert Disbursement.objects.get(external_id="DS-W1").status == "draft"
+
+
+def test_token_authorised_services_refuse_a_wrong_token(world):
+    """No role opens these: only a link's token. A guessed, unsigned or revoked token changes nothing."""
+    from charity.errors import InvalidToken
+    from charity.links import token_for
+    from charity.models import GiftLink, Invitation, MailMessage
+
+    link = GiftLink.objects.get(donation=world.gift, revoked_at__isnull=True)
+    for token in ("guess", link.nonce, token_for("made-up"), link.nonce + ":" + "A" * 43):
+        with pytest.raises(InvalidToken):
+            trust_services.gift_claim_request(token=token, email="d1@example.org")
+        with pytest.raises(InvalidToken):
+            trust_services.invitation_accept(token=token, password="a-long-pass-phrase-9")
+    trust_services.gift_link_revoke(donation=world.gift, user=system_user())
+    with pytest.raises(InvalidToken):
+        trust_services.gift_claim_request(token=token_for(link.nonce), email="d1@example.org")
+    assert not MailMessage.objects.filter(kind="claim").exists() and not Invitation.objects.exists()

@@ -27,6 +27,9 @@ class Command(BookCommand):
         parser.add_argument("file")
         parser.add_argument("--dry-run", action="store_true", help="check and roll back; nothing is written")
         parser.add_argument("--draft", action="store_true", help="disbursements: make draft batches for approval")
+        parser.add_argument("--no-email", action="store_true",
+                            help="donations: queue no receipt e-mails (otherwise the worker, send_mail_queue, "
+                                 "sends them)")
         super().add_arguments(parser)
 
     def handle(self, *args, **options):
@@ -38,6 +41,8 @@ class Command(BookCommand):
         book = self.resolve_book(options["trust"])
         user = self.resolve_user(options["user"])
         importer = importer_class(options["kind"])(book=book, user=user, draft=options["draft"])
+        if options["no_email"]:
+            importer.notify = "off"
         result = run_import(importer, data, dry_run=options["dry_run"])
         if result.errors:
             for error in result.errors:
@@ -52,7 +57,8 @@ class Command(BookCommand):
             audit(user=user, action=f"import_csv {options['kind']} {path.name}"[:200], channel="command",
                   trust=Trust.objects.filter(book=book).first(),
                   detail={"os_user": _login(), "sha256": hashlib.sha256(data).hexdigest(),
-                          "created": result.created, "skipped": result.skipped, "draft": options["draft"]})
+                          "created": result.created, "skipped": result.skipped, "draft": options["draft"],
+                          "email": not options["no_email"]})
         verb = "would import" if result.dry_run else "imported"
         self.stdout.write(
             f"{path.name}: {verb} {result.created} {options['kind']} row(s), skipped {result.skipped} already "

@@ -108,6 +108,7 @@ class Command(BaseCommand):
             # command does without --user; everything else by the demo officer.
             actor = system_user() if kind == "disbursements" else officer
             importer = importer_class(kind)(book=trust.book, user=actor, draft=False)
+            importer.notify = "off"  # a seeded past year e-mails nobody
             bar = tqdm(total=len(rows), desc=f"{kind:>13}", unit="row", disable=options["no_progress"],
                        leave=False, mininterval=0.5)
             result = run_import(importer, rows_to_csv(rows), progress=bar.update)

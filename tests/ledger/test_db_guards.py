@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
-from ledger import services
+from ledger import errors, services
 from ledger.models import JournalEntry, Leg
 from ledger.services import Cr, Dr
 
@@ -367,3 +367,35 @@ def test_postgres_before_trigger_refuses_at_once(postgres_only, csb, user):
             with transaction.atomic(), connection.cursor() as cursor:
                 _draft_then_post(csb, user, UNBALANCED["debits exceed credits"])(cursor)
     assert counts() == (0, 0)
+
+
+# --- income of one restriction never lands in a fund of another ---------------------------------------------------
+
+
+@pytest.mark.parametrize("restriction, fund, accepted", [
+    ("unrestricted", "fa", False), ("unrestricted", "endow", False), ("restricted", "gen", False),
+    ("endowment", "fa", False), ("unrestricted", "gen", True), ("restricted", "fa", True),
+    ("restricted", "endow", True), ("endowment", "endow", True), ("", "fa", True),
+], ids=lambda v: str(v))
+def test_an_income_account_takes_income_of_its_own_restriction_only(csb, user, restriction, fund, accepted):
+    """An income account that names a restriction (410101 捐赠收入—非限定性: unrestricted) takes income only in a fund
+    of that restriction; an endowment counts as restricted; an account naming none takes any. Refused by the
+    service (PurposeViolation, nothing written) and, for raw SQL that skips it, by the database."""
+    income = services.account_create(book=csb.book, code="4109", name="收入", type="income", restriction=restriction)
+    target = getattr(csb, fund)
+    legs = [Dr(csb.bank, target, Decimal("1.00")), Cr(income, target, Decimal("1.00"))]
+    raw = _draft_then_post(csb, user, lambda sb: [(sb.bank, target, {"debit": 100}), (income, target, {"credit": 100})])
+    if accepted:
+        services.entry_post(book=csb.book, date=D, memo="gift", user=user, legs=legs)
+        with transaction.atomic(), connection.cursor() as cursor:
+            raw(cursor)
+        assert JournalEntry.objects.filter(status="posted").count() == 2
+        return
+    before = counts()
+    with pytest.raises(errors.PurposeViolation, match=f"takes {restriction} income; fund"):
+        services.entry_post(book=csb.book, date=D, memo="gift", user=user, legs=legs)
+    assert counts() == before
+    refused(raw, guard("a leg uses an account or fund of another book, or spends a fund against its purpose or "
+                       "takes income of another restriction",
+                       "entry {n} uses an account or fund of another book, or spends a fund against its purpose or "
+                       "takes income of another restriction"))

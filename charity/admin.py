@@ -152,11 +152,11 @@ class TrustAdmin(ServiceAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return TrustForm.Meta.fields
-        return ("code", "name", "name_en", "trustee", "co_trustee", "supervisor", "filing_number",
+        return ("code", "name", "name_en", "settlor", "trustee", "co_trustee", "supervisor", "filing_number",
                 "expense_approval_threshold", "email_receipts", "invitation_days")
 
     def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else ("code", "name", "name_en", "trustee", "co_trustee", "supervisor",
+        return () if obj is None else ("code", "name", "name_en", "settlor", "trustee", "co_trustee", "supervisor",
                                        "filing_number")
 
 

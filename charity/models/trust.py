@@ -9,6 +9,8 @@ class Trust(models.Model):
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name (Chinese)"), max_length=200)
     name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    settlor = models.CharField(_("settlor"), max_length=200, blank=True,
+                               help_text=_("who set the trust up (委托人), e.g. a women's federation"))
     trustee = models.CharField(_("trustee"), max_length=200, blank=True)
     co_trustee = models.CharField(
         _("co-trustee issuing official receipts"), max_length=200, blank=True,

@@ -12,7 +12,7 @@ from ..models import Trust
 @transaction.atomic
 def trust_create(
     *, code: str, name: str, user, name_en: str = "", trustee: str = "", supervisor: str = "",
-    filing_number: str = "", co_trustee: str = "",
+    filing_number: str = "", co_trustee: str = "", settlor: str = "",
 ) -> Trust:
     """A trust with its book, default chart of accounts, general unrestricted fund and default programs.
 
@@ -47,5 +47,6 @@ def trust_create(
         )
     return Trust.objects.create(
         code=code, name=name, name_en=name_en, trustee=trustee, supervisor=supervisor, filing_number=filing_number,
-        co_trustee=(co_trustee or "").strip()[:200], book=book, chart_version=chart.CHART_VERSION,
+        co_trustee=(co_trustee or "").strip()[:200], settlor=(settlor or "").strip()[:200], book=book,
+        chart_version=chart.CHART_VERSION,
     )

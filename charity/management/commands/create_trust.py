@@ -13,6 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("code")
         parser.add_argument("--name", required=True)
         parser.add_argument("--name-en", default="")
+        parser.add_argument("--settlor", default="", help="who set the trust up (委托人)")
         parser.add_argument("--trustee", default="")
         parser.add_argument("--co-trustee", default="",
                             help="the charitable co-trustee that issues official donation receipts")
@@ -24,7 +25,7 @@ class Command(BaseCommand):
             trust = trust_create(
                 code=options["code"], name=options["name"], name_en=options["name_en"], trustee=options["trustee"],
                 supervisor=options["supervisor"], filing_number=options["filing_number"], user=system_user(),
-                co_trustee=options["co_trustee"],
+                co_trustee=options["co_trustee"], settlor=options["settlor"],
             )
         except (CharityError, LedgerError) as exc:
             raise CommandError(f"{exc.field or 'input'}: {exc.message}") from exc

@@ -32,14 +32,16 @@ from ledger.models import JournalEntry
 from ledger.services import period_close, system_user
 from ledger.verification import verify_book
 
-DEMO_TRUST = {
+DEMO_TRUST = {  # as the seed has it: set up by the Suzhou High-tech District women's federation (the settlor) with
+    # the China Women's Development Foundation as the charitable co-trustee, filed with the Suzhou civil-affairs bureau
     "code": "CWCT",
-    "name": "关爱妇女儿童慈善信托",
-    "name_en": "Caring for Women and Children Charity Trust",
-    "trustee": "粤信信托有限公司（示例）",
+    "name": "苏州高新区关爱妇女儿童慈善信托",
+    "name_en": "Suzhou High-tech District Caring for Women and Children Charity Trust",
+    "settlor": "苏州高新区妇女联合会",
+    "trustee": "苏州信托有限公司（示例）",
     "co_trustee": "中国妇女发展基金会",
-    "supervisor": "珠江律师事务所（示例）",
-    "filing_number": "粤民慈信备〔2026〕001号（示例）",
+    "supervisor": "苏州高新区律师事务所（示例）",
+    "filing_number": "苏州市民政局 苏民慈信备〔2026〕001号（示例）",
 }
 DEMO_USERS = [  # username, role in the demo trust, is_staff (the admin is for administrators only)
     ("officer", roles.OFFICER, False),

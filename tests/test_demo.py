@@ -97,3 +97,32 @@ def test_demo_year_exports_to_beancount_with_the_same_trial_balance(tmp_path):
         assert totals.get(row["account_code"], Decimal(0)) == net, row["account_code"]
         checked += 1
     assert checked >= 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_seeded_year_closes_and_the_next_opens_with_net_assets_only():
+    """The demo year, closed with close_year: its statements read as before, and 2026's trial balance holds only
+    asset, liability and net asset accounts, debits equal to credits, the net assets equal to the balance sheet's."""
+    call_command("seed_demo", *SMALL, stdout=io.StringIO())
+    before = _reports()  # the seed closes its twelve months
+    out = io.StringIO()
+    call_command("close_year", "2025", stdout=out)
+    assert "closed year 2025" in out.getvalue()
+    assert JournalEntry.objects.filter(closing=True).count() >= 2
+    after = _reports()
+    for name in ("fund-balances", "activities", "financial-position"):
+        assert after[name] == before[name], name
+
+    buffer = io.StringIO()
+    call_command("report", "trial-balance", "--as-of", "2026-01-01", "--format", "csv", stdout=buffer)
+    rows = [r.split(",") for r in buffer.getvalue().lstrip("\ufeff").splitlines()[1:]]
+    body, total = rows[:-1], rows[-1]
+    assert body and {r[2] for r in body} <= {"asset", "liability", "net_assets"}
+    assert total[0] == "TOTAL" and total[3] == total[4]
+    net_assets = sum(Decimal(r[4]) - Decimal(r[3]) for r in body if r[2] == "net_assets")
+    position = io.StringIO()
+    call_command("report", "financial-position", "--as-of", "2025-12-31", "--format", "json", stdout=position)
+    assert str(net_assets) in position.getvalue()
+    verdict = io.StringIO()
+    call_command("verify_ledger", stdout=verdict)
+    assert verdict.getvalue().startswith("OK ")

@@ -129,7 +129,7 @@ class AnnualReport(Report):
             part = self.parts[key]
             story += [PageBreak()] + heading(key)
             story.append(pdf.para(f"{part.title} {part.title_en} · {part.params.describe()}", st["small"]))
-            story += pdf_story(self.data[key], width)
+            story += part.pdf_story(self.data[key], width)  # the form's own layout (行次, headings)
         story += heading("ratios")
         for line in spending.explanation(self.rule):
             story.append(pdf.para(line, st["body"]))

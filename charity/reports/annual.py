@@ -26,6 +26,8 @@ from . import spending
 from .base import RANGE, Params, Report, ReportData, Row, register, resolved
 from .donors import trust_of
 from .programs import BREAKDOWNS, Programs, sectioned_pdf_story
+from . import notes as statement_notes
+from .cashflow import CashFlow
 from .statements import Activities, FinancialPosition, FundBalances
 
 DONATION_ACCOUNTS = (chart.DONATION_UNRESTRICTED, chart.DONATION_RESTRICTED, chart.DONATION_ENDOWMENT,
@@ -41,6 +43,9 @@ SECTIONS = {
     "funds": ("五、限定性净资产分项目变动表", "Changes in net assets by fund"),
     "programs": ("六、项目执行情况", "Program summary"),
     "restricted": ("七、限定性资金变动说明", "Notes on restricted fund movements"),
+    "cash_flow": ("八、现金流量表", "Cash flow statement"),
+    "notes": ("九、会计报表附注", "Notes to the financial statements"),
+    "narrative": ("十、财务情况说明书", "Financial statement narrative"),
 }
 
 
@@ -97,12 +102,14 @@ class AnnualReport(Report):
             "activities": Activities(book=self.book, params=period),
             "funds": FundBalances(book=self.book, params=period),
             "programs": Programs(book=self.book, params=period),
+            "cash_flow": CashFlow(book=self.book, params=period),
         }
         self.data = {key: report.build() for key, report in self.parts.items()}
         for data in self.data.values():  # read each once: the PDF walks them more than once
             data.rows = list(data.rows)
         self.data["programs"] = public_counts(self.data["programs"])
         self.rule = spending.evaluate(self.book, p.date_from, p.date_to)
+        self.extra = statement_notes.read_extra(self.book, p.date_from, p.date_to)
         accounts = list(Account.objects.filter(book=self.book, code__in=DONATION_ACCOUNTS).values_list("pk", flat=True))
         by_day = selectors.movements(self.book.pk, since=p.date_from, as_of=p.date_to, account_ids=accounts,
                                      group=("date",), closing=False)
@@ -129,7 +136,7 @@ class AnnualReport(Report):
             part = self.parts[key]
             story += [PageBreak()] + heading(key)
             story.append(pdf.para(f"{part.title} {part.title_en} · {part.params.describe()}", st["small"]))
-            story += pdf_story(self.data[key], width)
+            story += part.pdf_story(self.data[key], width)  # the form's own layout (行次, headings)
         story += heading("ratios")
         for line in spending.explanation(self.rule):
             story.append(pdf.para(line, st["body"]))
@@ -145,6 +152,34 @@ class AnnualReport(Report):
         story += heading("restricted")
         for line in self._restricted_notes():
             story.append(pdf.para(line, st["body"]))
+        story += self._statement_sections(heading, width)
+        return story
+
+    def _statement_sections(self, heading, width: float) -> list:
+        """Sections 八 to 十: the cash flow statement, the notes (附注) and the narrative (说明书); charity.reports.notes."""
+        from reportlab.platypus import PageBreak
+
+        st = pdf.styles()
+        p = self.params
+        part = self.parts["cash_flow"]
+        story = [PageBreak()] + heading("cash_flow")
+        story.append(pdf.para(f"{part.title} {part.title_en} · {part.params.describe()}", st["small"]))
+        story += part.pdf_story(self.data["cash_flow"], width)
+        funds_meta = {f.code: (f.restriction, f.purpose) for f in self.book.funds.all()}
+        sections = [
+            ("notes", statement_notes.accounting_notes(
+                trust=self.trust, date_from=p.date_from, date_to=p.date_to, position=self.data["position"],
+                funds=self.data["funds"], funds_meta=funds_meta, extra=self.extra)),
+            ("narrative", statement_notes.narrative(
+                date_from=p.date_from, date_to=p.date_to, position=self.data["position"],
+                activities=self.data["activities"], cash_flow=self.data["cash_flow"], rule=self.rule)),
+        ]
+        for key, parts in sections:
+            story += [PageBreak()] + heading(key)
+            for title, paragraphs in parts:
+                story.append(pdf.para(title, st["h2"]))
+                for text in paragraphs:
+                    story.append(pdf.para(text, st["body"]))
         return story
 
     def _trust_table(self, width: float):

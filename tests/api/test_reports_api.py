@@ -15,6 +15,19 @@ def test_report_download_by_role(trust, client_for, who):
         assert "TOTAL" in text
 
 
+@pytest.mark.parametrize("who", CAST)
+@pytest.mark.parametrize("name, query", [("financial-position-accounts", "as_of=2026-06-30"),
+                                         ("activities-accounts", "year=2026"), ("financial-position", "year=2026")])
+def test_statements_and_their_account_detail_by_role(trust, client_for, who, name, query):
+    """The account detail reports go through the same door as every report: a donor, another trust's officer
+    or the public cannot read them."""
+    response = client_for(who).get(f"/api/v1/trusts/{trust.code}/reports/{name}/?format=csv&{query}")
+    expected = {"officer": 200, "approver": 200, "auditor": 200, "anonymous": 401}.get(who, 403)
+    assert response.status_code == expected
+    if expected == 200:
+        assert "line_no" in response.content.decode("utf-8-sig").splitlines()[0]
+
+
 @pytest.mark.parametrize("fmt, ctype", [("json", "application/json"), ("pdf", "application/pdf")])
 def test_report_formats(trust, client_for, fmt, ctype):
     response = client_for("auditor").get(f"/api/v1/trusts/{trust.code}/reports/activities/?format={fmt}&year=2026")

@@ -135,6 +135,7 @@ def check_financial_position_balances_and_matches_the_ledger(year):
     for as_of in DATES:
         doc = year.csv("financial-position", as_of=as_of)
         rows = amounts(doc, "code", "amount")
+        detail = year.csv("financial-position-accounts", as_of=as_of)
         assets, = rows["TOTAL_ASSETS"]
         liabilities, = rows["TOTAL_LIABILITIES"]
         net, = rows["TOTAL_NET_ASSETS"]
@@ -146,7 +147,7 @@ def check_financial_position_balances_and_matches_the_ledger(year):
         for kind, total in (("asset", "TOTAL_ASSETS"), ("liability", "TOTAL_LIABILITIES")):
             expected = {code: cny(d - c if kind == "asset" else c - d)
                         for (t, code), (d, c) in raw.items() if t == kind and (d or c)}
-            shown = {r["code"]: Decimal(r["amount"]) for r in doc
+            shown = {r["code"]: Decimal(r["amount"]) for r in detail
                      if r["section"] == kind and r["line_type"] == "account"}
             assert shown == expected, (as_of, kind)
             assert rows[total] == (sum(expected.values(), Decimal(0)),), (as_of, kind)
@@ -190,11 +191,18 @@ def check_activities_matches_the_ledger(year, start, end):
             released += (d - c) if col else 0
         elif kind == "net_assets":
             other[col] += c - d
-    shown_income = {r["code"]: rows[r["code"]] for r in lines if r["line_type"] == "account" and r["code"][0] == "4"}
+    detail = year.json("activities-accounts", date_from=start, date_to=end)
+    detail_lines = detail["rows"] + detail["totals"]
+    account_rows = {r["code"]: tuple(Decimal(r[c]) for c in ("without_donor_restriction", "with_donor_restriction",
+                                                               "total")) for r in detail_lines}
+    shown_income = {r["code"]: account_rows[r["code"]] for r in detail_lines
+                    if r["line_type"] == "account" and r["code"][0] == "4"}
     assert shown_income == {code: (cny(w), cny(r), cny(w + r)) for code, (w, r) in income.items()}, (start, end)
-    shown_expense = {r["code"]: rows[r["code"]] for r in lines if r["line_type"] == "account" and r["code"][0] == "5"}
+    shown_expense = {r["code"]: account_rows[r["code"]] for r in detail_lines
+                     if r["line_type"] == "account" and r["code"][0] == "5"}
     assert shown_expense == {code: (cny(v), 0, cny(v)) for code, v in expense.items()}, (start, end)
-    assert {r["code"] for r in lines if r["line_type"] == "account"} == set(shown_income) | set(shown_expense)
+    assert {r["code"] for r in detail_lines if r["line_type"] == "account"} == set(shown_income) | set(shown_expense)
+    assert not [r for r in lines if r["line_type"] == "account"]  # the standard's lines carry no account rows
     total_income = [sum(v[i] for v in income.values()) for i in (0, 1)]
     assert rows["TOTAL_INCOME"] == (cny(total_income[0]), cny(total_income[1]), cny(sum(total_income)))
     assert rows["TOTAL_EXPENSES"] == (cny(sum(expense.values())), 0, cny(sum(expense.values())))

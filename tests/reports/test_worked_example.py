@@ -66,7 +66,8 @@ def test_trial_balance_as_of_an_earlier_date(year):
 def test_financial_position(year):
     rows = {r["code"]: r["amount"] for r in year.csv("financial-position", as_of=TODAY)}
     assert rows["TOTAL_ASSETS"] == "37900.00"
-    assert rows["2202"] == "300.00"
+    assert rows["PAYABLES"] == "300.00"  # 2202 应付账款
+    assert {r["code"]: r["amount"] for r in year.csv("financial-position-accounts", as_of=TODAY)}["2202"] == "300.00"
     assert rows["TOTAL_LIABILITIES"] == "300.00"
     assert rows["NET_ASSETS_WITHOUT"] == "14300.00"  # 10,000 opening + 5,100 income − 800 GEN expenses
     assert rows["NET_ASSETS_WITH_PURPOSE"] == "3300.00"  # SMILE 2,100 + STUDY 1,200
@@ -76,7 +77,7 @@ def test_financial_position(year):
     assert rows["TOTAL_LIABILITIES_AND_NET_ASSETS"] == "37900.00"
     summary = {s["key"]: s["value"] for s in year.json("financial-position", as_of=TODAY)["summary"]}
     assert summary == {"balanced": True, "surplus_current_year_without": "4300.00",
-                       "surplus_current_year_with": "23300.00"}
+                       "surplus_current_year_with": "23300.00", "balanced_beginning_of_year": True}
 
 
 def test_activities(year):
@@ -84,10 +85,14 @@ def test_activities(year):
     doc = year.json("activities", date_from=D(2026, 1, 1), date_to=TODAY)
     rows = {r["code"]: (r["without_donor_restriction"], r["with_donor_restriction"], r["total"])
             for r in doc["rows"] + doc["totals"]}
-    assert rows["410101"] == ("5000.00", "0.00", "5000.00")
-    assert rows["410102"] == ("0.00", "4800.00", "4800.00")
-    assert rows["410105"] == ("0.00", "500.00", "500.00")
-    assert rows["4601"] == ("100.00", "0.00", "100.00")
+    detail = year.json("activities-accounts", date_from=D(2026, 1, 1), date_to=TODAY)["rows"]
+    accounts = {r["code"]: (r["without_donor_restriction"], r["with_donor_restriction"], r["total"]) for r in detail}
+    assert accounts["410101"] == ("5000.00", "0.00", "5000.00")
+    assert accounts["410102"] == ("0.00", "4800.00", "4800.00")
+    assert accounts["410105"] == ("0.00", "500.00", "500.00")
+    assert accounts["4601"] == ("100.00", "0.00", "100.00")
+    assert rows["DONATIONS"] == ("5000.00", "25300.00", "30300.00")  # 410101 + 410102 + 410103 + 410105
+    assert rows["INVESTMENT_INCOME"] == ("100.00", "0.00", "100.00")
     assert rows["TOTAL_INCOME"] == ("5100.00", "25300.00", "30400.00")
     assert rows["RELEASED_FROM_RESTRICTION"] == ("2000.00", "-2000.00", "0.00")
     assert rows["PROGRAM_EXPENSES"] == ("2000.00", "0.00", "2000.00")
@@ -98,7 +103,7 @@ def test_activities(year):
     assert rows["CHANGE_IN_NET_ASSETS"] == ("4300.00", "23300.00", "27600.00")
     assert rows["NET_ASSETS_BEGINNING"] == ("10000.00", "0.00", "10000.00")
     assert rows["NET_ASSETS_END"] == ("14300.00", "23300.00", "37600.00")
-    sections = {r["code"]: r["section"] for r in doc["rows"]}
+    sections = {r["code"]: r["section"] for r in detail}
     assert sections["410101"] == "income_donations" and sections["410105"] == "income_in_kind"
     assert sections["4601"] == "income_investment" and sections["510101"] == "expense_program"
     assert sections["540101"] == "expense_other"

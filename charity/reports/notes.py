@@ -125,10 +125,10 @@ def accounting_notes(*, trust, date_from: dt.date, date_to: dt.date, position: R
                      "expenses.")
     sections.append(("（四）受托人、保管人及监察人报酬 Trustee's, custodian's and supervisor's fees", fee_lines))
 
-    co_trustee = getattr(trust, "co_trustee", "") or ""
     parties = [
+        f"委托人 Settlor: {trust.settlor or '未登记 not recorded'}",
         f"受托人 Trustee: {trust.trustee or '未登记 not recorded'}",
-        f"共同受托人 Co-trustee: {co_trustee or '未登记 not recorded'}",
+        f"共同受托人 Co-trustee: {trust.co_trustee or '未登记 not recorded'}",
         f"监察人 Supervisor: {trust.supervisor or '未登记 not recorded'}",
         "与上述关联方的交易为本年计提或支付的报酬，见（四）。 Transactions with these related parties are the fees "
         "of the year, in (四).",

@@ -35,7 +35,8 @@ def year(books):
     worked_example(books)
     for code, amount in ((chart.TRUSTEE_FEE, "600"), (chart.CUSTODIAN_FEE, "200"), (chart.SUPERVISOR_FEE, "100")):
         books.move(D(2026, 6, 30), "fee", code, chart.BANK, "GEN", amount)
-    Trust.objects.filter(pk=books.trust.pk).update(trustee="苏州信托有限公司", supervisor="苏州律师事务所")
+    Trust.objects.filter(pk=books.trust.pk).update(trustee="苏州信托有限公司", supervisor="苏州律师事务所",
+                                                      settlor="苏州高新区妇女联合会", co_trustee="中国妇女发展基金会")
     return books
 
 
@@ -58,7 +59,8 @@ def test_the_cash_flow_statement_notes_and_narrative_are_in_the_pack(year):
         "3,300.00，本年减少used1,200.00，年末closing2,100.00",
         # agency, fees, related parties, events
         "本年无受托代理业务", "受托人报酬Trustee'sfee：600.00元", "保管费Custodian'sfee：200.00元",
-        "监察人报酬Supervisor'sfee：100.00元", "合计Total:900.00元", "受托人Trustee:苏州信托有限公司",
+        "监察人报酬Supervisor'sfee：100.00元", "合计Total:900.00元", "委托人Settlor:苏州高新区妇女联合会", "受托人Trustee:苏州信托有限公司",
+        "共同受托人Co-trustee:中国妇女发展基金会",
         "监察人Supervisor:苏州律师事务所", "未知悉需要披露的资产负债表日后事项",
         # the narrative
         "本年收入合计Totalincome30,400.00", "捐赠收入donations30,300.00", "投资收益investmentincome100.00",

@@ -229,6 +229,12 @@ def test_matching_by_hand_and_the_window(trust, bank, officer):
     line = StatementLine.objects.get(reference="B2")
     with pytest.raises(ReconciliationError, match="add up to 12000.00 and the legs to 10000.00"):
         statement_match(lines=[line], legs=gifts[:1], user=officer)
+    other = trust_create(code="B", name="乙信托", user=system_user())
+    donation_record(trust=other, external_id="DN-B", date=dt.date(2026, 1, 30), amount=Decimal("12000.00"),
+                    fund=Fund.objects.get(book=other.book, code="GEN"), channel="bank", user=system_user())
+    theirs = list(Leg.objects.filter(account__book=other.book, account__code=chart.BANK))
+    with pytest.raises(ReconciliationError, match="every line and leg of a match is of account"):
+        statement_match(lines=[line], legs=theirs, user=officer)
     match = statement_match(lines=[line], legs=gifts, user=officer)
     assert reconcile(bank, dt.date(2026, 1, 31)).bank_items == []
     with pytest.raises(ReconciliationError, match="already matched"):

@@ -91,3 +91,9 @@ class InvalidToken(MailError):
     """A link's token that is wrong, revoked, used or expired: the page answers 404, saying nothing more."""
 
     code = "invalid_token"
+
+
+class ReconciliationError(CharityError):
+    """A statement refused, a match that does not add up, a month whose reconciliation does not agree."""
+
+    code = "reconciliation_error"

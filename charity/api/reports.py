@@ -46,7 +46,7 @@ def report_response(*, book, name: str, query, filename_prefix: str = "",
         if not str(query["year"]).isdigit():
             return Response(error_body("invalid", "year: not a year", "year"), status=400)
         options["year"] = int(query["year"])
-    for key in ("fund", "donor"):
+    for key in ("fund", "donor", "account"):
         if query.get(key):
             options[key] = query[key]
     try:

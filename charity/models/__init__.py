@@ -10,3 +10,6 @@ from .trust import Membership, Role, Trust  # noqa: F401
 from .attachments import Attachment  # noqa: F401
 from .spending import SpendingPolicy  # noqa: F401
 from .mail import GiftLink, Invitation, MailKind, MailMessage, MailStatus  # noqa: F401
+from .reconciliation import (  # noqa: F401
+    DEFAULT_MATCH_DAYS, MatchedLeg, ReconciledMonth, ReconciliationSetting, StatementLine, StatementMatch,
+)

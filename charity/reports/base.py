@@ -26,13 +26,13 @@ from django.utils import timezone
 
 from ledger import bounds
 from ledger.errors import LedgerError
-from ledger.models import Book, Fund, JournalEntry, from_minor
+from ledger.models import Account, Book, Fund, JournalEntry, from_minor
 from ledger import selectors
 
 AS_OF = "as_of"
 RANGE = "range"
 FORMATS = ("csv", "json", "pdf")
-OPTIONAL_OPTIONS = ("fund", "donor")
+OPTIONAL_OPTIONS = ("fund", "donor", "account")
 
 
 class ReportError(Exception):
@@ -118,6 +118,7 @@ class Params:
     date_to: dt.date | None = None
     fund: Fund | None = None
     donor: str | None = None
+    account: Account | None = None
 
     @property
     def last_day(self) -> dt.date | None:
@@ -135,6 +136,8 @@ class Params:
             meta["fund"] = self.fund.code
         if self.donor is not None:
             meta["donor"] = self.donor
+        if self.account is not None:
+            meta["account"] = self.account.code
         return meta
 
     def describe(self) -> str:
@@ -148,6 +151,8 @@ class Params:
             parts.append(f"基金 Fund {self.fund.code} {self.fund.name}")
         if self.donor is not None:
             parts.append(f"捐赠人 Donor {self.donor}")
+        if self.account is not None:
+            parts.append(f"科目 Account {self.account.code} {self.account.name}")
         parts.append("单位：人民币元 Amounts in CNY")
         return " · ".join(parts)
 
@@ -171,6 +176,7 @@ def resolve_params(
     fund: str | None = None,
     donor: str | None = None,
     today: dt.date | None = None,
+    account: str | None = None,
 ) -> Params:
     """Check the options given against what ``report`` takes and fill in the defaults (docs/formats.md)."""
     today = today or timezone.localdate()
@@ -180,8 +186,10 @@ def resolve_params(
         "--to": date_to is not None,
         "--fund": fund is not None,
         "--donor": donor is not None,
+        "--account": account is not None,
     }
-    allowed = {"--fund": "fund" in report.options, "--donor": "donor" in report.options}
+    allowed = {"--fund": "fund" in report.options, "--donor": "donor" in report.options,
+               "--account": "account" in report.options}
     allowed["--as-of"] = report.period == AS_OF
     allowed["--from"] = allowed["--to"] = report.period == RANGE
     refused = [opt for opt, was_given in given.items() if was_given and not allowed[opt]]
@@ -204,7 +212,7 @@ def resolve_params(
         else:
             date_from, date_to = dt.date(year, 1, 1), dt.date(year, 12, 31)
     for option in report.required:
-        if (fund if option == "fund" else donor) is None:
+        if {"fund": fund, "donor": donor, "account": account}[option] is None:
             raise ReportUsageError(f"report {report.name} needs --{option}")
     if report.period == AS_OF:
         as_of = as_of or today
@@ -225,7 +233,12 @@ def resolve_params(
         fund_obj = Fund.objects.filter(book=book, code=fund).first()
         if fund_obj is None:
             raise ReportError(f"--fund: no fund with code {fund!r} in trust {book.code}", field="fund")
-    return Params(as_of=as_of, date_from=date_from, date_to=date_to, fund=fund_obj, donor=donor)
+    account_obj = None
+    if account is not None:
+        account_obj = Account.objects.filter(book=book, code=account).first()
+        if account_obj is None:
+            raise ReportError(f"--account: no account with code {account!r} in trust {book.code}", field="account")
+    return Params(as_of=as_of, date_from=date_from, date_to=date_to, fund=fund_obj, donor=donor, account=account_obj)
 
 
 # ------------------------------------------------------------------------------------------------ reports

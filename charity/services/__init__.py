@@ -18,3 +18,7 @@ from .mail import (  # noqa: F401
     gift_claim_request, invitation_accept, invitation_send, invitations_send_period, mail_mark_bounced, mail_retry,
     statements_send, trust_set_mail,
 )
+from .reconciliation import (  # noqa: F401
+    month_reconcile, reconciliation_set_days, statement_import, statement_match, statement_match_auto,
+    statement_unmatch,
+)

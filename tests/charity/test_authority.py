@@ -117,6 +117,15 @@ class World:
         trust_services.donor_update(donor=self.donor, by=op, email="d1@example.org")
         self.donor.refresh_from_db()
         self.failed_mail, self.sent_mail = message("failed"), message("sent")
+        # a bank statement: DN-1's 9,000.00 matched, and a line of 1.00 the books do not have
+        trust_services.statement_import(
+            trust=self.trust, account=self.account("100201"), user=op,
+            data=b"date,amount,balance,counterparty,reference\n2026-03-02,9000.00,,x,R1\n2026-03-03,1.00,,y,R2\n")
+        trust_services.statement_match_auto(account=self.account("100201"), user=op)
+        from charity.models import StatementLine
+
+        self.statement_match = StatementLine.objects.get(reference="R1").match
+        self.free_line = StatementLine.objects.get(reference="R2")
 
     def account(self, code: str) -> Account:
         return Account.objects.get(book=self.book, code=code)
@@ -236,6 +245,19 @@ MATRIX = {
     "mail_retry": ({OFFICER}, lambda w, u: trust_services.mail_retry(message=w.failed_mail, user=u)),
     "mail_mark_bounced": ({OFFICER}, lambda w, u: trust_services.mail_mark_bounced(
         message=w.sent_mail, user=u, reason="550 no such user")),
+    # statements and reconciliation (issue 20): the officer's, who records the trust's money
+    "statement_import": ({OFFICER}, lambda w, u: trust_services.statement_import(
+        trust=w.trust, account=w.account("100201"), user=u,
+        data=b"date,amount,balance,counterparty,reference\n2026-03-04,2.00,,z,R3\n")),
+    "statement_match_auto": ({OFFICER}, lambda w, u: trust_services.statement_match_auto(
+        account=w.account("100201"), user=u)),
+    "statement_match": ({OFFICER}, lambda w, u: trust_services.statement_match(
+        lines=[w.free_line], legs=list(w.account("100201").legs.filter(credit__gt=0)[:1]), user=u)),
+    "statement_unmatch": ({OFFICER}, lambda w, u: trust_services.statement_unmatch(match=w.statement_match, user=u)),
+    "reconciliation_set_days": ({OFFICER}, lambda w, u: trust_services.reconciliation_set_days(
+        account=w.account("100201"), days=5, user=u)),
+    "month_reconcile": ({OFFICER}, lambda w, u: trust_services.month_reconcile(
+        account=w.account("100201"), month="2026-03", user=u)),
     "fund_create": ({OFFICER}, lambda w, u: ledger.fund_create(
         book=w.book, code="NEW", name="新基金", restriction="unrestricted", user=u)),
 }

@@ -51,6 +51,7 @@ class Command(BookCommand):
                             help="short for --from YYYY-01-01 --to YYYY-12-31, or --as-of YYYY-12-31")
         parser.add_argument("--fund", metavar="CODE", help="one fund only (reports that take it)")
         parser.add_argument("--donor", metavar="EXTERNAL_ID", help="the donor (reports that take it)")
+        parser.add_argument("--account", metavar="CODE", help="the money account (reconciliation)")
         parser.add_argument("--format", choices=FORMATS, default=None,
                             help="default: csv, or the report's only format (annual-report: pdf)")
         parser.add_argument("--out", metavar="PATH", help="file to write (default: standard output; csv/json only)")
@@ -69,6 +70,7 @@ class Command(BookCommand):
             params = resolve_params(
                 report, book, as_of=options["as_of"], date_from=options["date_from"], date_to=options["date_to"],
                 year=options["year"], fund=options["fund"], donor=options["donor"],
+                account=options["account"],
             )
             if options["out"]:
                 self._to_file(Path(options["out"]), book, report, params, options["format"])

@@ -365,15 +365,15 @@ class ReceiptAdmin(ServiceAdmin):
 class ExpenseForm(ServiceForm):
     class Meta:
         model = Expense
-        fields = ("trust", "external_id", "date", "kind", "fund", "amount", "item", "quantity", "unit_cost", "payee",
-                  "invoice_number", "description")
+        fields = ("trust", "external_id", "date", "kind", "fund", "amount", "item", "quantity", "unit_cost", "program",
+                  "payee", "invoice_number", "description")
 
     def run(self, data):
         expense, _created = expense_record(
             trust=data["trust"], external_id=data["external_id"], date=data["date"], kind=data["kind"],
             fund=data["fund"], amount=data["amount"], item=data.get("item"), quantity=data.get("quantity"),
             unit_cost=data.get("unit_cost"), payee=data.get("payee") or "", description=data.get("description") or "",
-            invoice_number=data.get("invoice_number") or "", user=self.user,
+            invoice_number=data.get("invoice_number") or "", program=data.get("program"), user=self.user,
         )
         return expense
 

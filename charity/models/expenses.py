@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from djmoney.models.fields import MoneyField
 
-from beneficiaries.models import StockItem
+from beneficiaries.models import Program, StockItem
 from ledger.models import Fund, JournalEntry
 
 from .base import AppendOnly
@@ -16,6 +16,10 @@ class ExpenseKind(models.TextChoices):
     BANK_FEE = "bank_fee", _("bank fees")
     FUNDRAISING = "fundraising", _("fundraising")
     INVENTORY_PURCHASE = "inventory_purchase", _("inventory purchase")
+    PROGRAM_COST = "program_cost", _("program delivery costs")
+    TRUSTEE_FEE = "trustee_fee", _("trustee's fee")
+    CUSTODIAN_FEE = "custodian_fee", _("custodian's fee")
+    SUPERVISOR_FEE = "supervisor_fee", _("supervisor's fee")
 
 
 class Expense(AppendOnly):
@@ -31,6 +35,10 @@ class Expense(AppendOnly):
         StockItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("item")
     )
     quantity = models.PositiveIntegerField(_("quantity"), null=True, blank=True)
+    # Program delivery costs only: the program whose expense account (业务活动成本) bears the cost.
+    program = models.ForeignKey(
+        Program, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("program")
+    )
     unit_cost = models.DecimalField(_("unit cost"), max_digits=14, decimal_places=2, null=True, blank=True)
     payee = models.CharField(_("payee"), max_length=200, blank=True)
     invoice_number = models.CharField(_("invoice number"), max_length=64, blank=True, default="")
@@ -57,6 +65,11 @@ class Expense(AppendOnly):
                 ),
                 name="charity_expense_goods_only_for_purchases",
             ),
+            models.CheckConstraint(
+                condition=(Q(kind="program_cost", program__isnull=False)
+                           | (~Q(kind="program_cost") & Q(program__isnull=True))),
+                name="charity_expense_program_only_for_program_costs",
+            ),
         ]
         indexes = [models.Index(fields=["trust", "date"], name="charity_expense_trust_date")]
 
@@ -74,7 +87,7 @@ class ExpenseRequest(models.Model):
     """An expense above the trust's threshold, as drafted: recorded (an ``Expense``) only when another user approves.
 
     ``data`` holds what ``expense_record`` takes, by code: kind, date, fund, amount, item, quantity, unit_cost,
-    payee, description."""
+    payee, description, invoice_number, program."""
 
     trust = models.ForeignKey(Trust, on_delete=models.PROTECT, related_name="expense_requests")
     external_id = models.CharField(_("external id"), max_length=64)

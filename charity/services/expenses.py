@@ -1,4 +1,5 @@
-"""Expenses paid by a fund: management, fundraising, bank fees, and stock bought for the aid inventory.
+"""Expenses paid by a fund: management, the trust's fees (trustee, custodian, supervisor), fundraising, bank fees,
+a program's delivery costs, and stock bought for the aid inventory.
 
 The purpose rules (docs/ledger.md, "Funds and the restricted-fund rule") are checked here first, so that the
 refusal names the fund and the rule in the trust's words; the ledger holds the same rules again for every expense
@@ -34,19 +35,30 @@ EXPENSE_ACCOUNTS = {
     ExpenseKind.ADMIN: chart.MANAGEMENT,
     ExpenseKind.BANK_FEE: chart.BANK_FEES,
     ExpenseKind.FUNDRAISING: chart.FUNDRAISING,
+    ExpenseKind.TRUSTEE_FEE: chart.TRUSTEE_FEE,
+    ExpenseKind.CUSTODIAN_FEE: chart.CUSTODIAN_FEE,
+    ExpenseKind.SUPERVISOR_FEE: chart.SUPERVISOR_FEE,
 }
 RULE_GENERAL = (
-    "management and fundraising expenses and bank fees cannot be charged to a restricted fund; only the "
-    "unrestricted fund pays for them"
+    "management and fundraising expenses, the trust's fees and bank fees cannot be charged to a restricted fund; "
+    "only the unrestricted fund pays for them"
 )
 
 
-def _check_purpose(*, trust: Trust, fund: Fund, kind: str, item: StockItem | None) -> None:
+def _check_purpose(*, trust: Trust, fund: Fund, kind: str, item: StockItem | None,
+                   program: Program | None = None) -> None:
     if fund.restriction == Restriction.ENDOWMENT:
         raise PurposeRefused(
             f"fund {fund.code} is an endowment: its principal is never spent, only what it earns", field="fund"
         )
     if fund.restriction != Restriction.RESTRICTED:
+        return
+    if kind == ExpenseKind.PROGRAM_COST:
+        if fund.purpose != program.code:
+            raise PurposeRefused(
+                f"fund {fund.code} is restricted to {fund.purpose or 'its purpose'}: it may pay the delivery costs "
+                f"of that program only, not of {program.code}", field="fund",
+            )
         return
     if kind != ExpenseKind.INVENTORY_PURCHASE:
         raise PurposeRefused(f"fund {fund.code} is restricted to {fund.purpose or 'its purpose'}: {RULE_GENERAL}",
@@ -79,16 +91,18 @@ def _same(e: Expense, **want) -> bool:
         and e.amount.amount == want["amount"] and e.item_id == (want["item"].pk if want["item"] else None)
         and e.quantity == want["quantity"] and e.unit_cost == want["unit_cost"] and e.payee == want["payee"]
         and e.description == want["description"] and e.invoice_number == want["invoice_number"]
+        and e.program_id == (want["program"].pk if want["program"] else None)
     )
 
 
 def expense_record(
     *, trust: Trust, external_id: str, date: dt.date, kind: str, fund: Fund, amount, user,
     item: StockItem | str | None = None, quantity: int | None = None, unit_cost=None, payee: str = "",
-    description: str = "", invoice_number: str = "", posting=None,
+    description: str = "", invoice_number: str = "", program: Program | str | None = None, posting=None,
 ) -> tuple[Expense, bool]:
     """Record and post an expense paid from the bank (1002) by ``fund``: ``(expense, created)``, as
-    ``get_or_create`` answers. Idempotent on ``external_id``: the same expense again returns the first record
+    ``get_or_create`` answers. A program's delivery costs (``program_cost``) name the ``program`` (object or
+    code) whose expense account (业务活动成本) bears them; that program's restricted fund may pay them. Idempotent on ``external_id``: the same expense again returns the first record
     (``created`` False) and writes nothing.
 
     Above the trust's ``expense_approval_threshold`` it is refused (``ApprovalRequired``): such an expense is
@@ -96,7 +110,7 @@ def expense_record(
     require(user, RECORD, trust.book)
     return _record(trust=trust, external_id=external_id, date=date, kind=kind, fund=fund, amount=amount, user=user,
                    item=item, quantity=quantity, unit_cost=unit_cost, payee=payee, description=description,
-                   invoice_number=invoice_number, approved_by=None, posting=posting)
+                   invoice_number=invoice_number, program=program, approved_by=None, posting=posting)
 
 
 def _basics(*, trust, external_id, date, kind, fund, amount) -> tuple[str, dt.date, Decimal]:
@@ -112,6 +126,24 @@ def _basics(*, trust, external_id, date, kind, fund, amount) -> tuple[str, dt.da
     return external_id, date, amount
 
 
+def _program(trust: Trust, kind: str, program) -> Program | None:
+    """The program a ``program_cost`` names (required), and none for any other kind."""
+    if kind != ExpenseKind.PROGRAM_COST:
+        if program:
+            raise ExpenseError("a program is named for program delivery costs (program_cost) only", field="program")
+        return None
+    if isinstance(program, str):
+        code = program.strip()
+        program = Program.objects.filter(book_id=trust.book_id, code=code).first() if code else None
+        if program is None and code:
+            raise ExpenseError(f"{code!r} is not a program of this trust", field="program")
+    if program is None:
+        raise ExpenseError("program delivery costs (program_cost) name the program they serve", field="program")
+    if program.book_id != trust.book_id:
+        raise ExpenseError("the program is not a program of this trust", field="program")
+    return program
+
+
 def _invoice(value) -> str:
     value = (value or "").strip()
     if len(value) > 64:
@@ -120,7 +152,7 @@ def _invoice(value) -> str:
 
 
 def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantity, unit_cost, payee, description,
-            approved_by, invoice_number="", posting=None) -> tuple[Expense, bool]:
+            approved_by, invoice_number="", program=None, posting=None) -> tuple[Expense, bool]:
     external_id, date, amount = _basics(trust=trust, external_id=external_id, date=date, kind=kind, fund=fund,
                                         amount=amount)
     payee, description = (payee or "").strip(), (description or "").strip()
@@ -129,6 +161,7 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
     if len(description) > 2000:
         raise ExpenseError("a description is at most 2000 characters", field="description")
     invoice_number = _invoice(invoice_number)
+    program = _program(trust, kind, program)
     if kind == ExpenseKind.INVENTORY_PURCHASE:
         if isinstance(item, str):
             item = StockItem.objects.filter(book_id=trust.book_id, code=item).first()
@@ -148,7 +181,8 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
     elif item or quantity is not None or unit_cost is not None:
         raise ExpenseError("item, quantity and unit cost are for inventory purchases only", field="item")
     want = dict(date=date, kind=kind, fund=fund, amount=amount, item=item or None, quantity=quantity,
-                unit_cost=unit_cost, payee=payee, description=description, invoice_number=invoice_number)
+                unit_cost=unit_cost, payee=payee, description=description, invoice_number=invoice_number,
+                program=program)
     existing = Expense.objects.filter(trust=trust, external_id=external_id).first()
     if existing is not None:
         if _same(existing, **want):
@@ -160,7 +194,7 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
         raise ApprovalRequired(
             f"expense {external_id} of {amount} CNY is above the trust's approval threshold of {threshold} CNY: "
             f"draft it for another user's approval", field="amount")
-    _check_purpose(trust=trust, fund=fund, kind=kind, item=item)
+    _check_purpose(trust=trust, fund=fund, kind=kind, item=item, program=program)
     key, source = f"expense:{external_id}", ("expense", external_id)
     memo = (f"支出 Expense {external_id}" + (f" 付给 to {payee}" if payee else "")
             + (f": {description}" if description else ""))
@@ -179,9 +213,10 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
                 memo=memo, source=source, idempotency_key=key, approved_by=approved_by, posting=posting,
             ).entry
         else:
+            charged = program.expense_account if program else account(trust, EXPENSE_ACCOUNTS[kind])
             entry = posting.post(
                 book=trust.book, date=date, memo=memo, user=user, idempotency_key=key, source=source,
-                legs=[Dr(account(trust, EXPENSE_ACCOUNTS[kind]), fund, amount), Cr(bank, fund, amount)],
+                legs=[Dr(charged, fund, amount), Cr(bank, fund, amount)],
                 approved_by=approved_by,
             )
         replay = Expense.objects.filter(entry=entry).first()
@@ -190,7 +225,7 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
         return Expense.objects.create(
             trust=trust, external_id=external_id, date=date, kind=kind, fund=fund, amount=amount, item=item or None,
             quantity=quantity, unit_cost=unit_cost, payee=payee, description=description, entry=entry,
-            invoice_number=invoice_number, created_by=user,
+            invoice_number=invoice_number, program=program, created_by=user,
         ), True
 
 
@@ -200,7 +235,7 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
 def expense_request_draft(
     *, trust: Trust, external_id: str, date: dt.date, kind: str, fund: Fund, amount, user,
     item: StockItem | str | None = None, quantity: int | None = None, unit_cost=None, payee: str = "",
-    description: str = "", invoice_number: str = "",
+    description: str = "", invoice_number: str = "", program: Program | str | None = None,
 ) -> ExpenseRequest:
     """Draft an expense for another user's approval (any amount; above the threshold, the only way)."""
     require(user, RECORD, trust.book)
@@ -209,10 +244,12 @@ def expense_request_draft(
     if Expense.objects.filter(trust=trust, external_id=external_id).exists() or \
             ExpenseRequest.objects.filter(trust=trust, external_id=external_id).exists():
         raise DuplicateExternalId(f"expense {external_id} already exists", field="external_id")
+    program = _program(trust, kind, program)
     data = {"date": date.isoformat(), "kind": kind, "fund": fund.code, "amount": str(amount),
             "item": item.code if isinstance(item, StockItem) else (item or None), "quantity": quantity,
             "unit_cost": None if unit_cost is None else str(unit_cost), "payee": (payee or "").strip()[:200],
-            "description": (description or "").strip()[:2000], "invoice_number": _invoice(invoice_number)}
+            "description": (description or "").strip()[:2000], "invoice_number": _invoice(invoice_number),
+            "program": program.code if program else None}
     return ExpenseRequest.objects.create(trust=trust, external_id=external_id, data=data, requested_by=user)
 
 
@@ -231,7 +268,8 @@ def expense_request_approve(*, request: ExpenseRequest, user) -> ExpenseRequest:
         fund=Fund.objects.get(book_id=trust.book_id, code=data["fund"]), amount=Decimal(data["amount"]),
         user=locked.requested_by, item=data.get("item"), quantity=data.get("quantity"),
         unit_cost=None if data.get("unit_cost") is None else Decimal(data["unit_cost"]), payee=data.get("payee", ""),
-        description=data.get("description", ""), invoice_number=data.get("invoice_number", ""), approved_by=user)
+        description=data.get("description", ""), invoice_number=data.get("invoice_number", ""),
+        program=data.get("program"), approved_by=user)
     locked.status, locked.expense = ExpenseRequestStatus.POSTED, expense
     locked.decided_by, locked.decided_at = user, timezone.now()
     locked.save(update_fields=["status", "expense", "decided_by", "decided_at"])

@@ -20,6 +20,7 @@ class ExpenseKind(models.TextChoices):
     TRUSTEE_FEE = "trustee_fee", _("trustee's fee")
     CUSTODIAN_FEE = "custodian_fee", _("custodian's fee")
     SUPERVISOR_FEE = "supervisor_fee", _("supervisor's fee")
+    MANAGEMENT_FEE = "management_fee", _("management fee charged to a restricted fund")
 
 
 class Expense(AppendOnly):
@@ -75,6 +76,35 @@ class Expense(AppendOnly):
 
     def __str__(self) -> str:
         return f"{self.external_id} {self.amount}"
+
+
+class FundTerms(models.Model):
+    """What a restricted fund's donor agreement allows beyond its purpose: a management fee (管理费) of at most
+    ``management_fee_rate`` percent of what the fund received in the year to date, and at most
+    ``management_fee_cap`` CNY in the year (no cap when blank). Without terms no management fee is charged to
+    it. Set through ``fund_terms_set`` only."""
+
+    fund = models.OneToOneField(Fund, on_delete=models.PROTECT, related_name="terms", verbose_name=_("fund"))
+    management_fee_rate = models.DecimalField(_("management fee rate (%)"), max_digits=5, decimal_places=2)
+    management_fee_cap = models.DecimalField(_("management fee cap per year (CNY)"), max_digits=14,
+                                             decimal_places=2, null=True, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("set by"))
+    updated_at = models.DateTimeField(_("set at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("fund terms")
+        verbose_name_plural = _("fund terms")
+        ordering = ["fund"]
+        constraints = [
+            models.CheckConstraint(condition=Q(management_fee_rate__gte=0) & Q(management_fee_rate__lte=100),
+                                   name="charity_fundterms_rate_percent"),
+            models.CheckConstraint(condition=Q(management_fee_cap__isnull=True) | Q(management_fee_cap__gte=0),
+                                   name="charity_fundterms_cap_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fund.code}: {self.management_fee_rate}%"
 
 
 class ExpenseRequestStatus(models.TextChoices):

@@ -1,5 +1,6 @@
 """Expenses paid by a fund: management, the trust's fees (trustee, custodian, supervisor), fundraising, bank fees,
-a program's delivery costs, and stock bought for the aid inventory.
+a program's delivery costs, a management fee charged to a restricted fund its terms allow, and stock bought for
+the aid inventory.
 
 The purpose rules (docs/ledger.md, "Funds and the restricted-fund rule") are checked here first, so that the
 refusal names the fund and the rule in the trust's words; the ledger holds the same rules again for every expense
@@ -16,18 +17,20 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 from django.db.models import Sum
+from decimal import InvalidOperation, ROUND_HALF_EVEN
 
 from beneficiaries.models import Program, StockBalance, StockItem
 from beneficiaries.services import stock_purchase
+from ledger import selectors
 from ledger import services as ledger
-from ledger.models import Book, Fund, Restriction, from_minor
+from ledger.models import AccountType, Book, Fund, Restriction, from_minor
 from ledger.services import Cr, Dr
 from ledger.authority import require
 
 from .. import chart
 from ..errors import ApprovalRequired, DuplicateExternalId, ExpenseError, InsufficientFunds, PurposeRefused
 from ..roles import APPROVE_EXPENSES, RECORD
-from ..models import Expense, ExpenseKind, ExpenseRequest, ExpenseRequestStatus, Trust
+from ..models import Expense, ExpenseKind, ExpenseRequest, ExpenseRequestStatus, FundTerms, Trust
 from ._common import (account, check_date, check_external_id, check_fund, locked_draft, money_parts, translated,
                       unique_or)
 
@@ -51,6 +54,16 @@ def _check_purpose(*, trust: Trust, fund: Fund, kind: str, item: StockItem | Non
         raise PurposeRefused(
             f"fund {fund.code} is an endowment: its principal is never spent, only what it earns", field="fund"
         )
+    if kind == ExpenseKind.MANAGEMENT_FEE:
+        if fund.restriction != Restriction.RESTRICTED:
+            raise PurposeRefused(
+                f"a management fee (management_fee) is charged to a restricted fund under its terms; fund "
+                f"{fund.code} is unrestricted: record its management costs as admin", field="fund")
+        if not FundTerms.objects.filter(fund=fund).exists():
+            raise PurposeRefused(
+                f"fund {fund.code} has no terms allowing a management fee (management_fee_rate): a restricted "
+                f"fund bears one only where its donor agreement allows it", field="fund")
+        return
     if fund.restriction != Restriction.RESTRICTED:
         return
     if kind == ExpenseKind.PROGRAM_COST:
@@ -212,6 +225,13 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
                 item=item, fund=fund, quantity=quantity, amount=amount, pay_account=bank, date=date, user=user,
                 memo=memo, source=source, idempotency_key=key, approved_by=approved_by, posting=posting,
             ).entry
+        elif kind == ExpenseKind.MANAGEMENT_FEE:
+            Book.objects.select_for_update().get(pk=trust.book_id)  # serialises the fees of the trust
+            _check_fee_allowance(trust=trust, fund=fund, date=date, amount=amount)
+            entry = posting.post(
+                book=trust.book, date=date, memo=memo, user=user, idempotency_key=key, source=source,
+                legs=management_fee_legs(trust, fund, amount, bank), approved_by=approved_by,
+            )
         else:
             charged = program.expense_account if program else account(trust, EXPENSE_ACCOUNTS[kind])
             entry = posting.post(
@@ -227,6 +247,111 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
             quantity=quantity, unit_cost=unit_cost, payee=payee, description=description, entry=entry,
             invoice_number=invoice_number, program=program, created_by=user,
         ), True
+
+
+# -- a management fee charged to a restricted fund --------------------------------------------------------------
+
+
+def general_fund(trust: Trust) -> Fund:
+    """The trust's unrestricted fund (``chart.GENERAL_FUND``, else the first unrestricted one by code)."""
+    funds = Fund.objects.filter(book_id=trust.book_id, restriction=Restriction.UNRESTRICTED).order_by("code")
+    fund = funds.filter(code=chart.GENERAL_FUND[0]).first() or funds.first()
+    if fund is None:
+        raise ExpenseError("the trust has no unrestricted fund to bear a management expense", field="fund")
+    return fund
+
+
+def management_fee_legs(trust: Trust, fund: Fund, amount: Decimal, bank) -> list:
+    """The fee as the standard presents it: the restriction released (限定性净资产转为非限定性净资产) and a
+    management expense in the unrestricted column. In ``fund`` (restricted): Dr 3102 / Cr bank; in the general
+    fund: Dr bank / Cr 3101 and Dr management / Cr bank. No expense is debited to the restricted fund, so the
+    purpose rule (service and database) holds unchanged; every fund balances on its own."""
+    general = general_fund(trust)
+    return [
+        Dr(account(trust, chart.NET_ASSETS_RESTRICTED), fund, amount), Cr(bank, fund, amount),
+        Dr(bank, general, amount), Cr(account(trust, chart.NET_ASSETS_UNRESTRICTED), general, amount),
+        Dr(account(trust, chart.MANAGEMENT), general, amount), Cr(bank, general, amount),
+    ]
+
+
+def fee_allowance(*, trust: Trust, fund: Fund, date: dt.date) -> dict:
+    """What ``fund``'s terms allow as management fees in ``date``'s year up to ``date``: ``received`` (its
+    donation income, 捐赠收入 net of refunds, from 1 January through ``date``), ``by_rate`` (``rate`` % of it, to
+    the fen, half-even), ``cap``, ``limit`` (the smaller), ``charged`` (fees already recorded in the year, reversed
+    ones left out) and ``remaining`` (limit - charged, never below zero)."""
+    terms = FundTerms.objects.get(fund=fund)
+    year_start = dt.date(date.year, 1, 1)
+    donation_accounts = [pk for pk, code in trust.book.accounts.filter(type=AccountType.INCOME)
+                         .values_list("pk", "code") if chart.line_code(code) == chart.line_code(chart.DONATION_RESTRICTED)]
+    moved = selectors.movements(trust.book_id, since=year_start, as_of=date, fund_ids=[fund.pk],
+                                account_ids=donation_accounts, group=("fund_id",), closing=False)
+    debit, credit = moved.get((fund.pk,), [0, 0])
+    received = from_minor(credit - debit)
+    by_rate = (received * terms.management_fee_rate / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    by_rate = max(by_rate, Decimal("0.00"))
+    cap = terms.management_fee_cap
+    limit = by_rate if cap is None else min(by_rate, cap)
+    charged = (Expense.objects.filter(trust=trust, fund=fund, kind=ExpenseKind.MANAGEMENT_FEE,
+                                      date__year=date.year, entry__reversed_by__isnull=True)
+               .aggregate(v=Sum("amount"))["v"] or Decimal("0.00"))
+    charged = Decimal(charged).quantize(Decimal("0.01"))  # SQLite's SUM drops trailing zeros
+    return {"rate": terms.management_fee_rate, "received": received, "by_rate": by_rate, "cap": cap,
+            "limit": limit, "charged": charged, "remaining": max(limit - charged, Decimal("0.00"))}
+
+
+def _check_fee_allowance(*, trust: Trust, fund: Fund, date: dt.date, amount: Decimal) -> None:
+    a = fee_allowance(trust=trust, fund=fund, date=date)
+    if amount > a["remaining"]:
+        cap = "no cap" if a["cap"] is None else f"cap {a['cap']} CNY"
+        raise ExpenseError(
+            f"a management fee of {amount} CNY exceeds what fund {fund.code}'s terms allow: {a['rate']}% of "
+            f"{a['received']} CNY received from {date.year}-01-01 to {date.isoformat()} = {a['by_rate']} CNY, "
+            f"{cap}, already charged {a['charged']} CNY in {date.year}: at most {a['remaining']} CNY",
+            field="amount")
+
+
+def _percent(value) -> Decimal:
+    if isinstance(value, (float, bool)) or value is None:
+        raise ExpenseError("the management fee rate is a decimal percentage from 0 to 100",
+                           field="management_fee_rate")
+    try:
+        rate = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ExpenseError(f"{value!r} is not a percentage", field="management_fee_rate") from None
+    if not rate.is_finite() or rate < 0 or rate > 100 or rate != rate.quantize(Decimal("0.01")):
+        raise ExpenseError(f"management fee rate {rate} must be from 0 to 100 with at most two decimal places",
+                           field="management_fee_rate")
+    return rate.quantize(Decimal("0.01"))
+
+
+def _cap(value) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, (float, bool)):
+        raise ExpenseError("the management fee cap is a CNY amount", field="management_fee_cap")
+    try:
+        cap = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ExpenseError(f"{value!r} is not an amount", field="management_fee_cap") from None
+    if not cap.is_finite() or cap < 0 or cap != cap.quantize(Decimal("0.01")) or cap >= Decimal("1e12"):
+        raise ExpenseError(f"management fee cap {cap} must be an amount in CNY, zero or more, two decimal places",
+                           field="management_fee_cap")
+    return cap.quantize(Decimal("0.01"))
+
+
+@transaction.atomic
+def fund_terms_set(*, fund: Fund, management_fee_rate, management_fee_cap=None, user) -> FundTerms:
+    """Set a restricted fund's terms: the management fee its donor agreement allows (``management_fee_rate`` % of
+    what it received in the year to date, at most ``management_fee_cap`` CNY a year; no cap when None). Held by
+    approvers (``charity.approve_expenses``), so the officer who charges a fee does not set what it may be."""
+    require(user, APPROVE_EXPENSES, fund.book)
+    if fund.restriction != Restriction.RESTRICTED:
+        raise ExpenseError(f"fund {fund.code} is {fund.restriction}: terms allowing a management fee are for "
+                           f"restricted funds only", field="fund")
+    rate, cap = _percent(management_fee_rate), _cap(management_fee_cap)
+    terms, _created = FundTerms.objects.update_or_create(
+        fund=fund, defaults={"management_fee_rate": rate, "management_fee_cap": cap, "updated_by": user})
+    return terms
 
 
 # -- expenses above the threshold: four eyes ---------------------------------------------------------------------

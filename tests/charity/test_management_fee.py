@@ -248,3 +248,27 @@ def test_the_approval_threshold_applies_to_a_fee(trust, smile, officer):
     trust_set_expense_threshold(trust=trust, threshold=Decimal("100.00"), user=system_user())
     with pytest.raises(errors.ApprovalRequired):
         fee(trust, smile, officer, amount="100.01")
+
+
+def test_the_donor_statement_names_the_fee_of_the_donors_fund(trust, smile, officer):
+    """Donor D-1 gave 1,000.00 to SMILE; SMILE bore fees of 250.00 and 100.00 (350.00) in 2026. The ledger's FIFO
+    allocates spending (expense debits) to gifts; the fee is a release of the restriction, so the statement says
+    what the fund bore in a note and leaves the gift's spending as the allocations have it. A donor of another
+    fund (D-2, GEN) reads no such note."""
+    from charity.services import donor_create
+
+    donors = {}
+    for n, fund in (("D-1", "SMILE"), ("D-2", "GEN")):
+        donors[n] = donor_create(trust=trust, kind="individual", name=f"捐赠人{n}", external_id=n, by=officer)
+        donation_record(trust=trust, external_id=f"G-{n}", date=D, amount=Decimal("1000.00"), fund=smile[fund],
+                        channel="bank", user=officer, donor=donors[n])
+    fee(trust, smile, officer, amount="250.00")
+    fee(trust, smile, officer, n="MF-2", amount="100.00")
+    cls = REPORTS["donor-statement"]
+
+    def notes(donor):
+        params = resolve_params(cls, trust.book, date_from=dt.date(2026, 1, 1), date_to=D, donor=donor)
+        return " ".join(cls(book=trust.book, params=params).build().notes)
+
+    assert "Fund SMILE bore a management fee of 350.00 CNY" in notes("D-1")
+    assert "management fee" not in notes("D-2")

@@ -25,9 +25,10 @@ from ledger.models import Fund
 
 from .documents import receipt_pdf
 from .errors import CharityError
-from .models import Attachment, Donation, Donor, Expense, Membership, Receipt, Refund, SpendingPolicy, Trust
-from .services import (donation_record, donation_refund, donor_create, donor_update, expense_record, receipt_void,
-                       spending_policy_set, trust_create, trust_set_expense_threshold)
+from .models import (Attachment, Donation, Donor, Expense, FundTerms, Membership, Receipt, Refund, SpendingPolicy,
+                     Trust)
+from .services import (donation_record, donation_refund, donor_create, donor_update, expense_record, fund_terms_set,
+                       receipt_void, spending_policy_set, trust_create, trust_set_expense_threshold)
 
 admin.site.site_header = _("Charity Trust Ledger")
 admin.site.site_title = _("Charity Trust Ledger")
@@ -190,6 +191,34 @@ class SpendingPolicyAdmin(ServiceAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ("trust", "updated_by", "updated_at") if obj is not None else ()
+
+
+class FundTermsForm(ServiceForm):
+    """A restricted fund's terms (the management fee it may bear), set through ``fund_terms_set``."""
+
+    class Meta:
+        model = FundTerms
+        fields = ("fund", "management_fee_rate", "management_fee_cap")
+
+    def run(self, data):
+        fund = data.get("fund") or self.instance.fund
+        return fund_terms_set(fund=fund, management_fee_rate=data.get("management_fee_rate"),
+                              management_fee_cap=data.get("management_fee_cap"), user=self.user)
+
+
+@admin.register(FundTerms)
+class FundTermsAdmin(ServiceAdmin):
+    """One per restricted fund; every save goes through the service (approvers and administrators)."""
+
+    add_form = change_form = FundTermsForm
+    list_display = ("fund", "management_fee_rate", "management_fee_cap", "updated_by", "updated_at")
+    readonly_fields = ("updated_by", "updated_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("fund", "updated_by", "updated_at") if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class FundForm(ServiceForm):
@@ -374,15 +403,15 @@ class ReceiptAdmin(ServiceAdmin):
 class ExpenseForm(ServiceForm):
     class Meta:
         model = Expense
-        fields = ("trust", "external_id", "date", "kind", "fund", "amount", "item", "quantity", "unit_cost", "payee",
-                  "invoice_number", "description")
+        fields = ("trust", "external_id", "date", "kind", "fund", "amount", "item", "quantity", "unit_cost", "program",
+                  "payee", "invoice_number", "description")
 
     def run(self, data):
         expense, _created = expense_record(
             trust=data["trust"], external_id=data["external_id"], date=data["date"], kind=data["kind"],
             fund=data["fund"], amount=data["amount"], item=data.get("item"), quantity=data.get("quantity"),
             unit_cost=data.get("unit_cost"), payee=data.get("payee") or "", description=data.get("description") or "",
-            invoice_number=data.get("invoice_number") or "", user=self.user,
+            invoice_number=data.get("invoice_number") or "", program=data.get("program"), user=self.user,
         )
         return expense
 

@@ -8,7 +8,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from beneficiaries.models import StockItem
+from beneficiaries.models import Program, StockItem
 from charity import services
 from charity.models import Expense, ExpenseKind, ExpenseRequest
 from charity.roles import APPROVE_EXPENSES, RECORD
@@ -23,6 +23,7 @@ from .idempotency import IDEMPOTENCY_KEY
 class ExpenseSerializer(serializers.ModelSerializer):
     fund = serializers.SlugRelatedField(slug_field="code", read_only=True)
     item = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    program = serializers.SlugRelatedField(slug_field="code", read_only=True)
     amount = serializers.SerializerMethodField(help_text="CNY")
     entry = serializers.SlugRelatedField(slug_field="sequence", read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -30,7 +31,7 @@ class ExpenseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Expense
         fields = ["external_id", "date", "kind", "fund", "amount", "item", "quantity", "unit_cost", "payee",
-                  "invoice_number", "description", "entry", "created_by", "created_at"]
+                  "invoice_number", "description", "program", "entry", "created_by", "created_at"]
 
     def get_amount(self, e) -> str:
         return str(e.amount.amount)
@@ -49,10 +50,13 @@ class ExpenseRecordSerializer(StrictInput):
     payee = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     invoice_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    program = serializers.CharField(max_length=32, required=False, allow_null=True, allow_blank=True,
+                                    help_text="program code (program_cost only, and required for it)")
 
 
 class ExpenseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BooksViewSet):
-    """Money paid out by a fund: management, fundraising, bank fees, stock bought for the aid inventory."""
+    """Money paid out by a fund: management, the trustee's, custodian's and supervisor's fees, fundraising, bank fees,
+    a program's delivery costs (``program_cost``, naming the ``program``), stock bought for the aid inventory."""
 
     serializer_class = ExpenseSerializer
     filterset_class = ExpenseFilter
@@ -62,7 +66,7 @@ class ExpenseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BooksView
     queryset = Expense.objects.none()
 
     def scoped_queryset(self):
-        return (Expense.objects.filter(trust=self.trust).select_related("fund", "item", "entry", "created_by")
+        return (Expense.objects.filter(trust=self.trust).select_related("fund", "item", "program", "entry", "created_by")
                 .order_by("-date", "-pk"))
 
     @extend_schema(request=ExpenseRecordSerializer, responses={201: ExpenseSerializer, 200: ExpenseSerializer},
@@ -77,6 +81,8 @@ class ExpenseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BooksView
                                  what="fund")
         values["item"] = resolve_optional(StockItem.objects.filter(book_id=trust.book_id), "code", values.get("item"),
                                           field="item", what="stock item")
+        values["program"] = resolve_optional(Program.objects.filter(book_id=trust.book_id), "code",
+                                             values.get("program"), field="program", what="program")
         expense, created = services.expense_record(trust=trust, user=request.user, **values)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(ExpenseSerializer(self.scoped_queryset().get(pk=expense.pk)).data, status=code)

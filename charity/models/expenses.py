@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from djmoney.models.fields import MoneyField
 
-from beneficiaries.models import StockItem
+from beneficiaries.models import Program, StockItem
 from ledger.models import Fund, JournalEntry
 
 from .base import AppendOnly
@@ -16,6 +16,11 @@ class ExpenseKind(models.TextChoices):
     BANK_FEE = "bank_fee", _("bank fees")
     FUNDRAISING = "fundraising", _("fundraising")
     INVENTORY_PURCHASE = "inventory_purchase", _("inventory purchase")
+    PROGRAM_COST = "program_cost", _("program delivery costs")
+    TRUSTEE_FEE = "trustee_fee", _("trustee's fee")
+    CUSTODIAN_FEE = "custodian_fee", _("custodian's fee")
+    SUPERVISOR_FEE = "supervisor_fee", _("supervisor's fee")
+    MANAGEMENT_FEE = "management_fee", _("management fee charged to a restricted fund")
 
 
 class Expense(AppendOnly):
@@ -31,6 +36,10 @@ class Expense(AppendOnly):
         StockItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("item")
     )
     quantity = models.PositiveIntegerField(_("quantity"), null=True, blank=True)
+    # Program delivery costs only: the program whose expense account (业务活动成本) bears the cost.
+    program = models.ForeignKey(
+        Program, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("program")
+    )
     unit_cost = models.DecimalField(_("unit cost"), max_digits=14, decimal_places=2, null=True, blank=True)
     payee = models.CharField(_("payee"), max_length=200, blank=True)
     invoice_number = models.CharField(_("invoice number"), max_length=64, blank=True, default="")
@@ -57,11 +66,45 @@ class Expense(AppendOnly):
                 ),
                 name="charity_expense_goods_only_for_purchases",
             ),
+            models.CheckConstraint(
+                condition=(Q(kind="program_cost", program__isnull=False)
+                           | (~Q(kind="program_cost") & Q(program__isnull=True))),
+                name="charity_expense_program_only_for_program_costs",
+            ),
         ]
         indexes = [models.Index(fields=["trust", "date"], name="charity_expense_trust_date")]
 
     def __str__(self) -> str:
         return f"{self.external_id} {self.amount}"
+
+
+class FundTerms(models.Model):
+    """What a restricted fund's donor agreement allows beyond its purpose: a management fee (管理费) of at most
+    ``management_fee_rate`` percent of what the fund received in the year to date, and at most
+    ``management_fee_cap`` CNY in the year (no cap when blank). Without terms no management fee is charged to
+    it. Set through ``fund_terms_set`` only."""
+
+    fund = models.OneToOneField(Fund, on_delete=models.PROTECT, related_name="terms", verbose_name=_("fund"))
+    management_fee_rate = models.DecimalField(_("management fee rate (%)"), max_digits=5, decimal_places=2)
+    management_fee_cap = models.DecimalField(_("management fee cap per year (CNY)"), max_digits=14,
+                                             decimal_places=2, null=True, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("set by"))
+    updated_at = models.DateTimeField(_("set at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("fund terms")
+        verbose_name_plural = _("fund terms")
+        ordering = ["fund"]
+        constraints = [
+            models.CheckConstraint(condition=Q(management_fee_rate__gte=0) & Q(management_fee_rate__lte=100),
+                                   name="charity_fundterms_rate_percent"),
+            models.CheckConstraint(condition=Q(management_fee_cap__isnull=True) | Q(management_fee_cap__gte=0),
+                                   name="charity_fundterms_cap_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fund.code}: {self.management_fee_rate}%"
 
 
 class ExpenseRequestStatus(models.TextChoices):
@@ -74,7 +117,7 @@ class ExpenseRequest(models.Model):
     """An expense above the trust's threshold, as drafted: recorded (an ``Expense``) only when another user approves.
 
     ``data`` holds what ``expense_record`` takes, by code: kind, date, fund, amount, item, quantity, unit_cost,
-    payee, description."""
+    payee, description, invoice_number, program."""
 
     trust = models.ForeignKey(Trust, on_delete=models.PROTECT, related_name="expense_requests")
     external_id = models.CharField(_("external id"), max_length=64)

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from beneficiaries.errors import AidError
-from beneficiaries.models import StockItem
+from beneficiaries.models import Program, StockItem
 from charity import services
 from charity.errors import ApprovalRequired, CharityError
 from charity.models import Expense, ExpenseKind
@@ -72,18 +72,19 @@ def _csv(expenses) -> HttpResponse:
     response.write("\ufeff")  # so that a spreadsheet reads the Chinese as UTF-8
     writer = csv.writer(response)
     writer.writerow(["external_id", "date", "kind", "fund", "amount", "item", "quantity", "payee", "invoice_number",
-                     "description", "entry", "attachments"])
+                     "description", "entry", "attachments", "program"])
     for e in expenses:
         writer.writerow([_safe_cell(v) for v in (
             e.external_id, e.date.isoformat(), e.kind, e.fund.code, e.amount.amount, e.item.code if e.item else "",
-            e.quantity or "", e.payee, e.invoice_number, e.description, e.entry.sequence, e.n_attachments)])
+            e.quantity or "", e.payee, e.invoice_number, e.description, e.entry.sequence, e.n_attachments,
+            e.program.code if e.program else "")])
     return response
 
 
 @login_required
 def expense_list(request):
     trust = trust_for(request, READ)
-    queryset = (Expense.objects.filter(trust=trust).select_related("fund", "item", "entry", "created_by")
+    queryset = (Expense.objects.filter(trust=trust).select_related("fund", "item", "program", "entry", "created_by")
                 .annotate(n_attachments=Count("attachments")).order_by("-date", "-pk"))
     query = request.GET.copy()
     for key in ("page", "format"):
@@ -110,6 +111,7 @@ class ExpenseForm(forms.Form):
                                   max_value=1_000_000)
     unit_cost = forms.DecimalField(label=gettext_lazy("Unit cost (purchases only)"), required=False, max_digits=14,
                                    decimal_places=2)
+    program = forms.ChoiceField(label=gettext_lazy("Program (program delivery costs only)"), required=False)
     payee = forms.CharField(label=gettext_lazy("Payee"), max_length=200, required=False)
     invoice_number = forms.CharField(label=gettext_lazy("Invoice number"), max_length=64, required=False)
     description = forms.CharField(label=gettext_lazy("Description"), max_length=2000, required=False,
@@ -124,6 +126,8 @@ class ExpenseForm(forms.Form):
                                        for f in Fund.objects.filter(book=trust.book).order_by("code")]
         self.fields["item"].choices = [("", "—")] + [
             (i.code, f"{i.code} {i.name}") for i in StockItem.objects.filter(book=trust.book).order_by("code")]
+        self.fields["program"].choices = [("", "—")] + [
+            (p.code, f"{p.code} {p.name}") for p in Program.objects.filter(book=trust.book).order_by("code")]
 
     def clean_voucher(self):
         voucher = self.cleaned_data.get("voucher")
@@ -153,6 +157,7 @@ def _record(request, trust, form) -> HttpResponse | None:
         item=StockItem.objects.filter(book=trust.book, code=values["item"]).first() if values.get("item") else None,
         quantity=values.get("quantity"), unit_cost=values.get("unit_cost"), payee=values.get("payee", ""),
         description=values.get("description", ""), invoice_number=values.get("invoice_number", ""),
+        program=values.get("program") or None,
     )
     to_list = redirect(f"{reverse('office-expenses')}?trust={trust.code}")
     try:

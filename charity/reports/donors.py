@@ -22,12 +22,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, Sum
 
 from beneficiaries.models import Disbursement, Program
 from beneficiaries.privacy import shown_count
 from charity import chart
-from charity.models import Donation, Donor, Receipt, Trust
+from charity.models import Donation, Donor, Expense, ExpenseKind, Receipt, Trust
 from ledger.models import Account, Allocation, AllocationKind, to_minor
 
 from .base import RANGE, Column, Report, ReportData, ReportError, Row, amount, register
@@ -228,13 +228,32 @@ class DonorStatement(Report):
             "people are shown as \"fewer than 5\".",
             "管理费用和银行手续费显示为“管理及行政”。 Management expenses and bank fees show as management and "
             "administration.",
-        ]
+        ] + self.management_fee_notes(trust, gifts)
         return ReportData(
             columns=self.COLUMNS, rows=rows,
             totals=[Row(("TOTAL", "", None, None, "", "", "", "合计捐赠 Total given", amount(totals["given"]),
                          beneficiary_count(len(everyone))), "total")],
             summary=summary, notes=notes,
         )
+
+    def management_fee_notes(self, trust, gifts) -> list[str]:
+        """A management fee charged to a restricted fund under its terms is a release of the restriction, not
+        spending the ledger allocates to gifts (docs/ledger.md): each fund of the donor's gifts that bore one in
+        the period says so, with the fund's total (reversed fees left out)."""
+        p = self.params
+        fees = (Expense.objects.filter(trust=trust, kind=ExpenseKind.MANAGEMENT_FEE, date__gte=p.date_from,
+                                       date__lte=p.date_to, fund_id__in={g.fund_id for g in gifts},
+                                       entry__reversed_by__isnull=True)
+                .values("fund__code").annotate(total=Sum("amount")).order_by("fund__code"))
+        notes = []
+        for row in fees:
+            fen = to_minor(row["total"])
+            notes.append(
+                f"基金 {row['fund__code']} 本期按捐赠协议提取管理费 {amount(fen)} 元（管理及行政；限定性净资产转为非限定性净资产），"
+                f"未分配至上列各笔捐赠。 Fund {row['fund__code']} bore a management fee of {amount(fen)} CNY in the "
+                f"period under its donor agreement (management and administration; released from restriction); "
+                f"it is not allocated to the gifts above.")
+        return notes
 
     @classmethod
     def cache_state(cls, book, params) -> str | None:

@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from charity import chart
 from ledger import selectors
-from ledger.models import NET_ASSET_TYPES, Account, AccountType, Fund, Restriction
+from ledger.models import NET_ASSET_TYPES, Account, AccountType, Fund, Leg, Restriction
 
 from . import lines, spending
 from .base import AS_OF, RANGE, Column, Ratio, Report, ReportData, Row, amount, register, resolved
@@ -61,6 +61,23 @@ class Snapshot:
             self.book.pk, since=since, as_of=as_of, fund_ids=self.fund_ids, account_ids=account_ids,
             group=("account_id", "fund_id"), closing=False,
         )
+
+    def releases(self, since: dt.date, as_of: dt.date) -> dict[tuple[int, int], list[int]]:
+        """The net asset legs of management fees charged to restricted funds (``Expense`` entries, source type
+        ``expense``, and their reversals) over since..as_of, per (account, fund): a release of the restriction
+        (Dr 3102 in the restricted fund, Cr 3101 in the unrestricted one) that the statements show as released
+        and as spent by the restricted fund, not as a change posted directly to net assets. One grouped query."""
+        from django.db.models import Q, Sum
+
+        legs = Leg.objects.filter(
+            Q(entry__source_type="expense") | Q(entry__reverses__source_type="expense"),
+            entry__book_id=self.book.pk, entry__closing=False, date__gte=since, date__lte=as_of,
+            account__type=AccountType.NET_ASSETS)
+        if self.fund_ids is not None:
+            legs = legs.filter(fund_id__in=self.fund_ids)
+        return {(row["account_id"], row["fund_id"]): [int(row["d"] or 0), int(row["c"] or 0)]
+                for row in legs.values("account_id", "fund_id").annotate(d=Sum("debit_cny"), c=Sum("credit_cny"))
+                .order_by()}
 
     def ids_of(self, *types) -> list[int]:
         return sorted(pk for pk, a in self.accounts.items() if a.type in types)
@@ -280,6 +297,12 @@ class ActivitiesAccounts(Report):
                     released += debit - credit
             elif account.type == AccountType.NET_ASSETS:
                 other[col] += credit - debit
+        # A management fee charged to a restricted fund is released from restriction, not a direct change.
+        for (account_id, fund_id), (debit, credit) in snap.releases(p.date_from, p.date_to).items():
+            col = 0 if net_asset_class(snap.funds[fund_id]) == WITHOUT else 1
+            other[col] -= credit - debit
+            if col == 1:
+                released += debit - credit
 
         rows = []
 
@@ -514,6 +537,12 @@ class ActivityFigures:
                     self.released += debit - credit
             elif account.type == AccountType.NET_ASSETS:
                 self.other[col] += credit - debit
+        # A management fee charged to a restricted fund is released from restriction, not a direct change.
+        for (_account_id, fund_id), (debit, credit) in snap.releases(since, to).items():
+            col = 0 if net_asset_class(snap.funds[fund_id]) == WITHOUT else 1
+            self.other[col] -= credit - debit
+            if col == 1:
+                self.released += debit - credit
         for _section, line in lines.ACTIVITIES:
             if line.parts:
                 self.values[line.key] = [sum(self.values[k][i] * s for k, s in line.parts) for i in (0, 1)]
@@ -669,6 +698,11 @@ class FundBalances(Report):
                 spent[fund_id] += debit - credit  # reversals are credits to expense
             else:
                 direct[fund_id] += credit - debit
+        # A management fee charged to a restricted fund: spent by that fund (its release, Dr 3102), and not by the
+        # unrestricted fund whose management expense the release (Cr 3101) met.
+        for (account_id, fund_id), (debit, credit) in snap.releases(p.date_from, p.date_to).items():
+            direct[fund_id] -= credit - debit
+            spent[fund_id] += debit - credit
         rows = []
         class_totals = {WITHOUT: [0, 0, 0, 0], WITH: [0, 0, 0, 0]}
         moved_directly = []

@@ -3,7 +3,8 @@
 from .donations import donation_record, donation_refund  # noqa: F401
 from .donors import donor_create, donor_update  # noqa: F401
 from .expenses import (  # noqa: F401
-    expense_record, expense_request_approve, expense_request_draft, expense_request_reject, trust_set_expense_threshold,
+    expense_record, expense_request_approve, expense_request_draft, expense_request_reject,
+    fund_terms_set, trust_set_expense_threshold,
 )
 from .receipts import official_receipt_record, receipt_issue, receipt_void  # noqa: F401
 from .trust import trust_create  # noqa: F401

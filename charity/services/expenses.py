@@ -1,4 +1,6 @@
-"""Expenses paid by a fund: management, fundraising, bank fees, and stock bought for the aid inventory.
+"""Expenses paid by a fund: management, the trust's fees (trustee, custodian, supervisor), fundraising, bank fees,
+a program's delivery costs, a management fee charged to a restricted fund its terms allow, and stock bought for
+the aid inventory.
 
 The purpose rules (docs/ledger.md, "Funds and the restricted-fund rule") are checked here first, so that the
 refusal names the fund and the rule in the trust's words; the ledger holds the same rules again for every expense
@@ -15,18 +17,20 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 from django.db.models import Sum
+from decimal import InvalidOperation, ROUND_HALF_EVEN
 
 from beneficiaries.models import Program, StockBalance, StockItem
 from beneficiaries.services import stock_purchase
+from ledger import selectors
 from ledger import services as ledger
-from ledger.models import Book, Fund, Restriction, from_minor
+from ledger.models import AccountType, Book, Fund, Restriction, from_minor
 from ledger.services import Cr, Dr
 from ledger.authority import require
 
 from .. import chart
 from ..errors import ApprovalRequired, DuplicateExternalId, ExpenseError, InsufficientFunds, PurposeRefused
 from ..roles import APPROVE_EXPENSES, RECORD
-from ..models import Expense, ExpenseKind, ExpenseRequest, ExpenseRequestStatus, Trust
+from ..models import Expense, ExpenseKind, ExpenseRequest, ExpenseRequestStatus, FundTerms, Trust
 from ._common import (account, check_date, check_external_id, check_fund, locked_draft, money_parts, translated,
                       unique_or)
 
@@ -34,19 +38,40 @@ EXPENSE_ACCOUNTS = {
     ExpenseKind.ADMIN: chart.MANAGEMENT,
     ExpenseKind.BANK_FEE: chart.BANK_FEES,
     ExpenseKind.FUNDRAISING: chart.FUNDRAISING,
+    ExpenseKind.TRUSTEE_FEE: chart.TRUSTEE_FEE,
+    ExpenseKind.CUSTODIAN_FEE: chart.CUSTODIAN_FEE,
+    ExpenseKind.SUPERVISOR_FEE: chart.SUPERVISOR_FEE,
 }
 RULE_GENERAL = (
-    "management and fundraising expenses and bank fees cannot be charged to a restricted fund; only the "
-    "unrestricted fund pays for them"
+    "management and fundraising expenses, the trust's fees and bank fees cannot be charged to a restricted fund; "
+    "only the unrestricted fund pays for them"
 )
 
 
-def _check_purpose(*, trust: Trust, fund: Fund, kind: str, item: StockItem | None) -> None:
+def _check_purpose(*, trust: Trust, fund: Fund, kind: str, item: StockItem | None,
+                   program: Program | None = None) -> None:
     if fund.restriction == Restriction.ENDOWMENT:
         raise PurposeRefused(
             f"fund {fund.code} is an endowment: its principal is never spent, only what it earns", field="fund"
         )
+    if kind == ExpenseKind.MANAGEMENT_FEE:
+        if fund.restriction != Restriction.RESTRICTED:
+            raise PurposeRefused(
+                f"a management fee (management_fee) is charged to a restricted fund under its terms; fund "
+                f"{fund.code} is unrestricted: record its management costs as admin", field="fund")
+        if not FundTerms.objects.filter(fund=fund).exists():
+            raise PurposeRefused(
+                f"fund {fund.code} has no terms allowing a management fee (management_fee_rate): a restricted "
+                f"fund bears one only where its donor agreement allows it", field="fund")
+        return
     if fund.restriction != Restriction.RESTRICTED:
+        return
+    if kind == ExpenseKind.PROGRAM_COST:
+        if fund.purpose != program.code:
+            raise PurposeRefused(
+                f"fund {fund.code} is restricted to {fund.purpose or 'its purpose'}: it may pay the delivery costs "
+                f"of that program only, not of {program.code}", field="fund",
+            )
         return
     if kind != ExpenseKind.INVENTORY_PURCHASE:
         raise PurposeRefused(f"fund {fund.code} is restricted to {fund.purpose or 'its purpose'}: {RULE_GENERAL}",
@@ -79,16 +104,18 @@ def _same(e: Expense, **want) -> bool:
         and e.amount.amount == want["amount"] and e.item_id == (want["item"].pk if want["item"] else None)
         and e.quantity == want["quantity"] and e.unit_cost == want["unit_cost"] and e.payee == want["payee"]
         and e.description == want["description"] and e.invoice_number == want["invoice_number"]
+        and e.program_id == (want["program"].pk if want["program"] else None)
     )
 
 
 def expense_record(
     *, trust: Trust, external_id: str, date: dt.date, kind: str, fund: Fund, amount, user,
     item: StockItem | str | None = None, quantity: int | None = None, unit_cost=None, payee: str = "",
-    description: str = "", invoice_number: str = "", posting=None,
+    description: str = "", invoice_number: str = "", program: Program | str | None = None, posting=None,
 ) -> tuple[Expense, bool]:
     """Record and post an expense paid from the bank (1002) by ``fund``: ``(expense, created)``, as
-    ``get_or_create`` answers. Idempotent on ``external_id``: the same expense again returns the first record
+    ``get_or_create`` answers. A program's delivery costs (``program_cost``) name the ``program`` (object or
+    code) whose expense account (业务活动成本) bears them; that program's restricted fund may pay them. Idempotent on ``external_id``: the same expense again returns the first record
     (``created`` False) and writes nothing.
 
     Above the trust's ``expense_approval_threshold`` it is refused (``ApprovalRequired``): such an expense is
@@ -96,7 +123,7 @@ def expense_record(
     require(user, RECORD, trust.book)
     return _record(trust=trust, external_id=external_id, date=date, kind=kind, fund=fund, amount=amount, user=user,
                    item=item, quantity=quantity, unit_cost=unit_cost, payee=payee, description=description,
-                   invoice_number=invoice_number, approved_by=None, posting=posting)
+                   invoice_number=invoice_number, program=program, approved_by=None, posting=posting)
 
 
 def _basics(*, trust, external_id, date, kind, fund, amount) -> tuple[str, dt.date, Decimal]:
@@ -112,6 +139,24 @@ def _basics(*, trust, external_id, date, kind, fund, amount) -> tuple[str, dt.da
     return external_id, date, amount
 
 
+def _program(trust: Trust, kind: str, program) -> Program | None:
+    """The program a ``program_cost`` names (required), and none for any other kind."""
+    if kind != ExpenseKind.PROGRAM_COST:
+        if program:
+            raise ExpenseError("a program is named for program delivery costs (program_cost) only", field="program")
+        return None
+    if isinstance(program, str):
+        code = program.strip()
+        program = Program.objects.filter(book_id=trust.book_id, code=code).first() if code else None
+        if program is None and code:
+            raise ExpenseError(f"{code!r} is not a program of this trust", field="program")
+    if program is None:
+        raise ExpenseError("program delivery costs (program_cost) name the program they serve", field="program")
+    if program.book_id != trust.book_id:
+        raise ExpenseError("the program is not a program of this trust", field="program")
+    return program
+
+
 def _invoice(value) -> str:
     value = (value or "").strip()
     if len(value) > 64:
@@ -120,7 +165,7 @@ def _invoice(value) -> str:
 
 
 def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantity, unit_cost, payee, description,
-            approved_by, invoice_number="", posting=None) -> tuple[Expense, bool]:
+            approved_by, invoice_number="", program=None, posting=None) -> tuple[Expense, bool]:
     external_id, date, amount = _basics(trust=trust, external_id=external_id, date=date, kind=kind, fund=fund,
                                         amount=amount)
     payee, description = (payee or "").strip(), (description or "").strip()
@@ -129,6 +174,7 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
     if len(description) > 2000:
         raise ExpenseError("a description is at most 2000 characters", field="description")
     invoice_number = _invoice(invoice_number)
+    program = _program(trust, kind, program)
     if kind == ExpenseKind.INVENTORY_PURCHASE:
         if isinstance(item, str):
             item = StockItem.objects.filter(book_id=trust.book_id, code=item).first()
@@ -148,7 +194,8 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
     elif item or quantity is not None or unit_cost is not None:
         raise ExpenseError("item, quantity and unit cost are for inventory purchases only", field="item")
     want = dict(date=date, kind=kind, fund=fund, amount=amount, item=item or None, quantity=quantity,
-                unit_cost=unit_cost, payee=payee, description=description, invoice_number=invoice_number)
+                unit_cost=unit_cost, payee=payee, description=description, invoice_number=invoice_number,
+                program=program)
     existing = Expense.objects.filter(trust=trust, external_id=external_id).first()
     if existing is not None:
         if _same(existing, **want):
@@ -160,7 +207,7 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
         raise ApprovalRequired(
             f"expense {external_id} of {amount} CNY is above the trust's approval threshold of {threshold} CNY: "
             f"draft it for another user's approval", field="amount")
-    _check_purpose(trust=trust, fund=fund, kind=kind, item=item)
+    _check_purpose(trust=trust, fund=fund, kind=kind, item=item, program=program)
     key, source = f"expense:{external_id}", ("expense", external_id)
     memo = (f"支出 Expense {external_id}" + (f" 付给 to {payee}" if payee else "")
             + (f": {description}" if description else ""))
@@ -178,10 +225,18 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
                 item=item, fund=fund, quantity=quantity, amount=amount, pay_account=bank, date=date, user=user,
                 memo=memo, source=source, idempotency_key=key, approved_by=approved_by, posting=posting,
             ).entry
-        else:
+        elif kind == ExpenseKind.MANAGEMENT_FEE:
+            Book.objects.select_for_update().get(pk=trust.book_id)  # serialises the fees of the trust
+            _check_fee_allowance(trust=trust, fund=fund, date=date, amount=amount)
             entry = posting.post(
                 book=trust.book, date=date, memo=memo, user=user, idempotency_key=key, source=source,
-                legs=[Dr(account(trust, EXPENSE_ACCOUNTS[kind]), fund, amount), Cr(bank, fund, amount)],
+                legs=management_fee_legs(trust, fund, amount, bank), approved_by=approved_by,
+            )
+        else:
+            charged = program.expense_account if program else account(trust, EXPENSE_ACCOUNTS[kind])
+            entry = posting.post(
+                book=trust.book, date=date, memo=memo, user=user, idempotency_key=key, source=source,
+                legs=[Dr(charged, fund, amount), Cr(bank, fund, amount)],
                 approved_by=approved_by,
             )
         replay = Expense.objects.filter(entry=entry).first()
@@ -190,8 +245,113 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
         return Expense.objects.create(
             trust=trust, external_id=external_id, date=date, kind=kind, fund=fund, amount=amount, item=item or None,
             quantity=quantity, unit_cost=unit_cost, payee=payee, description=description, entry=entry,
-            invoice_number=invoice_number, created_by=user,
+            invoice_number=invoice_number, program=program, created_by=user,
         ), True
+
+
+# -- a management fee charged to a restricted fund --------------------------------------------------------------
+
+
+def general_fund(trust: Trust) -> Fund:
+    """The trust's unrestricted fund (``chart.GENERAL_FUND``, else the first unrestricted one by code)."""
+    funds = Fund.objects.filter(book_id=trust.book_id, restriction=Restriction.UNRESTRICTED).order_by("code")
+    fund = funds.filter(code=chart.GENERAL_FUND[0]).first() or funds.first()
+    if fund is None:
+        raise ExpenseError("the trust has no unrestricted fund to bear a management expense", field="fund")
+    return fund
+
+
+def management_fee_legs(trust: Trust, fund: Fund, amount: Decimal, bank) -> list:
+    """The fee as the standard presents it: the restriction released (限定性净资产转为非限定性净资产) and a
+    management expense in the unrestricted column. In ``fund`` (restricted): Dr 3102 / Cr bank; in the general
+    fund: Dr bank / Cr 3101 and Dr management / Cr bank. No expense is debited to the restricted fund, so the
+    purpose rule (service and database) holds unchanged; every fund balances on its own."""
+    general = general_fund(trust)
+    return [
+        Dr(account(trust, chart.NET_ASSETS_RESTRICTED), fund, amount), Cr(bank, fund, amount),
+        Dr(bank, general, amount), Cr(account(trust, chart.NET_ASSETS_UNRESTRICTED), general, amount),
+        Dr(account(trust, chart.MANAGEMENT), general, amount), Cr(bank, general, amount),
+    ]
+
+
+def fee_allowance(*, trust: Trust, fund: Fund, date: dt.date) -> dict:
+    """What ``fund``'s terms allow as management fees in ``date``'s year up to ``date``: ``received`` (its
+    donation income, 捐赠收入 net of refunds, from 1 January through ``date``), ``by_rate`` (``rate`` % of it, to
+    the fen, half-even), ``cap``, ``limit`` (the smaller), ``charged`` (fees already recorded in the year, reversed
+    ones left out) and ``remaining`` (limit - charged, never below zero)."""
+    terms = FundTerms.objects.get(fund=fund)
+    year_start = dt.date(date.year, 1, 1)
+    donation_accounts = [pk for pk, code in trust.book.accounts.filter(type=AccountType.INCOME)
+                         .values_list("pk", "code") if chart.line_code(code) == chart.line_code(chart.DONATION_RESTRICTED)]
+    moved = selectors.movements(trust.book_id, since=year_start, as_of=date, fund_ids=[fund.pk],
+                                account_ids=donation_accounts, group=("fund_id",), closing=False)
+    debit, credit = moved.get((fund.pk,), [0, 0])
+    received = from_minor(credit - debit)
+    by_rate = (received * terms.management_fee_rate / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    by_rate = max(by_rate, Decimal("0.00"))
+    cap = terms.management_fee_cap
+    limit = by_rate if cap is None else min(by_rate, cap)
+    charged = (Expense.objects.filter(trust=trust, fund=fund, kind=ExpenseKind.MANAGEMENT_FEE,
+                                      date__year=date.year, entry__reversed_by__isnull=True)
+               .aggregate(v=Sum("amount"))["v"] or Decimal("0.00"))
+    charged = Decimal(charged).quantize(Decimal("0.01"))  # SQLite's SUM drops trailing zeros
+    return {"rate": terms.management_fee_rate, "received": received, "by_rate": by_rate, "cap": cap,
+            "limit": limit, "charged": charged, "remaining": max(limit - charged, Decimal("0.00"))}
+
+
+def _check_fee_allowance(*, trust: Trust, fund: Fund, date: dt.date, amount: Decimal) -> None:
+    a = fee_allowance(trust=trust, fund=fund, date=date)
+    if amount > a["remaining"]:
+        cap = "no cap" if a["cap"] is None else f"cap {a['cap']} CNY"
+        raise ExpenseError(
+            f"a management fee of {amount} CNY exceeds what fund {fund.code}'s terms allow: {a['rate']}% of "
+            f"{a['received']} CNY received from {date.year}-01-01 to {date.isoformat()} = {a['by_rate']} CNY, "
+            f"{cap}, already charged {a['charged']} CNY in {date.year}: at most {a['remaining']} CNY",
+            field="amount")
+
+
+def _percent(value) -> Decimal:
+    if isinstance(value, (float, bool)) or value is None:
+        raise ExpenseError("the management fee rate is a decimal percentage from 0 to 100",
+                           field="management_fee_rate")
+    try:
+        rate = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ExpenseError(f"{value!r} is not a percentage", field="management_fee_rate") from None
+    if not rate.is_finite() or rate < 0 or rate > 100 or rate != rate.quantize(Decimal("0.01")):
+        raise ExpenseError(f"management fee rate {rate} must be from 0 to 100 with at most two decimal places",
+                           field="management_fee_rate")
+    return rate.quantize(Decimal("0.01"))
+
+
+def _cap(value) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, (float, bool)):
+        raise ExpenseError("the management fee cap is a CNY amount", field="management_fee_cap")
+    try:
+        cap = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ExpenseError(f"{value!r} is not an amount", field="management_fee_cap") from None
+    if not cap.is_finite() or cap < 0 or cap != cap.quantize(Decimal("0.01")) or cap >= Decimal("1e12"):
+        raise ExpenseError(f"management fee cap {cap} must be an amount in CNY, zero or more, two decimal places",
+                           field="management_fee_cap")
+    return cap.quantize(Decimal("0.01"))
+
+
+@transaction.atomic
+def fund_terms_set(*, fund: Fund, management_fee_rate, management_fee_cap=None, user) -> FundTerms:
+    """Set a restricted fund's terms: the management fee its donor agreement allows (``management_fee_rate`` % of
+    what it received in the year to date, at most ``management_fee_cap`` CNY a year; no cap when None). Held by
+    approvers (``charity.approve_expenses``), so the officer who charges a fee does not set what it may be."""
+    require(user, APPROVE_EXPENSES, fund.book)
+    if fund.restriction != Restriction.RESTRICTED:
+        raise ExpenseError(f"fund {fund.code} is {fund.restriction}: terms allowing a management fee are for "
+                           f"restricted funds only", field="fund")
+    rate, cap = _percent(management_fee_rate), _cap(management_fee_cap)
+    terms, _created = FundTerms.objects.update_or_create(
+        fund=fund, defaults={"management_fee_rate": rate, "management_fee_cap": cap, "updated_by": user})
+    return terms
 
 
 # -- expenses above the threshold: four eyes ---------------------------------------------------------------------
@@ -200,7 +360,7 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
 def expense_request_draft(
     *, trust: Trust, external_id: str, date: dt.date, kind: str, fund: Fund, amount, user,
     item: StockItem | str | None = None, quantity: int | None = None, unit_cost=None, payee: str = "",
-    description: str = "", invoice_number: str = "",
+    description: str = "", invoice_number: str = "", program: Program | str | None = None,
 ) -> ExpenseRequest:
     """Draft an expense for another user's approval (any amount; above the threshold, the only way)."""
     require(user, RECORD, trust.book)
@@ -209,10 +369,12 @@ def expense_request_draft(
     if Expense.objects.filter(trust=trust, external_id=external_id).exists() or \
             ExpenseRequest.objects.filter(trust=trust, external_id=external_id).exists():
         raise DuplicateExternalId(f"expense {external_id} already exists", field="external_id")
+    program = _program(trust, kind, program)
     data = {"date": date.isoformat(), "kind": kind, "fund": fund.code, "amount": str(amount),
             "item": item.code if isinstance(item, StockItem) else (item or None), "quantity": quantity,
             "unit_cost": None if unit_cost is None else str(unit_cost), "payee": (payee or "").strip()[:200],
-            "description": (description or "").strip()[:2000], "invoice_number": _invoice(invoice_number)}
+            "description": (description or "").strip()[:2000], "invoice_number": _invoice(invoice_number),
+            "program": program.code if program else None}
     return ExpenseRequest.objects.create(trust=trust, external_id=external_id, data=data, requested_by=user)
 
 
@@ -231,7 +393,8 @@ def expense_request_approve(*, request: ExpenseRequest, user) -> ExpenseRequest:
         fund=Fund.objects.get(book_id=trust.book_id, code=data["fund"]), amount=Decimal(data["amount"]),
         user=locked.requested_by, item=data.get("item"), quantity=data.get("quantity"),
         unit_cost=None if data.get("unit_cost") is None else Decimal(data["unit_cost"]), payee=data.get("payee", ""),
-        description=data.get("description", ""), invoice_number=data.get("invoice_number", ""), approved_by=user)
+        description=data.get("description", ""), invoice_number=data.get("invoice_number", ""),
+        program=data.get("program"), approved_by=user)
     locked.status, locked.expense = ExpenseRequestStatus.POSTED, expense
     locked.decided_by, locked.decided_at = user, timezone.now()
     locked.save(update_fields=["status", "expense", "decided_by", "decided_at"])

@@ -65,6 +65,7 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     "account-detail": ({**T, "code": "100201"}, {"get": BOOKS}),
     "fund-list": (T, {"get": BOOKS, "post": OFFICER_400}),
     "fund-detail": ({**T, "code": "STUDY"}, {"get": BOOKS}),
+    "fund-terms": ({**T, "code": "STUDY"}, {"post": APPROVER_400}),  # set terms: approvers; the body is missing
     "entry-list": (T, {"get": BOOKS, "post": OFFICER_400}),
     "entry-detail": ({**T, "sequence": 1}, {"get": BOOKS}),
     "entry-reverse": ({**T, "sequence": 1}, {"post": OFFICER_400}),

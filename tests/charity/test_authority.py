@@ -158,6 +158,8 @@ MATRIX = {
         issuer="中国妇女发展基金会", user=u)),
     "expense_record": ({OFFICER}, lambda w, u: trust_services.expense_record(
         trust=w.trust, external_id="EX-1", date=D, kind="bank_fee", fund=w.gen, amount=Decimal("1.00"), user=u)),
+    "fund_terms_set": ({APPROVER}, lambda w, u: trust_services.fund_terms_set(
+        fund=w.study, management_fee_rate=Decimal("5.00"), management_fee_cap=Decimal("100.00"), user=u)),
     "program_create": ({APPROVER}, lambda w, u: aid.program_create(
         book=w.book, code="study_grant", name="x", kind="cash", expense_account=w.account("510101"), user=u)),
     "program_set_limits": ({APPROVER}, lambda w, u: aid.program_set_limits(

@@ -10,10 +10,12 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from charity.errors import CharityError
 from charity.importers import KINDS, importer_class
+from charity.services.closing import year_close
 from ledger.csvio import run_import
 from ledger.errors import LedgerError
-from ledger.models import Period
+from ledger.models import Period, YearClose
 from ledger.services import period_close
 
 from charity.roles import RECORD
@@ -52,8 +54,27 @@ def import_file(request):
 
 @login_required
 def close_month(request):
+    """Close a month; or close a year (``year_close``, as the ``close_year`` command: revaluation at the rates
+    given, one ``CUR=RATE`` a line, or the books' latest; the release; the closing entries)."""
     trust = trust_for(request, CLOSE_PERIODS)
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("action") == "year":
+        text = request.POST.get("year", "").strip()
+        rates = [line.strip() for line in request.POST.get("rates", "").splitlines() if line.strip()]
+        try:
+            if not (text.isdigit() and len(text) == 4):
+                raise CharityError(_("a year is four digits, e.g. 2025"), field="year")
+            result = year_close(trust=trust, year=int(text), rates=rates, user=request.user)
+        except (CharityError, LedgerError) as exc:
+            messages.error(request, f"{exc.field or 'year'}: {exc.message}")
+        else:
+            if result.already_closed:
+                messages.info(request, _("Year %(year)s was already closed: nothing to do.") % {"year": text})
+            else:
+                used = "; ".join(rate.describe() for rate in result.rates)
+                messages.success(request, _("Closed year %(year)s with %(count)s entries.") % {
+                    "year": text, "count": len(result.entries)} + (f" {used}" if used else ""))
+            return redirect("office-close")
+    elif request.method == "POST":
         month = request.POST.get("month", "").strip()
         try:
             period_close(book=trust.book, month=month, user=request.user)
@@ -63,5 +84,7 @@ def close_month(request):
             messages.success(request, _("Closed through %(month)s.") % {"month": month})
             return redirect("office-close")
     periods = Period.objects.filter(book=trust.book).select_related("closed_by").order_by("-month")[:24]
+    years = YearClose.objects.filter(book=trust.book).order_by("-year")[:10]
     trust.book.refresh_from_db(fields=["closed_through"])
-    return render(request, "charity/office_close.html", {"trust": trust, "periods": periods}, status=200)
+    return render(request, "charity/office_close.html", {"trust": trust, "periods": periods, "years": years},
+                  status=200)

@@ -56,3 +56,45 @@ def test_close_a_month(client, staff):
     assert "already closed" in again.content.decode()
     client.force_login(staff["officer"])
     assert client.post("/office/close/", {"month": "2026-02"}).status_code == 403
+
+
+def test_close_a_year_from_the_page(client, staff, django_user_model):
+    """The approver closes 2025 on the close page, as `close_year 2025` does: refused, with the first open month
+    named, while a month is open; then closed (a gift of 100.00 to GEN closes to 3101, the year is listed); a second
+    time, nothing to do. The officer (no close_periods) and another trust's approver are refused."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from charity.models import Trust
+    from charity.services import donation_record
+    from ledger.models import Fund, JournalEntry, YearClose
+
+    trust = Trust.objects.get(code="CT")
+    gen = Fund.objects.get(book=trust.book, code="GEN")
+    donation_record(trust=trust, external_id="G1", date=dt.date(2025, 6, 1), amount=Decimal("100.00"), fund=gen,
+                    channel="bank", user=system_user())
+    client.force_login(staff["approver"])
+    assert client.post("/office/close/", {"month": "2025-05"}).status_code == 302
+    early = client.post("/office/close/", {"action": "year", "year": "2025"}, follow=True).content.decode()
+    assert "2025-06" in early and not YearClose.objects.exists()
+    bad = client.post("/office/close/", {"action": "year", "year": "25"}, follow=True).content.decode()
+    assert "year:" in bad and not YearClose.objects.exists()
+    assert client.post("/office/close/", {"month": "2025-12"}).status_code == 302
+    done = client.post("/office/close/", {"action": "year", "year": "2025"}, follow=True)
+    assert done.status_code == 200 and YearClose.objects.get(book=trust.book).year == 2025
+    closing = JournalEntry.objects.filter(book=trust.book, closing=True)
+    assert closing.count() == 1
+    assert {(leg.account.code, leg.debit_cny, leg.credit_cny) for leg in closing.get().legs.all()} == {
+        ("410101", 10000, 0), ("3101", 0, 10000)}
+    assert 'id="closed-years"' in done.content.decode() and "<td>2025</td>" in done.content.decode()
+    again = client.post("/office/close/", {"action": "year", "year": "2025"}, follow=True).content.decode()
+    assert closing.count() == 1 and "2025" in again
+
+    client.force_login(staff["officer"])
+    assert client.post("/office/close/", {"action": "year", "year": "2026"}).status_code == 403
+    other = trust_create(user=system_user(), code="OT", name="另一信托")
+    outsider = django_user_model.objects.create_user("other-approver", password="pw-12345-x")
+    grant(outsider, roles.APPROVER, trust=other)
+    client.force_login(outsider)
+    client.post("/office/close/", {"action": "year", "year": "2025"})
+    assert YearClose.objects.filter(book=other.book).count() == 0 and YearClose.objects.count() == 1

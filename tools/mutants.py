@@ -12,7 +12,7 @@ passes lets it SURVIVE. Before the mutations, the named tests run once unmutated
     .venv/bin/python tools/mutants.py --list
 
 The tests run on SQLite unless DATABASE_URL is set (the database guards mutated here are SQLite's, in the latest
-guard migration's file ``ledger/migrations/sql/0006_guards.sqlite.sql``; PostgreSQL's file holds the same guards).
+guard migration's file, ``GUARDS`` below: the guards a fresh database gets; PostgreSQL's file holds the same guards).
 Exit status: 0 when every mutation is caught, 1 when one survives or its tests err, 2 when a mutation's text is not
 found exactly once.
 """
@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Today's guards: the highest-numbered guard migration's SQLite file (ledger.dbguards; older files are history).
+GUARDS = str(max((ROOT / "ledger/migrations/sql").glob("*_guards.sqlite.sql")).relative_to(ROOT))
 
 
 @dataclass(frozen=True)
@@ -49,15 +51,15 @@ MUTATIONS = [
       "def _balance(legs: list[LegSpec], checked: list[list]) -> None:\n    return\n",
       "tests/ledger/test_refusals.py::test_legs_that_do_not_balance"),
     # With the service's check gone the database still refuses: this test posts unbalanced legs by raw SQL.
-    m("balance guard in the database", "ledger/migrations/sql/0006_guards.sqlite.sql",
+    m("balance guard in the database", GUARDS,
       "BEGIN SELECT RAISE(ABORT, 'ledger: the legs of an entry must balance per fund, per currency and in CNY'); END;",
       "BEGIN SELECT NULL; END;",
       "tests/ledger/test_db_guards.py::test_posting_an_unbalanced_entry_is_refused"),
-    m("posted entry editable", "ledger/migrations/sql/0006_guards.sqlite.sql",
+    m("posted entry editable", GUARDS,
       "BEGIN SELECT RAISE(ABORT, 'ledger: a posted entry cannot be changed'); END;",
       "BEGIN SELECT NULL; END;",
       "tests/ledger/test_db_guards.py::test_changing_or_deleting_a_posted_entry_is_refused"),
-    m("posted leg editable", "ledger/migrations/sql/0006_guards.sqlite.sql",
+    m("posted leg editable", GUARDS,
       "BEGIN SELECT RAISE(ABORT, 'ledger: a leg of a posted entry cannot be changed'); END;",
       "BEGIN SELECT NULL; END;",
       "tests/ledger/test_db_guards.py::test_updating_a_posted_leg_is_refused"),

@@ -8,6 +8,8 @@ import json
 from decimal import Decimal
 
 import pytest
+
+from charity import chart
 from django.core.management import call_command
 
 from charity.reports.cashflow import allocate
@@ -106,7 +108,7 @@ def cash_in_trial_balance(book, as_of) -> Decimal:
     rows = csv_rows(book, "trial-balance", as_of=as_of)
     return sum(
         (Decimal(r["debit"] or 0) - Decimal(r["credit"] or 0) for r in rows
-         if r["account_code"] in ("1001", "100201", "100901", "100902")),
+         if r["account_code"] != "TOTAL" and chart.is_monetary(r["account_code"])),  # 1001, 1002 and 1009 明细
         Decimal("0"),
     )
 

@@ -62,6 +62,18 @@ class Snapshot:
             group=("account_id", "fund_id"), closing=False,
         )
 
+    def fee_release(self, since: dt.date, as_of: dt.date) -> tuple[int, list[int]]:
+        """For the activities statements: what management fees released from restricted funds over since..as_of
+        (fen), and the correction to the changes posted directly to net assets ``[without, with]``, which would
+        otherwise show those release legs."""
+        released, other = 0, [0, 0]
+        for (_account_id, fund_id), (debit, credit) in self.releases(since, as_of).items():
+            col = 0 if net_asset_class(self.funds[fund_id]) == WITHOUT else 1
+            other[col] -= credit - debit
+            if col == 1:
+                released += debit - credit
+        return released, other
+
     def releases(self, since: dt.date, as_of: dt.date) -> dict[tuple[int, int], list[int]]:
         """The net asset legs of management fees charged to restricted funds (``Expense`` entries, source type
         ``expense``, and their reversals) over since..as_of, per (account, fund): a release of the restriction
@@ -298,11 +310,9 @@ class ActivitiesAccounts(Report):
             elif account.type == AccountType.NET_ASSETS:
                 other[col] += credit - debit
         # A management fee charged to a restricted fund is released from restriction, not a direct change.
-        for (account_id, fund_id), (debit, credit) in snap.releases(p.date_from, p.date_to).items():
-            col = 0 if net_asset_class(snap.funds[fund_id]) == WITHOUT else 1
-            other[col] -= credit - debit
-            if col == 1:
-                released += debit - credit
+        fee_released, fee_other = snap.fee_release(p.date_from, p.date_to)
+        released += fee_released
+        other = [other[0] + fee_other[0], other[1] + fee_other[1]]
 
         rows = []
 
@@ -538,11 +548,9 @@ class ActivityFigures:
             elif account.type == AccountType.NET_ASSETS:
                 self.other[col] += credit - debit
         # A management fee charged to a restricted fund is released from restriction, not a direct change.
-        for (_account_id, fund_id), (debit, credit) in snap.releases(since, to).items():
-            col = 0 if net_asset_class(snap.funds[fund_id]) == WITHOUT else 1
-            self.other[col] -= credit - debit
-            if col == 1:
-                self.released += debit - credit
+        fee_released, fee_other = snap.fee_release(since, to)
+        self.released += fee_released
+        self.other = [self.other[0] + fee_other[0], self.other[1] + fee_other[1]]
         for _section, line in lines.ACTIVITIES:
             if line.parts:
                 self.values[line.key] = [sum(self.values[k][i] * s for k, s in line.parts) for i in (0, 1)]

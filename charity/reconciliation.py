@@ -39,6 +39,16 @@ def account_legs(account: Account):
     return Leg.objects.filter(account=account, entry__status="posted", currency=account_currency(account))
 
 
+def booking_id(line: StatementLine) -> str:
+    """The external id of the expense (and the source id of the entry) booked from a statement line
+    (``statement_line_book``): how the entry finds its line again, after an approval too."""
+    return f"STMT-{line.pk}"
+
+
+def is_booking_id(value: str) -> bool:
+    return value.startswith("STMT-") and value[5:].isdigit()
+
+
 def match_days(account: Account) -> int:
     setting = ReconciliationSetting.objects.filter(account=account).first()
     return setting.match_days if setting is not None else DEFAULT_MATCH_DAYS

@@ -20,6 +20,6 @@ from .mail import (  # noqa: F401
     statements_send, trust_set_mail,
 )
 from .reconciliation import (  # noqa: F401
-    month_reconcile, reconciliation_set_days, statement_import, statement_match, statement_match_auto,
-    statement_unmatch,
+    month_reconcile, reconciliation_set_days, statement_import, statement_line_book, statement_match,
+    statement_match_auto, statement_unmatch,
 )

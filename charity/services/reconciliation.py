@@ -11,19 +11,27 @@ import hashlib
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from ledger import services as ledger
 from ledger.authority import require
 from ledger.csvio import RowError
-from ledger.models import Account, Leg, from_minor
+from ledger.models import Account, Fund, JournalEntry, Leg, from_minor
+from ledger.services import Cr, Dr
 
 from .. import chart
 from ..audit import audit
-from ..errors import ReconciliationError
-from ..models import MatchedLeg, ReconciledMonth, ReconciliationSetting, StatementLine, StatementMatch, Trust
+from ..errors import ApprovalRequired, ReconciliationError
+from ..models import (
+    ExpenseKind, ExpenseRequest, ExpenseRequestStatus, MatchedLeg, ReconciledMonth, ReconciliationSetting,
+    StatementLine, StatementMatch, Trust,
+)
 from ..reconciliation import (
-    account_legs, leg_amount, match_days, month_end, reconcile, reconciled_months,
+    account_legs, booking_id, is_booking_id, leg_amount, match_days, month_end, reconcile, reconciled_months,
 )
 from ..roles import RECORD
 from ..statement_formats import LAYOUTS, parse
+from ._common import account as chart_account
+from ._common import translated
+from .expenses import expense_record, expense_request_draft, general_fund
 
 
 @dataclass
@@ -161,10 +169,11 @@ def statement_match_auto(*, account: Account, user) -> int:
     made = 0
     for line in StatementLine.objects.filter(account=account, match__isnull=True).order_by("date", "pk"):
         candidates = free.get(line.amount, [])
-        for index, leg in enumerate(candidates):
-            if abs((leg.date - line.date).days) > window.days:
-                continue
-            if line.order_id and leg.entry.source_id and line.order_id != leg.entry.source_id:
+        own = booking_id(line)
+        # an entry booked from this very line (statement_line_book, approved later) is its match, first of all
+        ordered = sorted(enumerate(candidates), key=lambda pair: pair[1].entry.source_id != own)
+        for index, leg in ordered:
+            if leg.entry.source_id != own and not _fits(line, leg, window):
                 continue
             match = StatementMatch.objects.create(trust=trust, account=account, automatic=True, created_by=user)
             MatchedLeg.objects.create(match=match, leg=leg)
@@ -175,6 +184,15 @@ def statement_match_auto(*, account: Account, user) -> int:
     if made:
         audit(user=user, action=f"statement matched {account.code}", trust=trust, detail={"automatic": made})
     return made
+
+
+def _fits(line: StatementLine, leg: Leg, window: dt.timedelta) -> bool:
+    """The automatic rule for a line and a leg of the same amount (an entry booked from another line is that
+    line's, whatever its date)."""
+    source = leg.entry.source_id
+    if is_booking_id(source) or abs((leg.date - line.date).days) > window.days:
+        return False
+    return not (line.order_id and source and line.order_id != source)
 
 
 @transaction.atomic
@@ -259,3 +277,110 @@ def month_reconcile(*, account: Account, month: str | dt.date, user) -> Reconcil
           detail={"book_balance": str(from_minor(rec.book_balance)),
                   "statement_balance": str(from_minor(rec.statement_balance))})
     return done
+
+
+# -- a statement line the books do not have yet: book it through the usual services, then match it ----------------
+
+BANK_FEE, INTEREST = "bank_fee", "interest"
+BOOKING_KINDS = (BANK_FEE, INTEREST)
+INCOME_ACCOUNTS = (chart.OTHER_INCOME, chart.INVESTMENT_INCOME)
+
+
+@dataclass
+class LineBooking:
+    """What ``statement_line_book`` did: the entry posted and its match, or the expense request that waits for
+    another user's approval (the line stays unmatched; ``statement_match_auto`` matches it once approved)."""
+    line: StatementLine
+    kind: str
+    entry: JournalEntry | None = None
+    match: StatementMatch | None = None
+    request: ExpenseRequest | None = None
+
+
+def statement_line_book(*, line: StatementLine, kind: str, user, income_account: str = chart.OTHER_INCOME,
+                        fx_rate=None) -> LineBooking:
+    """Book an unmatched statement line the books do not have, and match it to the entry's leg on the account:
+
+    - ``bank_fee`` (money out of the CNY bank account, chart.BANK): an expense of kind ``bank_fee`` (540101
+      银行手续费) paid by the unrestricted fund through ``expense_record``, so the trust's approval threshold
+      applies: above it the expense is drafted for approval (``expense_request_draft``) and the line is matched
+      when the approved expense is posted (``statement_match_auto`` takes the entry booked from the line first);
+    - ``interest`` (money in): income to ``income_account``, 4901 其他收入 (default) or 4601 投资收益, in the
+      unrestricted fund, posted through the ledger's ``entry_post`` (a foreign-currency account gives ``fx_rate``).
+
+    The entry is known by the line (``booking_id``: the expense's external id, the entry's source id), so booking
+    the same line again posts nothing new. Refused for another kind, the wrong sign, a matched line or a line in a
+    reconciled month."""
+    account = line.account
+    require(user, RECORD, account.book)
+    if kind not in BOOKING_KINDS:
+        raise ReconciliationError(f"a statement line is booked as one of {', '.join(BOOKING_KINDS)}, not {kind!r}",
+                                  field="kind")
+    with transaction.atomic():
+        Account.objects.select_for_update().filter(pk=account.pk).first()
+        line = StatementLine.objects.select_related("trust", "account").get(pk=line.pk)
+        if line.match_id:
+            raise ReconciliationError(f"statement line {line.date} {from_minor(line.amount)} is already matched",
+                                      field="line")
+        if _month(line.date) in reconciled_months(account):
+            raise ReconciliationError(f"{line.date:%Y-%m} is reconciled for account {account.code}", field="line")
+        if kind == BANK_FEE:
+            booking = _book_fee(line, user)
+        else:
+            booking = _book_interest(line, user, income_account, fx_rate)
+        detail = {"line": line.pk, "kind": kind, "entry": booking.entry.sequence if booking.entry else None,
+                  "request": booking.request.external_id if booking.request else None}
+        audit(user=user, action=f"statement line booked {account.code}", trust=line.trust, detail=detail)
+        return booking
+
+
+def _book_fee(line: StatementLine, user) -> LineBooking:
+    account, trust = line.account, line.trust
+    if line.amount >= 0:
+        raise ReconciliationError("a bank fee is money out of the account; this line is money in", field="kind")
+    if account.code != chart.BANK:
+        raise ReconciliationError(
+            f"a bank fee is an expense paid from account {chart.BANK}; this line is of account {account.code}",
+            field="kind")
+    key = booking_id(line)
+    waiting = ExpenseRequest.objects.filter(trust=trust, external_id=key).first()
+    if waiting is not None and waiting.status == ExpenseRequestStatus.DRAFT:
+        raise ReconciliationError(f"the bank fee of this line ({key}) already waits for approval", field="line")
+    reference = " ".join(part for part in (line.reference, line.memo) if part)
+    expense = dict(trust=trust, external_id=key, date=line.date, kind=ExpenseKind.BANK_FEE,
+                   fund=general_fund(trust), amount=from_minor(-line.amount), user=user,
+                   payee=line.counterparty[:200], description=f"对账单 statement {line.date} {reference}".strip())
+    try:
+        with transaction.atomic():
+            recorded, _created = expense_record(**expense)
+    except ApprovalRequired:
+        return LineBooking(line=line, kind=BANK_FEE, request=expense_request_draft(**expense))
+    return _match_booked(line, BANK_FEE, recorded.entry, user)
+
+
+def _book_interest(line: StatementLine, user, income_account: str, fx_rate) -> LineBooking:
+    account, trust = line.account, line.trust
+    if line.amount <= 0:
+        raise ReconciliationError("interest is money into the account; this line is money out", field="kind")
+    if income_account not in INCOME_ACCOUNTS:
+        raise ReconciliationError(
+            f"interest is income to {' or '.join(INCOME_ACCOUNTS)}, not {income_account!r}", field="income_account")
+    currency = account.currency or "CNY"
+    amount = from_minor(line.amount)
+    fund: Fund = general_fund(trust)
+    reference = " ".join(part for part in (line.reference, line.memo) if part)
+    with translated(ReconciliationError):
+        entry = ledger.entry_post(
+            book=trust.book, date=line.date, user=user, memo=f"利息 Interest, 对账单 statement {reference}".strip(),
+            legs=[Dr(account, fund, amount, currency), Cr(chart_account(trust, income_account), fund, amount, currency)],
+            idempotency_key=f"statement-line:{line.pk}", source=("statement_line", booking_id(line)),
+            fx_rate=fx_rate if currency != "CNY" else None)
+    return _match_booked(line, INTEREST, entry, user)
+
+
+def _match_booked(line: StatementLine, kind: str, entry: JournalEntry, user) -> LineBooking:
+    leg = Leg.objects.get(entry=entry, account=line.account)
+    match = StatementMatch.objects.create(trust=line.trust, account=line.account, automatic=False, created_by=user)
+    MatchedLeg.objects.create(match=match, leg=leg)
+    StatementLine.objects.filter(pk=line.pk).update(match=match)
+    return LineBooking(line=line, kind=kind, entry=entry, match=match)

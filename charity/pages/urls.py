@@ -6,7 +6,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from . import (
     aid, approvals, attachments, auditor, beneficiaries, disclosure, donations, donor, entries, expenses, home, links,
-    mail, office, today,
+    mail, office, reconciliation, today,
 )
 
 form = require_http_methods(["GET", "HEAD", "POST"])
@@ -43,6 +43,9 @@ urlpatterns = [
     path("office/attachments/<int:pk>/", require_safe(attachments.attachment_download), name="attachment-download"),
     path("auditor/entries/<int:sequence>/", form(attachments.entry_detail), name="auditor-entry"),
     path("office/mail/", form(mail.mail_home), name="office-mail"),
+    path("office/reconciliation/", require_safe(reconciliation.reconciliation_list), name="office-reconciliation"),
+    path("office/reconciliation/<str:code>/", form(reconciliation.reconciliation_account),
+         name="office-reconciliation-account"),
     # Opened from a link without signing in: a gift's page (the QR code on its receipt) and an invitation.
     path("g/<str:token>/", form(links.gift_public), name="gift-public"),
     path("invite/<str:token>/", form(links.invitation_accept), name="invitation-accept"),

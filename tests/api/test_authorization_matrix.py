@@ -178,6 +178,9 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     # donors' e-mail: the outbox is read by everyone of the trust; an empty POST names nothing to send (400) for
     # the officer, who alone may send
     "office-mail": ({}, {"get": PAGE_BOOKS, "post": PAGE_OFFICER_400}),
+    # reconciliation: read by everyone of the trust; an empty POST names no action (400) for the officer alone
+    "office-reconciliation": ({}, {"get": PAGE_BOOKS}),
+    "office-reconciliation-account": ({"code": "100201"}, {"get": PAGE_BOOKS, "post": PAGE_OFFICER_400}),
     # public by decision, through a link's token (no sign-in): a gift's page and an invitation; an empty POST is
     # a form with its errors. A wrong token is 404 for everyone (tests/charity/test_mail.py)
     "gift-public": ({"token": "GIFT_TOKEN"}, {"get": PUBLIC, "post": "400 400 400 400 400 400 400"}),

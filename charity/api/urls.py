@@ -2,7 +2,8 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from . import (accounts, audit, batches, beneficiaries, disbursements, donations, donors, entries, expenses, funds,
-               households, me, periods, programs, receipts, reports, stock, trusts, verification)
+               households, me, periods, programs, receipts, reconciliation, reports, stock, trusts,
+               verification)
 
 root = SimpleRouter()
 root.register("trusts", trusts.TrustViewSet, basename="trust")
@@ -28,6 +29,7 @@ trust.register("donations", donations.DonationViewSet, basename="donation")
 trust.register("receipts", receipts.ReceiptViewSet, basename="receipt")
 trust.register("expenses", expenses.ExpenseViewSet, basename="expense")
 trust.register("expense-requests", expenses.ExpenseRequestViewSet, basename="expense-request")
+trust.register("reconciliation", reconciliation.ReconciliationViewSet, basename="reconciliation")
 
 # The donor's own corner: no trust in the URL, the donor is the signed-in user's.
 me_urls = [

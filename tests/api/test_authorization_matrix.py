@@ -121,6 +121,17 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     "expense-request-detail": ({**T, "pk": "EXPENSE_REQUEST"}, {"get": BOOKS}),
     "expense-request-approve": ({**T, "pk": "EXPENSE_REQUEST"}, {"post": APPROVER_200}),
     "expense-request-reject": ({**T, "pk": "EXPENSE_REQUEST"}, {"post": APPROVER_400}),
+    "reconciliation-list": (T, {"get": BOOKS}),
+    "reconciliation-detail": ({**T, "code": "100201"}, {"get": BOOKS}),
+    "reconciliation-lines": ({**T, "code": "100201"}, {"get": BOOKS}),
+    "reconciliation-matches": ({**T, "code": "100201"}, {"get": BOOKS}),
+    "reconciliation-import": ({**T, "code": "100201"}, {"post": OFFICER_400}),
+    # matching automatically needs no body: the officer's succeeds (nothing to match)
+    "reconciliation-match-auto": ({**T, "code": "100201"}, {"post": "200 403 403 403 403 403 401"}),
+    "reconciliation-match": ({**T, "code": "100201"}, {"post": OFFICER_400}),
+    "reconciliation-unmatch": ({**T, "code": "100201"}, {"post": OFFICER_400}),
+    "reconciliation-book": ({**T, "code": "100201"}, {"post": OFFICER_400}),
+    "reconciliation-reconcile": ({**T, "code": "100201"}, {"post": OFFICER_400}),
     "audit-event-list": ({}, {"get": AUDIT}),
     # -- the donor's own corner
     "me": ({}, {"get": MINE}),

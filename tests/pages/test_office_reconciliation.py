@@ -49,7 +49,7 @@ def test_the_officer_imports_matches_and_reconciles(client, world):
     assert f'id="account-{chart.CASH}"' in listing and 'id="account-1002"' not in listing  # 明细 only
 
     dry = _import(client, dry_run="1", follow=True)
-    assert "would be imported" in dry.content.decode() and not StatementLine.objects.exists()
+    assert "将导入" in dry.content.decode() and not StatementLine.objects.exists()
     response = _import(client)
     assert response.status_code == 302 and response["Location"].startswith(f"/office/reconciliation/{chart.BANK}/")
     assert StatementLine.objects.count() == 4
@@ -120,7 +120,7 @@ def test_booking_a_fee_line_on_the_page(client, world):
     assert wrong.status_code == 400 and "interest is money into the account" in wrong.content.decode()
     trust_set_expense_threshold(trust=world["trust"], threshold=Decimal("10.00"), user=system_user())
     waiting = client.post(PAGE, {"action": "book", "line": fee.pk, "kind": "bank_fee"}, follow=True)
-    assert "waits for another user" in waiting.content.decode() and "booked; waits for approval" in \
+    assert "须由另一位用户审批" in waiting.content.decode() and "已入账，待审批" in \
         waiting.content.decode()
     assert ExpenseRequest.objects.filter(status="draft").count() == 1
     trust_set_expense_threshold(trust=world["trust"], threshold=None, user=system_user())

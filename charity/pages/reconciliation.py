@@ -31,6 +31,7 @@ from charity.reconciliation import account_legs, booking_id, leg_amount, match_d
 from charity.roles import READ, RECORD
 from charity.services.reconciliation import INCOME_ACCOUNTS
 from charity.statement_formats import LAYOUTS
+from ledger import bounds
 from ledger.errors import LedgerError
 from ledger.models import Account, Leg, from_minor
 
@@ -81,9 +82,11 @@ def _month(request, account) -> dt.date:
     last month."""
     text = request.GET.get("month", "")
     try:
-        return dt.date.fromisoformat(f"{text}-01")
+        first = dt.date.fromisoformat(f"{text}-01")
     except ValueError:
-        pass
+        first = None
+    if first is not None and bounds.FIRST_DAY <= first <= bounds.LAST_DAY.replace(day=1):
+        return first
     last = StatementLine.objects.filter(account=account).aggregate(last=Max("date"))["last"]
     if last is not None:
         return last.replace(day=1)

@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from ledger import bounds
 from ledger import services as ledger
 from ledger.authority import require
 from ledger.csvio import RowError
@@ -256,6 +257,8 @@ def month_reconcile(*, account: Account, month: str | dt.date, user) -> Reconcil
             raise ReconciliationError(f"{month!r} is not a month (YYYY-MM)", field="month") from None
     else:
         first = month.replace(day=1)
+    if not bounds.FIRST_DAY <= first <= bounds.LAST_DAY.replace(day=1):
+        raise ReconciliationError(f"{first:%Y-%m} is outside the books' range", field="month")
     trust = Trust.objects.get(book_id=account.book_id)
     _check_account(trust, account)
     Account.objects.select_for_update().filter(pk=account.pk).first()

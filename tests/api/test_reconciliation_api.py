@@ -47,6 +47,9 @@ def test_the_officer_imports_matches_books_and_reconciles(bank, client_for):
     done = officer.post(f"{BASE}reconcile/", {"month": "2026-01"}, format="json")
     assert done.status_code == 200 and done.json()["book_balance"] == "11685.00"
     assert ReconciledMonth.objects.count() == 1
+    for month in ("9999-12", "2026-13", "0000-01"):
+        refused = officer.post(f"{BASE}reconcile/", {"month": month}, format="json")
+        assert refused.status_code == 400 and refused.json()["error"]["field"] == "month"
     first = StatementLine.objects.get(reference="B001").match_id
     refused = officer.post(f"{BASE}unmatch/", {"match": first}, format="json")
     assert refused.status_code == 400 and "2026-01 is reconciled" in refused.json()["error"]["message"]

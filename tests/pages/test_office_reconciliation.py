@@ -18,12 +18,16 @@ from charity.models import StatementMatch
 from charity.services import donor_create, trust_create, trust_set_expense_threshold
 from ledger.models import Leg
 from ledger.services import system_user
-from tests.charity.conftest import trust  # noqa: F401  (the fixture: the trust CWCT with its funds)
 from tests.charity.test_reconciliation import GENERIC, bank_book
 from tests.conftest import grant
 
 LIST = "/office/reconciliation/?trust=CWCT"
 PAGE = f"/office/reconciliation/{chart.BANK}/?trust=CWCT&month=2026-01"
+
+
+@pytest.fixture
+def trust(db):
+    return trust_create(user=system_user(), code="CWCT", name="关爱妇女儿童慈善信托")
 
 
 @pytest.fixture
@@ -109,6 +113,9 @@ def test_matching_by_hand_undo_and_the_window(client, world):
     assert client.post(PAGE, {"action": "days", "match_days": "40"}).status_code == 400
     assert client.post(PAGE, {"action": "days", "match_days": "soon"}).status_code == 400
     assert client.post(PAGE, {}).status_code == 400  # no action
+    # a month outside the books' range: the page shows the latest month, the service refuses to reconcile it
+    assert client.get(PAGE.replace("2026-01", "9999-12")).status_code == 200
+    assert client.post(PAGE, {"action": "reconcile", "month": "9999-12"}).status_code == 400
 
 
 def test_booking_a_fee_line_on_the_page(client, world):

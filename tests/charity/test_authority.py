@@ -260,6 +260,8 @@ MATRIX = {
         account=w.account("100201"), days=5, user=u)),
     "month_reconcile": ({OFFICER}, lambda w, u: trust_services.month_reconcile(
         account=w.account("100201"), month="2026-03", user=u)),
+    "statement_line_book": ({OFFICER}, lambda w, u: trust_services.statement_line_book(
+        line=w.free_line, kind="interest", user=u)),
     "fund_create": ({OFFICER}, lambda w, u: ledger.fund_create(
         book=w.book, code="NEW", name="新基金", restriction="unrestricted", user=u)),
 }

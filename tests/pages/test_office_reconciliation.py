@@ -167,3 +167,33 @@ def test_other_trusts_donors_and_the_anonymous_are_refused(client, world):
     client.logout()
     assert client.get(PAGE).status_code == 302 and client.post(PAGE, {"action": "auto"}).status_code == 302
     assert not StatementLine.objects.exists()
+
+
+def test_the_pages_read_in_a_bounded_number_of_queries(client, world, django_assert_max_num_queries):
+    """Twenty more gifts, lines and matches add no query (the lines, legs and matches are read in one go each)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from charity.services import donation_record
+    from ledger.models import Fund
+
+    client.force_login(world["officer"])
+    _import(client)
+    client.post(PAGE, {"action": "auto"})
+    with CaptureQueriesContext(connection) as few:
+        client.get(PAGE)
+    queries = len(few.captured_queries)  # read now: the next request resets the connection's log
+    assert queries < 40
+    gen = Fund.objects.get(book=world["trust"].book, code="GEN")
+    rows = ["date,amount,balance,counterparty,reference"]
+    for n in range(20):
+        donation_record(trust=world["trust"], external_id=f"DN-X{n}", date=dt.date(2026, 2, 10), fund=gen,
+                        amount=Decimal(f"{n + 1}.00"), channel="bank", user=system_user())
+        rows.append(f"2026-02-10,{n + 1}.00,,x,X{n}")
+    _import(client, "\n".join(rows) + "\n")
+    client.post(PAGE, {"action": "auto"})
+    assert StatementMatch.objects.count() == 23
+    with django_assert_max_num_queries(queries):
+        client.get(PAGE)
+    with django_assert_max_num_queries(60):
+        client.get(LIST)

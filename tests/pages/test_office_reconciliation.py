@@ -65,6 +65,8 @@ def test_the_officer_imports_matches_and_reconciles(client, world):
     page = client.get(PAGE).content.decode()
     assert 'id="agrees"' in page and 'id="disagrees"' not in page
     assert "report=reconciliation&amp;account=100201&amp;as_of=2026-01-31&amp;format=pdf" in page
+    report = client.get("/auditor/?trust=CWCT&report=reconciliation&account=100201&as_of=2026-01-31&format=csv")
+    assert report.status_code == 200 and "ADJUSTED_STATEMENT" in report.content.decode("utf-8-sig")
     listing = client.get(LIST).content.decode()
     assert "2026-02-02" in listing  # the last statement date
 

@@ -18,7 +18,7 @@ from ledger.models import Account, Leg, from_minor
 from .. import chart
 from ..audit import audit
 from ..errors import ReconciliationError
-from ..models import MatchedLeg, ReconciledMonth, ReconciliationSetting, StatementLine, StatementMatch, Trust
+from ..models import Donation, MatchedLeg, ReconciledMonth, ReconciliationSetting, StatementLine, StatementMatch, Trust
 from ..reconciliation import (
     account_legs, leg_amount, match_days, month_end, reconcile, reconciled_months,
 )
@@ -146,30 +146,51 @@ def reconciliation_set_days(*, account: Account, days: int, user) -> Reconciliat
 
 @transaction.atomic
 def statement_match_auto(*, account: Account, user) -> int:
-    """Match unmatched lines to unmatched legs one to one: the same signed amount, dated at most the account's
-    window apart, and the line's order id equal to the entry's source id when both have one; lines in date order,
-    each taking the earliest leg that fits. Returns how many matches were made."""
+    """Match unmatched lines to unmatched legs. First a platform payout: a line whose reference is a settlement's
+    (``settlement_record``) takes that entry's legs on the account (one per fund) when they add up to it. Then
+    one to one: the same signed amount, dated at most the account's window apart, and the line's order id equal
+    to the gift's platform order id or the entry's source id when both have one; lines in date order, each
+    taking the earliest leg that fits. Returns how many matches were made."""
     require(user, RECORD, account.book)
     trust = Trust.objects.get(book_id=account.book_id)
     Account.objects.select_for_update().filter(pk=account.pk).first()
     window = dt.timedelta(days=match_days(account))
     taken = set(MatchedLeg.objects.filter(match__account=account).values_list("leg_id", flat=True))
     free: dict[int, list[Leg]] = {}
+    payouts: dict[str, list[Leg]] = {}
     for leg in (account_legs(account).exclude(pk__in=taken).select_related("entry")
                 .order_by("date", "entry__sequence", "position")):
         free.setdefault(leg_amount(leg), []).append(leg)
+        if leg.entry.source_type == "settlement":
+            payouts.setdefault(leg.entry.source_id, []).append(leg)
+    orders = dict(Donation.objects.filter(trust=trust).exclude(order_id="").values_list("entry_id", "order_id"))
     made = 0
-    for line in StatementLine.objects.filter(account=account, match__isnull=True).order_by("date", "pk"):
-        candidates = free.get(line.amount, [])
-        for index, leg in enumerate(candidates):
+
+    def pair(line: StatementLine, legs: list[Leg]) -> None:
+        match = StatementMatch.objects.create(trust=trust, account=account, automatic=True, created_by=user)
+        MatchedLeg.objects.bulk_create([MatchedLeg(match=match, leg=leg) for leg in legs])
+        StatementLine.objects.filter(pk=line.pk).update(match=match)
+        for leg in legs:
+            free[leg_amount(leg)].remove(leg)
+
+    lines = list(StatementLine.objects.filter(account=account, match__isnull=True).order_by("date", "pk"))
+    for line in lines:
+        legs = payouts.pop(line.reference, None) if line.reference else None
+        if legs and sum(leg_amount(leg) for leg in legs) == line.amount \
+                and all(abs((leg.date - line.date).days) <= window.days for leg in legs):
+            pair(line, legs)
+            line.match_id = -1  # taken: the one-to-one pass below skips it
+            made += 1
+    for line in lines:
+        if line.match_id:
+            continue
+        for leg in free.get(line.amount, []):
             if abs((leg.date - line.date).days) > window.days:
                 continue
-            if line.order_id and leg.entry.source_id and line.order_id != leg.entry.source_id:
+            ids = {leg.entry.source_id, orders.get(leg.entry_id, "")} - {""}
+            if line.order_id and ids and line.order_id not in ids:
                 continue
-            match = StatementMatch.objects.create(trust=trust, account=account, automatic=True, created_by=user)
-            MatchedLeg.objects.create(match=match, leg=leg)
-            StatementLine.objects.filter(pk=line.pk).update(match=match)
-            del candidates[index]
+            pair(line, [leg])
             made += 1
             break
     if made:

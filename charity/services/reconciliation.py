@@ -146,11 +146,12 @@ def reconciliation_set_days(*, account: Account, days: int, user) -> Reconciliat
 
 @transaction.atomic
 def statement_match_auto(*, account: Account, user) -> int:
-    """Match unmatched lines to unmatched legs. First a platform payout: a line whose reference is a settlement's
-    (``settlement_record``) takes that entry's legs on the account (one per fund) when they add up to it. Then
-    one to one: the same signed amount, dated at most the account's window apart, and the line's order id equal
-    to the gift's platform order id or the entry's source id when both have one; lines in date order, each
-    taking the earliest leg that fits. Returns how many matches were made."""
+    """Match unmatched lines to unmatched legs. First a platform payout: a line whose reference (or order id: a
+    bank prints the payout number as 用途) is a settlement's (``settlement_record``) takes that entry's legs on the
+    account (one per fund) when they add up to it. Then one to one: the same signed amount, dated at most the
+    account's window apart, and the line's order id equal to the gift's platform order id or the entry's source id
+    when both have one; lines in date order, each taking the earliest leg that fits. Returns how many matches
+    were made."""
     require(user, RECORD, account.book)
     trust = Trust.objects.get(book_id=account.book_id)
     Account.objects.select_for_update().filter(pk=account.pk).first()
@@ -175,7 +176,8 @@ def statement_match_auto(*, account: Account, user) -> int:
 
     lines = list(StatementLine.objects.filter(account=account, match__isnull=True).order_by("date", "pk"))
     for line in lines:
-        legs = payouts.pop(line.reference, None) if line.reference else None
+        key = line.reference if line.reference in payouts else line.order_id  # a bank prints it as 用途 or 附言
+        legs = payouts.pop(key, None) if key else None
         if legs and sum(leg_amount(leg) for leg in legs) == line.amount \
                 and all(abs((leg.date - line.date).days) <= window.days for leg in legs):
             pair(line, legs)

@@ -147,7 +147,8 @@ def settlement_record(*, trust: Trust, channel: str, date: dt.date, fee, referen
             if general.pk not in per_fund:
                 legs.append(Cr(bank, general, fee))
             legs.append(Dr(account(trust, chart.BANK_FEES), general, fee))
-        memo = f"平台结算 {channel} payout {reference}: {len(donations)} gifts, gross {gross}, fee {fee}"
+        memo = (f"平台结算 {channel} payout {reference}: gross {gross}, fee {fee}, net {net} "
+                f"({len(donations)} gift(s))")
         with translated(SettlementError):
             entry = posting.post(book=trust.book, date=date, memo=memo[:200], user=user, legs=legs,
                                  idempotency_key=settlement_key(channel, reference), source=("settlement", reference))

@@ -73,7 +73,8 @@ def test_a_payout_line_that_does_not_add_up_is_refused(client, world):
     client.force_login(officer)
     line = wechat.statement_lines.get(reference="WXS-X")
     response = client.post(PAGE, {"trust": "CT", "line": str(line.pk), "fee": "1.00"})
-    assert response.status_code == 400 and "add up to 180.00" in response.content.decode()
+    page = response.content.decode()
+    assert response.status_code == 400 and "180.00" in page and "999.00" in page and "error-line" in page
     assert not Settlement.objects.exists()
 
 

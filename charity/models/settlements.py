@@ -41,8 +41,6 @@ class Settlement(AppendOnly):
         constraints = [
             models.UniqueConstraint(fields=["trust", "channel", "reference"], name="charity_settlement_reference"),
             models.CheckConstraint(condition=Q(fee__gte=0) & Q(net__gt=0), name="charity_settlement_fee_net"),
-            models.CheckConstraint(condition=Q(gross=models.F("fee") + models.F("net")),
-                                   name="charity_settlement_gross_is_fee_plus_net"),
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,7 @@
 """A believable year of the demo trust, generated deterministically from a seed, as the seven CSV kinds.
 
-``demo_year(...)`` returns ``{kind: [row dict, ...]}`` in the formats of docs/formats.md, so that ``seed_demo``
+``demo_year(...)`` returns ``{kind: [row dict, ...]}`` in the formats of docs/formats.md (the platforms' weekly
+payouts as ``settlements``), so that ``seed_demo``
 loads it through exactly the same importers as ``import_csv`` (and ``seed_demo --export DIR`` writes the same
 rows as files). Everything is fictitious: names are drawn from common characters, identity numbers are valid in
 form (check digit, birth date, sex digit) but built from a district code and random sequence numbers.
@@ -55,6 +56,11 @@ DEMO_SPENDING_POLICY = {
                       "管理费用不高于当年总支出的10%（示例）",
 }
 PACK_COST = Decimal("200.00")
+# WeChat Pay and Alipay gifts carry the platform's order id (商户订单号); the platforms pay out every Monday what
+# they took to the Sunday before, less their fee (0.6%), under a payout number of their own.
+ORDER_PREFIX = {"wechat": "WX", "alipay": "AP"}
+PAYOUT_PREFIX = {"wechat": "WXS", "alipay": "APS"}
+PLATFORM_FEE = Decimal("0.006")
 RATES = {"HKD": Decimal("0.91960"), "USD": Decimal("7.12450")}
 
 
@@ -143,10 +149,12 @@ def demo_year(*, year: int, today: dt.date, beneficiaries: int = 500, donations:
         rate = RATES.get(currency)
         cny = amount if rate is None else (amount * rate).quantize(CENT, rounding=ROUND_HALF_EVEN)
         income[fund] += cny
+        prefix = ORDER_PREFIX.get(channel)
         donation_rows.append({
             "external_id": f"DN-{counter:06d}", "date": date.isoformat(), "donor_external_id": donor,
             "amount": _money(amount), "currency": currency, "fx_rate": str(rate) if rate else "", "channel": channel,
             "fund_code": fund, "item": item, "quantity": str(quantity) if quantity else "", "description": description,
+            "order_id": f"{prefix}{date:%Y%m%d}{counter:06d}" if prefix else "",
         })
 
     giving_day = in_year(9, 9)
@@ -354,6 +362,7 @@ def demo_year(*, year: int, today: dt.date, beneficiaries: int = 500, donations:
                             "reason": "捐赠人误操作重复转账，原路退回"})
 
     fund_rows = [dict(row) for row in FUNDS]
+    settlement_rows = _payouts(donation_rows, start, end)
     return {
         "funds": fund_rows,
         "donors": donor_rows,
@@ -362,4 +371,26 @@ def demo_year(*, year: int, today: dt.date, beneficiaries: int = 500, donations:
         "expenses": sorted(expense_rows, key=lambda r: (r["date"], r["external_id"])),
         "disbursements": disb_rows,
         "refunds": refund_rows,
+        "settlements": settlement_rows,
     }
+
+
+def _payouts(donation_rows: list[dict], start: dt.date, end: dt.date) -> list[dict]:
+    """Weekly payouts per platform, as ``import_csv settlements`` rows (one per gift settled)."""
+    rows = []
+    pending = {channel: [r for r in donation_rows if r["channel"] == channel and r["currency"] == "CNY"]
+               for channel in PAYOUT_PREFIX}
+    monday = start + dt.timedelta(days=(7 - start.weekday()) % 7 or 7)
+    while monday <= end:
+        for channel, gifts in pending.items():
+            due = [r for r in gifts if r["date"] < monday.isoformat()]
+            if not due:
+                continue
+            pending[channel] = gifts[len(due):]  # gifts are in date order
+            gross = sum(Decimal(r["amount"]) for r in due)
+            fee = (gross * PLATFORM_FEE).quantize(CENT, rounding=ROUND_HALF_EVEN)
+            reference = f"{PAYOUT_PREFIX[channel]}{monday:%Y%m%d}"
+            rows += [{"reference": reference, "date": monday.isoformat(), "channel": channel, "fee": _money(fee),
+                      "order_id": r["order_id"]} for r in due]
+        monday += dt.timedelta(days=7)
+    return rows

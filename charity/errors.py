@@ -97,3 +97,10 @@ class ReconciliationError(CharityError):
     """A statement refused, a match that does not add up, a month whose reconciliation does not agree."""
 
     code = "reconciliation_error"
+
+
+class SettlementError(CharityError):
+    """A platform payout refused: a gift of another channel or trust, one already settled or refunded, a fee
+    out of range."""
+
+    code = "settlement_error"

@@ -60,12 +60,13 @@ def test_seed_is_deterministic_refuses_without_reset_and_round_trips(tmp_path):
     call_command("seed_demo", *SMALL, "--reset", stdout=io.StringIO())
     assert _ledger_content() == first
 
-    # The seven exported files, imported into an empty database, give the same books.
+    # The exported files (the seven and the platforms' payouts), imported into an empty database, give the same books.
     call_command("flush", interactive=False, verbosity=0)
     call_command("create_trust", "CWCT", "--name", "关爱妇女儿童慈善信托", stdout=io.StringIO())
     spending_policy_set(trust=Trust.objects.get(), **DEMO_SPENDING_POLICY, user=system_user())
     period_close(book=Book.objects.get(), month="2024-12", user=system_user())
-    for kind in ("funds", "donors", "donations", "beneficiaries", "expenses", "disbursements", "refunds"):
+    for kind in ("funds", "donors", "donations", "beneficiaries", "expenses", "disbursements", "refunds",
+                 "settlements"):
         call_command("import_csv", kind, str(tmp_path / f"{kind}.csv"), stdout=io.StringIO())
     assert _reports() == reports
     assert Trust.objects.count() == 1

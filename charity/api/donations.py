@@ -100,7 +100,7 @@ class DonationSerializer(GiftFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = Donation
         fields = ["external_id", "date", "donor", "donor_name", "amount", "currency", "fx_rate", "amount_cny",
-                  "channel", "fund", "item", "quantity", "description", "receipt", "refunded_cny", "entry",
+                  "channel", "fund", "item", "quantity", "description", "order_id", "receipt", "refunded_cny", "entry",
                   "created_by", "created_at", "official_receipt"]
 
     def get_donor_name(self, d) -> str:
@@ -121,6 +121,8 @@ class DonationRecordSerializer(StrictInput):
                                  help_text="goods given in kind")
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False, allow_null=True)
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    order_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="",
+                                     help_text="the payment platform's order id (商户订单号), unique per channel")
 
 
 class RefundSerializer(serializers.ModelSerializer):

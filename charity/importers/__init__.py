@@ -14,6 +14,7 @@ KIND_PATHS = {
     "expenses": "charity.importers.expenses.ExpenseImporter",
     "disbursements": "beneficiaries.importers.DisbursementImporter",
     "refunds": "charity.importers.refunds.RefundImporter",
+    "settlements": "charity.importers.settlements.SettlementImporter",
     "official-receipts": "charity.importers.official_receipts.OfficialReceiptImporter",
 }
 KINDS = list(KIND_PATHS)

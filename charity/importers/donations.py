@@ -12,17 +12,18 @@ from ._base import TrustImporter, chunked, parse_cells, parse_past_date
 
 def _content(d: dict) -> tuple:
     return (d["date"], d["donor_external_id"], d["amount"], d["currency"], d["fx_rate"], d["channel"],
-            d["fund_code"], d["item"], d["quantity"], d["description"])
+            d["fund_code"], d["item"], d["quantity"], d["description"], d["order_id"])
 
 
 class DonationImporter(TrustImporter):
     kind = "donations"
     required = ("external_id", "date", "amount", "channel", "fund_code")
-    optional = ("donor_external_id", "currency", "fx_rate", "item", "quantity", "description")
+    optional = ("donor_external_id", "currency", "fx_rate", "item", "quantity", "description", "order_id")
     field_columns = {
         "external_id": "external_id", "date": "date", "amount": "amount", "currency": "currency",
         "fx_rate": "fx_rate", "channel": "channel", "fund": "fund_code", "donor": "donor_external_id",
         "item": "item", "quantity": "quantity", "description": "description", "donation": "external_id",
+        "order_id": "order_id",
     }
 
     def check(self, rows):
@@ -40,6 +41,7 @@ class DonationImporter(TrustImporter):
                 ("item", lambda v: parse_text(v, max_length=64)),
                 ("quantity", lambda v: parse_quantity(v, default=0) or None),
                 ("description", lambda v: parse_text(v, max_length=2000)),
+                ("order_id", lambda v: parse_text(v, max_length=100)),
             ))
             currency = data.get("currency")
             if currency:
@@ -71,7 +73,7 @@ class DonationImporter(TrustImporter):
             for d in Donation.objects.filter(trust=self.trust, external_id__in=chunk).select_related("donor", "fund"):
                 existing[d.external_id] = (
                     d.date, d.donor.external_id if d.donor else "", d.amount.amount, d.amount.currency.code,
-                    d.fx_rate, d.channel, d.fund.code, d.item, d.quantity, d.description,
+                    d.fx_rate, d.channel, d.fund.code, d.item, d.quantity, d.description, d.order_id,
                 )
         keys = KeyedRows(existing, errors)
         for row, data in parsed:
@@ -114,6 +116,6 @@ class DonationImporter(TrustImporter):
             trust=self.trust, external_id=data["external_id"], date=data["date"], amount=data["amount"],
             currency=data["currency"], fx_rate=data["fx_rate"], fund=data["fund"], channel=data["channel"],
             donor=data["donor"], item=data["item"], quantity=data["quantity"], description=data["description"],
-            user=self.user, unrecorded=True, posting=self.posting, notify=self.notify,
+            order_id=data["order_id"], user=self.user, unrecorded=True, posting=self.posting, notify=self.notify,
         )
         return created

@@ -13,3 +13,4 @@ from .mail import GiftLink, Invitation, MailKind, MailMessage, MailStatus  # noq
 from .reconciliation import (  # noqa: F401
     DEFAULT_MATCH_DAYS, MatchedLeg, ReconciledMonth, ReconciliationSetting, StatementLine, StatementMatch,
 )
+from .settlements import SettledDonation, Settlement, SettlementChannel  # noqa: F401

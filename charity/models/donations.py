@@ -39,6 +39,8 @@ class Donation(AppendOnly):
     item = models.CharField(_("item (goods)"), max_length=64, blank=True, default="")
     quantity = models.PositiveIntegerField(_("quantity"), null=True, blank=True)
     description = models.TextField(_("description"), blank=True)
+    # the payment platform's order id (商户订单号), so that a platform statement's line matches its gift
+    order_id = models.CharField(_("order id"), max_length=100, blank=True, default="")
     entry = models.OneToOneField(
         JournalEntry, on_delete=models.PROTECT, related_name="donation", verbose_name=_("journal entry")
     )
@@ -53,6 +55,8 @@ class Donation(AppendOnly):
         ordering = ["trust", "-date", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["trust", "external_id"], name="charity_donation_external_id_unique"),
+            models.UniqueConstraint(fields=["trust", "channel", "order_id"], condition=~Q(order_id=""),
+                                    name="charity_donation_order_id_unique"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="charity_donation_amount_positive"),
             models.CheckConstraint(condition=Q(amount_cny__gt=0), name="charity_donation_amount_cny_positive"),
             models.CheckConstraint(

@@ -228,6 +228,10 @@ class GiftForm(forms.Form):
     quantity = forms.IntegerField(label=gettext_lazy("Quantity"), min_value=1, max_value=1_000_000, required=False)
     description = forms.CharField(label=gettext_lazy("Description"), max_length=2000, required=False,
                                   widget=forms.Textarea(attrs={"rows": 2}))
+    order_id = forms.CharField(
+        label=gettext_lazy("Platform order id"), max_length=100, required=False,
+        help_text=gettext_lazy("For a WeChat Pay or Alipay gift: the platform's order id (商户订单号), so that the "
+                               "platform's statement and payout match this gift."))
 
     def __init__(self, *args, trust, **kwargs):
         super().__init__(*args, **kwargs)
@@ -268,6 +272,7 @@ def donation_new(request):
                         date=data["date"], amount=data["amount"], currency=data["currency"],
                         fx_rate=data["fx_rate"], fund=data["fund"], channel=data["channel"],
                         item=data["item"], quantity=data["quantity"], description=data["description"],
+                        order_id=data["order_id"],
                     )
             except (CharityError, LedgerError) as exc:
                 _refused(form, exc)

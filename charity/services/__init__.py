@@ -23,3 +23,4 @@ from .reconciliation import (  # noqa: F401
     month_reconcile, reconciliation_set_days, statement_import, statement_line_book, statement_match,
     statement_match_auto, statement_unmatch,
 )
+from .settlements import settlement_record  # noqa: F401

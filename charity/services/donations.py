@@ -101,7 +101,7 @@ def _same_donation(d: Donation, **want) -> bool:
         and d.amount.amount == want["amount"] and d.amount.currency.code == want["currency"]
         and (d.fx_rate or None) == (want["fx_rate"] or None) and d.channel == want["channel"]
         and d.fund_id == want["fund"].pk and d.item == want["item"] and d.quantity == want["quantity"]
-        and d.description == want["description"]
+        and d.description == want["description"] and d.order_id == want["order_id"]
     )
 
 
@@ -109,7 +109,7 @@ def donation_record(
     *, trust: Trust, external_id: str, date: dt.date, amount, fund: Fund, channel: str, user,
     donor: Donor | None = None, currency: str | None = None, fx_rate=None, item: str = "",
     quantity: int | None = None, description: str = "", unrecorded: bool = False, posting=None,
-    notify: str = "now",
+    notify: str = "now", order_id: str = "",
 ) -> tuple[Donation, bool]:
     """Record and post a gift and issue its receipt: ``(donation, created)``, as ``get_or_create`` answers.
     Idempotent on ``external_id``: the same gift again returns the first record (``created`` False) and writes
@@ -121,7 +121,10 @@ def donation_record(
 
     Every new gift gets its link (``GiftLink``, the QR code on the receipt). ``notify`` says what becomes of the
     receipt e-mail of a donor with an address (``charity.mail``): ``now`` sent when the transaction commits,
-    ``queue`` left for the queue's worker (a bulk import), ``off`` none (``import_csv --no-email``)."""
+    ``queue`` left for the queue's worker (a bulk import), ``off`` none (``import_csv --no-email``).
+
+    ``order_id`` is the payment platform's order id (商户订单号), unique per trust and channel when given: a
+    platform statement's line is matched to the gift by it."""
     require(user, RECORD, trust.book)
     if notify not in NOTIFY:
         raise DonationError(f"notify {notify!r} is not one of {', '.join(NOTIFY)}", field="notify")
@@ -150,8 +153,15 @@ def donation_record(
             raise DonationError("a gift in kind has a quantity: a whole number above zero", field="quantity")
     elif item or quantity is not None:
         raise DonationError("item and quantity are for gifts in kind only", field="item")
+    order_id = (order_id or "").strip()
+    if order_id:
+        if len(order_id) > 100:
+            raise DonationError("an order id is at most 100 characters", field="order_id")
+        bounds.check_text(order_id, field="order_id", error=DonationError)
+        if channel == Channel.IN_KIND:
+            raise DonationError("a gift in kind has no payment order id", field="order_id")
     want = dict(date=date, donor=donor, amount=amount, currency=currency, fx_rate=rate, channel=channel,
-                fund=fund, item=item, quantity=quantity, description=description)
+                fund=fund, item=item, quantity=quantity, description=description, order_id=order_id)
 
     existing = None if unrecorded else Donation.objects.filter(trust=trust, external_id=external_id).first()
     if existing is not None:
@@ -160,6 +170,11 @@ def donation_record(
         raise DuplicateExternalId(
             f"donation {external_id} was already recorded with different content", field="external_id"
         )
+    if order_id:
+        taken = Donation.objects.filter(trust=trust, channel=channel, order_id=order_id).first()
+        if taken is not None:
+            raise DuplicateExternalId(f"order id {order_id} of {channel} is already gift {taken.external_id}'s",
+                                      field="order_id")
     key, source = donation_key(external_id), ("donation", external_id)
     memo = f"收到捐赠 Donation {external_id}" + (f": {description}" if description else "")
     with unique_or(f"donation {external_id} is being recorded twice"), ledger.posting_batch(posting) as posting, \
@@ -191,7 +206,7 @@ def donation_record(
         donation = Donation.objects.create(
             trust=trust, external_id=external_id, donor=donor, date=date, amount=amount, amount_currency=currency,
             fx_rate=rate, amount_cny=from_minor(amount_cny), channel=channel, fund=fund, item=item,
-            quantity=quantity, description=description, entry=entry, created_by=user,
+            quantity=quantity, description=description, order_id=order_id, entry=entry, created_by=user,
         )
         _issue(donation=donation, user=user, amount=amount, amount_cny=donation.amount_cny)
         _link_new(donation)

@@ -22,7 +22,7 @@ from .. import chart
 from ..audit import audit
 from ..errors import ApprovalRequired, ReconciliationError
 from ..models import (
-    ExpenseKind, ExpenseRequest, ExpenseRequestStatus, MatchedLeg, ReconciledMonth, ReconciliationSetting,
+    Donation, ExpenseKind, ExpenseRequest, ExpenseRequestStatus, MatchedLeg, ReconciledMonth, ReconciliationSetting,
     StatementLine, StatementMatch, Trust,
 )
 from ..reconciliation import (
@@ -155,31 +155,52 @@ def reconciliation_set_days(*, account: Account, days: int, user) -> Reconciliat
 
 @transaction.atomic
 def statement_match_auto(*, account: Account, user) -> int:
-    """Match unmatched lines to unmatched legs one to one: the same signed amount, dated at most the account's
-    window apart, and the line's order id equal to the entry's source id when both have one; lines in date order,
-    each taking the earliest leg that fits. Returns how many matches were made."""
+    """Match unmatched lines to unmatched legs. First a platform payout: a line whose reference (or order id: a
+    bank prints the payout number as 用途) is a settlement's (``settlement_record``) takes that entry's legs on the
+    account (one per fund) when they add up to it. Then one to one: the same signed amount, dated at most the
+    account's window apart, and the line's order id equal to the gift's platform order id or the entry's source id
+    when both have one; lines in date order, each taking the earliest leg that fits. Returns how many matches
+    were made."""
     require(user, RECORD, account.book)
     trust = Trust.objects.get(book_id=account.book_id)
     Account.objects.select_for_update().filter(pk=account.pk).first()
     window = dt.timedelta(days=match_days(account))
     taken = set(MatchedLeg.objects.filter(match__account=account).values_list("leg_id", flat=True))
     free: dict[int, list[Leg]] = {}
+    payouts: dict[str, list[Leg]] = {}
     for leg in (account_legs(account).exclude(pk__in=taken).select_related("entry")
                 .order_by("date", "entry__sequence", "position")):
         free.setdefault(leg_amount(leg), []).append(leg)
+        if leg.entry.source_type == "settlement":
+            payouts.setdefault(leg.entry.source_id, []).append(leg)
+    orders = dict(Donation.objects.filter(trust=trust).exclude(order_id="").values_list("entry_id", "order_id"))
     made = 0
-    for line in StatementLine.objects.filter(account=account, match__isnull=True).order_by("date", "pk"):
-        candidates = free.get(line.amount, [])
+
+    def pair(line: StatementLine, legs: list[Leg]) -> None:
+        match = StatementMatch.objects.create(trust=trust, account=account, automatic=True, created_by=user)
+        MatchedLeg.objects.bulk_create([MatchedLeg(match=match, leg=leg) for leg in legs])
+        StatementLine.objects.filter(pk=line.pk).update(match=match)
+        for leg in legs:
+            free[leg_amount(leg)].remove(leg)
+
+    lines = list(StatementLine.objects.filter(account=account, match__isnull=True).order_by("date", "pk"))
+    for line in lines:
+        key = line.reference if line.reference in payouts else line.order_id  # a bank prints it as 用途 or 附言
+        legs = payouts.pop(key, None) if key else None
+        if legs and sum(leg_amount(leg) for leg in legs) == line.amount \
+                and all(abs((leg.date - line.date).days) <= window.days for leg in legs):
+            pair(line, legs)
+            line.match_id = -1  # taken: the one-to-one pass below skips it
+            made += 1
+    for line in lines:
+        if line.match_id:
+            continue
         own = booking_id(line)
         # an entry booked from this very line (statement_line_book, approved later) is its match, first of all
-        ordered = sorted(enumerate(candidates), key=lambda pair: pair[1].entry.source_id != own)
-        for index, leg in ordered:
-            if leg.entry.source_id != own and not _fits(line, leg, window):
+        for leg in sorted(free.get(line.amount, []), key=lambda leg: leg.entry.source_id != own):
+            if leg.entry.source_id != own and not _fits(line, leg, window, orders):
                 continue
-            match = StatementMatch.objects.create(trust=trust, account=account, automatic=True, created_by=user)
-            MatchedLeg.objects.create(match=match, leg=leg)
-            StatementLine.objects.filter(pk=line.pk).update(match=match)
-            del candidates[index]
+            pair(line, [leg])
             made += 1
             break
     if made:
@@ -187,13 +208,15 @@ def statement_match_auto(*, account: Account, user) -> int:
     return made
 
 
-def _fits(line: StatementLine, leg: Leg, window: dt.timedelta) -> bool:
-    """The automatic rule for a line and a leg of the same amount (an entry booked from another line is that
-    line's, whatever its date)."""
+def _fits(line: StatementLine, leg: Leg, window: dt.timedelta, orders: dict) -> bool:
+    """The automatic rule for a line and a leg of the same amount: dated within the window, and the line's order
+    id one of the entry's ids (its source id, or the gift's platform order id) when both have one. An entry booked
+    from another line is that line's, whatever its date."""
     source = leg.entry.source_id
     if is_booking_id(source) or abs((leg.date - line.date).days) > window.days:
         return False
-    return not (line.order_id and source and line.order_id != source)
+    ids = {source, orders.get(leg.entry_id, "")} - {""}
+    return not (line.order_id and ids and line.order_id not in ids)
 
 
 @transaction.atomic

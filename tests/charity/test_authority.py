@@ -262,6 +262,9 @@ MATRIX = {
         account=w.account("100201"), month="2026-03", user=u)),
     "statement_line_book": ({OFFICER}, lambda w, u: trust_services.statement_line_book(
         line=w.free_line, kind="interest", user=u)),
+    # a platform's payout (here of a bank gift: refused by the rules once the door is open)
+    "settlement_record": ({OFFICER}, lambda w, u: trust_services.settlement_record(
+        trust=w.trust, channel="wechat", date=D, fee=Decimal("1.00"), reference="P-1", donations=[w.gift], user=u)),
     "fund_create": ({OFFICER}, lambda w, u: ledger.fund_create(
         book=w.book, code="NEW", name="新基金", restriction="unrestricted", user=u)),
 }

@@ -1,8 +1,10 @@
 """``seed_demo``: a realistic, deterministic year of the demo trust (docs/formats.md).
 
-The year is generated as the seven CSV kinds (``charity.demo``) and loaded through the same importers as
-``import_csv``, in dependency order; then one receipt is voided, months are closed up to the last full one, and
-one user per role is made. ``--export DIR`` writes the seven CSV files instead of (or as well as) loading them.
+The year is generated as the CSV kinds (``charity.demo``: the seven of the year and the platforms' weekly
+``settlements``) and loaded through the same importers as ``import_csv``, in dependency order; then one receipt is
+voided, months are closed up to the last full one, one user per role is made, and the bank's and the platforms'
+statements for the year are written, imported and matched (``charity.demo_statements``). ``--export DIR`` writes
+the CSV files (and, when loading, the three statements) instead of (or as well as) loading them.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class Command(BaseCommand):
         parser.add_argument("--year", type=int, default=None, help="default: the current year, up to today")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--reset", action="store_true", help="empty the database first")
-        parser.add_argument("--export", metavar="DIR", help="also write the year as the seven CSV files into DIR")
+        parser.add_argument("--export", metavar="DIR", help="also write the year as CSV files into DIR")
         parser.add_argument("--no-load", action="store_true", help="with --export: only write the files")
         parser.add_argument("--no-progress", action="store_true")
         parser.add_argument("--passwords", choices=["random", "username"], default="random",
@@ -91,7 +93,7 @@ class Command(BaseCommand):
             folder.mkdir(parents=True, exist_ok=True)
             for kind in (k for k in KINDS if k in data):
                 (folder / f"{kind}.csv").write_bytes(rows_to_csv(data[kind]))
-            self.stdout.write(f"wrote the seven CSV files to {folder}")
+            self.stdout.write(f"wrote the CSV files to {folder}")
             if options["no_load"]:
                 return
         if JournalEntry.objects.exists() or Trust.objects.exists():
@@ -119,6 +121,11 @@ class Command(BaseCommand):
                 raise CommandError(f"{kind}: " + "; ".join(str(e) for e in result.errors[:5]))
             self.stdout.write(f"{kind:>13}: {result.created} imported")
         self._finish_year(trust, year, today)
+        from charity import demo_statements
+
+        end = min(dt.date(year, 12, 31), today)
+        demo_statements.load(trust=trust, user=officer, end=end, stdout=self.stdout,
+                             export=Path(options["export"]) if options["export"] else None)
         verdict = verify_book(trust.book)
         self.stdout.write(f"done in {time.monotonic() - started:.1f} s")
         self.stdout.write(verdict.line())

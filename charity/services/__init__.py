@@ -23,3 +23,6 @@ from .reconciliation import (  # noqa: F401
     month_reconcile, reconciliation_set_days, statement_import, statement_match, statement_match_auto,
     statement_unmatch,
 )
+from .payables import (  # noqa: F401
+    cash_count_approve, cash_count_record, cash_count_reject, expense_payment_record,
+)

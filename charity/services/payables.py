@@ -35,7 +35,7 @@ from ledger.services import Cr, Dr
 
 from .. import chart
 from ..audit import audit
-from ..errors import DuplicateExternalId, ExpenseError, FourEyesRefused
+from ..errors import CharityError, DuplicateExternalId, ExpenseError, FourEyesRefused
 from ..models import (CashCount, CashCountStatus, Expense, ExpensePayment, ExpenseRequest, ExpenseRequestStatus,
                       PaymentAccount, Trust)
 from ..roles import APPROVE_EXPENSES, RECORD
@@ -208,7 +208,10 @@ def _counted(value) -> Decimal:
                 return ZERO
         except ArithmeticError:
             pass
-    return money_parts(value, "CNY")[0]
+    try:
+        return money_parts(value, "CNY")[0]
+    except CharityError as exc:
+        raise ExpenseError(exc.message.replace("amount", "the amount counted", 1), field="counted") from None
 
 
 def cash_book_balance(trust: Trust, date: dt.date) -> Decimal:

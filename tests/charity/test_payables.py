@@ -265,3 +265,55 @@ def test_ageing_in_pdf_and_its_options(funded, funds, officer, tmp_path):
     with pytest.raises(CommandError):
         call_command("report", "ageing", "--from", "2026-01-01", stdout=io.StringIO())
     assert _ageing("--as-of", "2026-03-01")[-1][-1] == "0.00"  # before the invoice: nothing owed
+
+
+# -- import_csv: expenses with the optional payable and due_date columns, and payments -------------------------
+
+INVOICES = """external_id,date,kind,fund_code,amount,payee,description,payable,due_date
+INV-1,2026-03-02,admin,GEN,1200.00,印刷厂,宣传册,2202,2026-04-01
+INV-2,2026-03-02,bank_fee,GEN,20.00,银行,,,
+"""
+PAYMENTS = """external_id,date,expense_external_id,amount,paid_from,description
+PAY-1,2026-03-10,INV-1,500.00,bank,首付
+PAY-2,2026-03-20,INV-1,700.00,cash,
+"""
+
+
+def _load(kind, text, user, trust):
+    from charity.importers import importer_class
+    from ledger.csvio import run_import
+
+    return run_import(importer_class(kind)(book=trust.book, user=user), text.encode("utf-8"))
+
+
+def test_invoices_and_their_payments_by_import(funded, officer, books):
+    result = _load("expenses", INVOICES, officer, funded)
+    assert result.ok, [str(e) for e in result.errors]
+    inv = Expense.objects.get(external_id="INV-1")
+    assert (inv.payable, inv.due_date) == ("2202", dt.date(2026, 4, 1))
+    assert Expense.objects.get(external_id="INV-2").payable == ""
+    assert books.balance("2202") == Decimal("1200.00")
+    result = _load("payments", PAYMENTS, officer, funded)
+    assert result.ok, [str(e) for e in result.errors]
+    assert books.balance("2202") == Decimal("0.00") and books.balance("1001") == Decimal("-700.00")
+    again = _load("payments", PAYMENTS, officer, funded)
+    assert (again.ok, again.created, again.skipped) == (True, 0, 2)
+    assert _load("expenses", INVOICES, officer, funded).skipped == 2
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("PAY-3,2026-03-10,INV-1,1200.01,bank,", "row 2, column amount: a payment of 1200.01 CNY is more than"),
+    ("PAY-3,2026-03-10,INV-9,1.00,bank,", "row 2, column expense_external_id: 'INV-9' is not an expense"),
+    ("PAY-3,2026-03-10,INV-2,1.00,bank,", "row 2, column expense_external_id: expense INV-2 was paid when"),
+    ("PAY-3,2026-03-10,INV-1,1.00,safe,", "row 2, column paid_from: 'safe' is not one of bank, cash"),
+])
+def test_bad_payment_rows(funded, officer, line, expected):
+    assert _load("expenses", INVOICES, officer, funded).ok
+    result = _load("payments", PAYMENTS.splitlines()[0] + "\n" + line + "\n", officer, funded)
+    assert len(result.errors) == 1 and str(result.errors[0]).startswith(expected), [str(e) for e in result.errors]
+    assert not ExpensePayment.objects.exists()
+
+
+def test_a_bad_payable_column_names_row_and_column(funded, officer):
+    result = _load("expenses", INVOICES.replace(",2202,", ",2201,"), officer, funded)
+    assert [str(e) for e in result.errors][0].startswith("row 2, column payable: '2201' is not one of 2202, 2209")

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from . import (
     aid, approvals, attachments, auditor, beneficiaries, disclosure, donations, donor, entries, expenses, home, links,
-    mail, office, today,
+    mail, office, payables, today,
 )
 
 form = require_http_methods(["GET", "HEAD", "POST"])
@@ -39,6 +39,8 @@ urlpatterns = [
     path("office/aid/disbursements/<str:external_id>/", form(aid.aid_disbursement), name="office-aid-disbursement"),
     path("office/expenses/", require_safe(expenses.expense_list), name="office-expenses"),
     path("office/expenses/new/", form(expenses.expense_new), name="office-expense-new"),
+    path("office/payables/", form(payables.payables), name="office-payables"),
+    path("office/cash-count/", form(payables.cash_count), name="office-cash-count"),
     path("office/entries/new/", form(entries.entry_new), name="office-entry-new"),
     path("office/attachments/<int:pk>/", require_safe(attachments.attachment_download), name="attachment-download"),
     path("auditor/entries/<int:sequence>/", form(attachments.entry_detail), name="auditor-entry"),

@@ -162,6 +162,9 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     "office-expenses": ({}, {"get": "200 200 200 403 403 403 302"}),
     "office-expense-new": ({}, {"get": "200 403 403 403 403 403 302", "post": "400 403 403 403 403 403 302"}),
     "office-entry-new": ({}, {"get": "200 403 403 403 403 403 302", "post": "400 403 403 403 403 403 302"}),
+    # payables and the cash count: read by the trust's roles; a payment or a count is the officer's
+    "office-payables": ({}, {"get": PAGE_BOOKS, "post": PAGE_OFFICER_400}),
+    "office-cash-count": ({}, {"get": PAGE_BOOKS, "post": PAGE_OFFICER_400}),
     # an attachment (E-1's voucher) is downloaded by the trust's roles only; one entry is read by them all, and a
     # file is attached to it by the officer only (an empty POST names no action and carries no file: 400)
     "attachment-download": ({"pk": "ATTACHMENT"}, {"get": "200 200 200 403 403 403 302"}),

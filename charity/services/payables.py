@@ -253,8 +253,7 @@ def _locked_count(count: CashCount, user) -> CashCount:
     require(user, APPROVE_EXPENSES, count.trust.book)
     locked = CashCount.objects.select_for_update().select_related("trust__book").get(pk=count.pk)
     if locked.status != CashCountStatus.DRAFT:
-        raise ExpenseError(f"the cash count of {locked.date.isoformat()} is {locked.get_status_display()}",
-                           field="status")
+        raise ExpenseError(f"the cash count of {locked.date.isoformat()} is already {locked.status}", field="status")
     if locked.recorded_by_id == user.pk:
         raise FourEyesRefused(f"the cash count of {locked.date.isoformat()} was recorded by {user.get_username()}; "
                               f"another user must approve or reject its difference", field="approved_by")

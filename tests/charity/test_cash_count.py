@@ -91,7 +91,7 @@ def test_a_rejected_difference_posts_nothing_and_is_decided_once(cash, officer, 
         cash_count_reject(count=shortage, user=approver, reason=" ")
     done = cash_count_reject(count=shortage, user=approver, reason="count again with a witness")
     assert done.status == "rejected" and done.entry is None
-    with pytest.raises(ExpenseError, match="is difference rejected"):
+    with pytest.raises(ExpenseError, match="is already rejected"):
         cash_count_approve(count=shortage, user=approver)
     assert books.balance("1001") == Decimal("300.00")
 

@@ -317,3 +317,17 @@ def test_bad_payment_rows(funded, officer, line, expected):
 def test_a_bad_payable_column_names_row_and_column(funded, officer):
     result = _load("expenses", INVOICES.replace(",2202,", ",2201,"), officer, funded)
     assert [str(e) for e in result.errors][0].startswith("row 2, column payable: '2201' is not one of 2202, 2209")
+
+
+def test_past_a_service_that_misread_what_was_paid_the_database_still_refuses(funded, funds, officer, monkeypatch):
+    """The control for the lock: a service that saw a stale state (here: told nothing was paid yet) computes a
+    payment from the same ``paid_before`` as the first, and the database's unique chain refuses it."""
+    import charity.services.payables as payables
+
+    expense = invoice(funded, funds["GEN"], officer)
+    pay(funded, expense, officer, "PAY-1", "1000.00")
+    monkeypatch.setattr(payables, "paid_on", lambda expense, as_of=None: Decimal("0.00"))
+    entries = JournalEntry.objects.count()
+    with pytest.raises(DuplicateExternalId, match="being recorded twice"):
+        pay(funded, expense, officer, "PAY-2", "1000.00")
+    assert JournalEntry.objects.count() == entries and ExpensePayment.objects.count() == 1

@@ -35,6 +35,7 @@ def test_an_invoice_recorded_on_the_form_is_listed_paid_in_part_and_refused_beyo
     client.force_login(world["officer"])
     assert _invoice(client).status_code == 302
     assert Expense.objects.get(external_id="INV-1").payable == "2202"
+    assert 'class="payable"' in client.get("/office/expenses/?trust=CT").content.decode()
     page = client.get(PAYABLES).content.decode()
     assert 'id="payable-INV-1"' in page and "300.00" in page
     assert client.post(PAYABLES, _payment()).status_code == 302

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from beneficiaries.models import Program, StockItem
 from charity import services
-from charity.models import Expense, ExpenseKind, ExpenseRequest
+from charity.models import Expense, ExpenseKind, ExpensePayment, ExpenseRequest, PayableAccount, PaymentAccount
 from charity.roles import APPROVE_EXPENSES, RECORD
 from ledger.models import Fund
 
@@ -31,7 +31,8 @@ class ExpenseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Expense
         fields = ["external_id", "date", "kind", "fund", "amount", "item", "quantity", "unit_cost", "payee",
-                  "invoice_number", "description", "program", "entry", "created_by", "created_at"]
+                  "invoice_number", "description", "program", "entry", "created_by", "created_at", "payable",
+                  "due_date"]
 
     def get_amount(self, e) -> str:
         return str(e.amount.amount)
@@ -52,6 +53,11 @@ class ExpenseRecordSerializer(StrictInput):
     invoice_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     program = serializers.CharField(max_length=32, required=False, allow_null=True, allow_blank=True,
                                     help_text="program code (program_cost only, and required for it)")
+    payable = serializers.ChoiceField(choices=PayableAccount.values, required=False, allow_blank=True, default="",
+                                      help_text="2202 or 2209: recorded when invoiced and paid later "
+                                                "(expense-payments/); blank: paid at once from the bank")
+    due_date = serializers.DateField(required=False, allow_null=True, default=None,
+                                     help_text="when a payable falls due (blank: at once)")
 
 
 class ExpenseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BooksViewSet):
@@ -138,3 +144,57 @@ class ExpenseRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Bo
         done = services.expense_request_reject(request=self.get_object(), user=request.user,
                                                reason=data.validated_data["reason"])
         return Response(ExpenseRequestSerializer(self.scoped_queryset().get(pk=done.pk)).data)
+
+
+class ExpensePaymentSerializer(serializers.ModelSerializer):
+    expense = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    entry = serializers.SlugRelatedField(slug_field="sequence", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    amount = serializers.SerializerMethodField(help_text="CNY")
+
+    class Meta:
+        model = ExpensePayment
+        fields = ["external_id", "expense", "date", "amount", "account", "description", "entry", "created_by",
+                  "created_at"]
+
+    def get_amount(self, p) -> str:
+        return str(p.amount)
+
+
+class ExpensePaymentRecordSerializer(StrictInput):
+    external_id = key_field()
+    expense = serializers.CharField(max_length=64, help_text="the external id of an expense recorded as payable")
+    date = serializers.DateField()
+    amount = DecimalAmount(max_digits=14, help_text="CNY; never more than what is still owed")
+    account = serializers.ChoiceField(choices=PaymentAccount.values, required=False, default=PaymentAccount.BANK,
+                                      help_text="paid from: 100201 the bank (default) or 1001 cash")
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ExpensePaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BooksViewSet):
+    """Payments of expenses recorded as payable (2202/2209), in one or several parts, from the fund charged."""
+
+    serializer_class = ExpensePaymentSerializer
+    lookup_field = "external_id"
+    lookup_value_regex = r"[^/]+"
+    write_perm = RECORD
+    queryset = ExpensePayment.objects.none()
+
+    def scoped_queryset(self):
+        return (ExpensePayment.objects.filter(trust=self.trust).select_related("expense", "entry", "created_by")
+                .order_by("-date", "-pk"))
+
+    @extend_schema(request=ExpensePaymentRecordSerializer, responses={201: ExpensePaymentSerializer,
+                                                                       200: ExpensePaymentSerializer},
+                   parameters=[IDEMPOTENCY_KEY])
+    def create(self, request, *args, **kwargs):
+        """Pay (part of) a payable (201); the same payment again is answered 200."""
+        data = ExpensePaymentRecordSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        payment, created = services.expense_payment_record(
+            trust=self.trust, user=request.user, external_id=values["external_id"], expense=values["expense"],
+            date=values["date"], amount=values["amount"], account_code=values["account"],
+            description=values["description"])
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(ExpensePaymentSerializer(self.scoped_queryset().get(pk=payment.pk)).data, status=code)

@@ -30,6 +30,7 @@ trust.register("receipts", receipts.ReceiptViewSet, basename="receipt")
 trust.register("expenses", expenses.ExpenseViewSet, basename="expense")
 trust.register("expense-requests", expenses.ExpenseRequestViewSet, basename="expense-request")
 trust.register("reconciliation", reconciliation.ReconciliationViewSet, basename="reconciliation")
+trust.register("expense-payments", expenses.ExpensePaymentViewSet, basename="expense-payment")
 
 # The donor's own corner: no trust in the URL, the donor is the signed-in user's.
 me_urls = [

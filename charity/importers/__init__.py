@@ -12,6 +12,7 @@ KIND_PATHS = {
     "donations": "charity.importers.donations.DonationImporter",
     "beneficiaries": "beneficiaries.importers.BeneficiaryImporter",
     "expenses": "charity.importers.expenses.ExpenseImporter",
+    "payments": "charity.importers.payments.PaymentImporter",
     "disbursements": "beneficiaries.importers.DisbursementImporter",
     "refunds": "charity.importers.refunds.RefundImporter",
     "settlements": "charity.importers.settlements.SettlementImporter",

@@ -1,8 +1,8 @@
 from beneficiaries.models import Program, StockItem
-from ledger.csvio import KeyedRows, RowError, parse_amount, parse_choice, parse_quantity, parse_text
+from ledger.csvio import KeyedRows, RowError, parse_amount, parse_book_date, parse_choice, parse_quantity, parse_text
 from ledger.models import Fund
 
-from ..models import Expense, ExpenseKind
+from ..models import Expense, ExpenseKind, PayableAccount
 from ..services import expense_record
 from ._base import TrustImporter, chunked, parse_cells, parse_past_date
 
@@ -10,11 +10,13 @@ from ._base import TrustImporter, chunked, parse_cells, parse_past_date
 class ExpenseImporter(TrustImporter):
     kind = "expenses"
     required = ("external_id", "date", "kind", "fund_code", "amount")
-    optional = ("item", "quantity", "unit_cost", "payee", "description", "program")
+    # payable (2202/2209, blank: paid at once) and due_date: recorded when invoiced, paid by a ``payments`` import
+    optional = ("item", "quantity", "unit_cost", "payee", "description", "program", "payable", "due_date")
     field_columns = {
         "external_id": "external_id", "date": "date", "kind": "kind", "fund": "fund_code", "amount": "amount",
         "item": "item", "quantity": "quantity", "unit_cost": "unit_cost", "payee": "payee",
-        "description": "description", "currency": "amount", "program": "program",
+        "description": "description", "currency": "amount", "program": "program", "payable": "payable",
+        "due_date": "due_date",
     }
 
     def check(self, rows):
@@ -35,6 +37,8 @@ class ExpenseImporter(TrustImporter):
                 ("payee", lambda v: parse_text(v, max_length=200)),
                 ("description", lambda v: parse_text(v, max_length=2000)),
                 ("program", lambda v: parse_text(v, max_length=32)),
+                ("payable", lambda v: parse_choice(v, PayableAccount.values) if v.strip() else ""),
+                ("due_date", lambda v: parse_book_date(v) if v.strip() else None),
             ))
             if "fund_code" in data and data["fund_code"] not in funds:
                 bad.append(RowError(row.number, "fund_code", f"{data['fund_code']!r} is not a fund of this trust"))
@@ -69,11 +73,12 @@ class ExpenseImporter(TrustImporter):
                     "fund", "item", "program"):
                 existing[e.external_id] = (e.date, e.kind, e.fund.code, e.amount.amount, e.item.code if e.item else "",
                                            e.quantity, e.unit_cost, e.payee, e.description,
-                                           e.program.code if e.program else "")
+                                           e.program.code if e.program else "", e.payable, e.due_date)
         keys = KeyedRows(existing, errors)
         for row, data in parsed:
             content = (data["date"], data["kind"], data["fund_code"], data["amount"], data["item"], data["quantity"],
-                       data["unit_cost"], data["payee"], data["description"], data["program"])
+                       data["unit_cost"], data["payee"], data["description"], data["program"], data["payable"],
+                       data["due_date"])
             imported = keys.check(row, data["external_id"], content)
             if imported is None:
                 continue
@@ -91,7 +96,7 @@ class ExpenseImporter(TrustImporter):
             trust=self.trust, external_id=data["external_id"], date=data["date"], kind=data["kind"],
             fund=data["fund"], amount=data["amount"], item=data["item"], quantity=data["quantity"],
             unit_cost=data["unit_cost"], payee=data["payee"], description=data["description"],
-            program=data["program"], user=self.user,
+            program=data["program"], user=self.user, payable=data["payable"], due_date=data["due_date"],
             posting=self.posting,
         )
         return created

@@ -3,7 +3,10 @@
 from .audit import AuditEvent, IdempotencyRecord  # noqa: F401
 from .donations import Channel, Donation, Refund  # noqa: F401
 from .donors import ANONYMOUS_NAME, Donor, DonorKind  # noqa: F401
-from .expenses import Expense, ExpenseKind, ExpenseRequest, ExpenseRequestStatus, FundTerms  # noqa: F401
+from .expenses import (  # noqa: F401
+    Expense, ExpenseKind, ExpenseRequest, ExpenseRequestStatus, FundTerms, PayableAccount,
+)
+from .payables import CashCount, CashCountStatus, ExpensePayment, PaymentAccount  # noqa: F401
 from .journal import ManualEntry, ManualEntryKind, ManualEntryStatus  # noqa: F401
 from .receipts import OfficialReceipt, Receipt, ReceiptCounter  # noqa: F401
 from .trust import Membership, Role, Trust  # noqa: F401

@@ -23,8 +23,18 @@ class ExpenseKind(models.TextChoices):
     MANAGEMENT_FEE = "management_fee", _("management fee charged to a restricted fund")
 
 
+class PayableAccount(models.TextChoices):
+    """Where an expense recorded when invoiced is owed until paid (``ExpensePayment``)."""
+
+    ACCOUNTS_PAYABLE = "2202", _("2202 accounts payable (a supplier's invoice)")
+    OTHER_PAYABLES = "2209", _("2209 other payables")
+
+
 class Expense(AppendOnly):
-    """Money paid out by a fund, posted when recorded. Buying stock is not spending: cash becomes inventory."""
+    """Money paid out by a fund, posted when recorded. Buying stock is not spending: cash becomes inventory.
+
+    Paid at once from the bank unless ``payable`` names the liability (2202/2209) it is owed on: then it is paid
+    later by one or several ``ExpensePayment`` rows, due on ``due_date`` (its own date when blank)."""
 
     trust = models.ForeignKey(Trust, on_delete=models.PROTECT, related_name="expenses", verbose_name=_("trust"))
     external_id = models.CharField(_("external id"), max_length=64)
@@ -44,6 +54,9 @@ class Expense(AppendOnly):
     payee = models.CharField(_("payee"), max_length=200, blank=True)
     invoice_number = models.CharField(_("invoice number"), max_length=64, blank=True, default="")
     description = models.TextField(_("description"), blank=True)
+    payable = models.CharField(_("payable on"), max_length=4, choices=PayableAccount.choices, blank=True,
+                               default="")
+    due_date = models.DateField(_("due date"), null=True, blank=True)
     entry = models.OneToOneField(
         JournalEntry, on_delete=models.PROTECT, related_name="expense", verbose_name=_("journal entry")
     )
@@ -71,8 +84,18 @@ class Expense(AppendOnly):
                            | (~Q(kind="program_cost") & Q(program__isnull=True))),
                 name="charity_expense_program_only_for_program_costs",
             ),
+            models.CheckConstraint(condition=Q(payable__in=["", "2202", "2209"]), name="charity_expense_payable_code"),
+            models.CheckConstraint(
+                condition=Q(due_date__isnull=True) | (~Q(payable="") & Q(due_date__gte=models.F("date"))),
+                name="charity_expense_due_date_only_for_payables",
+            ),
         ]
         indexes = [models.Index(fields=["trust", "date"], name="charity_expense_trust_date")]
+
+    @property
+    def due(self):
+        """When a payable falls due: its ``due_date``, else the day it was recorded."""
+        return self.due_date or self.date
 
     def __str__(self) -> str:
         return f"{self.external_id} {self.amount}"

@@ -27,7 +27,7 @@ from beneficiaries.models import BatchStatus, Disbursement, DisbursementBatch, D
 from beneficiaries.privacy import mask_id_number
 from charity import services
 from charity.errors import CharityError
-from charity.models import ExpenseRequest, ManualEntry
+from charity.models import CashCount, CashCountStatus, ExpenseRequest, ManualEntry
 from charity.models.expenses import ExpenseRequestStatus
 from charity.models.journal import ManualEntryStatus
 from charity.roles import APPROVE_ENTRIES, APPROVE_EXPENSES, READ
@@ -44,6 +44,10 @@ def _manual(trust, pk):
 
 def _expense(trust, pk):
     return ExpenseRequest.objects.get(trust=trust, pk=pk)
+
+
+def _cash_count(trust, pk):
+    return CashCount.objects.get(trust=trust, pk=pk)
 
 
 def _disbursement(trust, pk):
@@ -63,6 +67,10 @@ ACTIONS = {
     "expense": (_expense, lambda r: _("expense %(id)s") % {"id": r.external_id}, {
         "approve": lambda r, user, reason: services.expense_request_approve(request=r, user=user),
         "reject": lambda r, user, reason: services.expense_request_reject(request=r, user=user, reason=reason),
+    }),
+    "cashcount": (_cash_count, lambda c: _("the cash count of %(date)s") % {"date": c.date.isoformat()}, {
+        "approve": lambda c, user, reason: services.cash_count_approve(count=c, user=user),
+        "reject": lambda c, user, reason: services.cash_count_reject(count=c, user=user, reason=reason),
     }),
     "disbursement": (_disbursement, lambda d: _("disbursement %(id)s") % {"id": d.external_id}, {
         "approve": lambda d, user, reason: aid.disbursement_approve(disbursement=d, user=user),
@@ -105,6 +113,12 @@ def _inbox(trust, user) -> dict:
     )
     for r in expenses:
         r.mine = r.requested_by_id == user.pk
+    counts = list(
+        CashCount.objects.filter(trust=trust, status=CashCountStatus.DRAFT).select_related("recorded_by")
+        .order_by("recorded_at", "pk")
+    )
+    for c in counts:
+        c.mine = c.recorded_by_id == user.pk
     disbursements = list(
         Disbursement.objects.filter(book=trust.book, batch__isnull=True, status__in=WAITING)
         .select_related("beneficiary", "program", "fund", "created_by", "approved_by").order_by("created_at", "pk")
@@ -122,7 +136,8 @@ def _inbox(trust, user) -> dict:
     for b in batches:  # the batch's drafter or the drafter of any row in it: batch_approve refuses both
         b.mine = b.created_by_id == user.pk or b.mine_rows > 0
     return {
-        "manuals": manuals, "expenses": expenses, "disbursements": disbursements, "batches": batches,
+        "manuals": manuals, "expenses": expenses, "counts": counts, "disbursements": disbursements,
+        "batches": batches,
         "can": {
             "manual": user.has_perm(APPROVE_ENTRIES, trust),
             "expense": user.has_perm(APPROVE_EXPENSES, trust),
@@ -141,7 +156,7 @@ def _decide(request, trust):
     try:
         item = find(trust, int(request.POST.get("pk", "")))
     except (ValueError, ManualEntry.DoesNotExist, ExpenseRequest.DoesNotExist, Disbursement.DoesNotExist,
-            DisbursementBatch.DoesNotExist):
+            DisbursementBatch.DoesNotExist, CashCount.DoesNotExist):
         raise Http404("no such item in this trust")
     try:
         calls[action](item, request.user, request.POST.get("reason", ""))

@@ -29,7 +29,7 @@ from beneficiaries.errors import AidError
 from beneficiaries.models import Program, StockItem
 from charity import services
 from charity.errors import ApprovalRequired, CharityError
-from charity.models import Expense, ExpenseKind
+from charity.models import Expense, ExpenseKind, PayableAccount
 from charity.roles import READ, RECORD
 from ledger.errors import LedgerError
 from ledger.models import Fund
@@ -72,12 +72,12 @@ def _csv(expenses) -> HttpResponse:
     response.write("\ufeff")  # so that a spreadsheet reads the Chinese as UTF-8
     writer = csv.writer(response)
     writer.writerow(["external_id", "date", "kind", "fund", "amount", "item", "quantity", "payee", "invoice_number",
-                     "description", "entry", "attachments", "program"])
+                     "description", "entry", "attachments", "program", "payable", "due_date"])
     for e in expenses:
         writer.writerow([_safe_cell(v) for v in (
             e.external_id, e.date.isoformat(), e.kind, e.fund.code, e.amount.amount, e.item.code if e.item else "",
             e.quantity or "", e.payee, e.invoice_number, e.description, e.entry.sequence, e.n_attachments,
-            e.program.code if e.program else "")])
+            e.program.code if e.program else "", e.payable, e.due_date.isoformat() if e.due_date else "")])
     return response
 
 
@@ -114,6 +114,9 @@ class ExpenseForm(forms.Form):
     program = forms.ChoiceField(label=gettext_lazy("Program (program delivery costs only)"), required=False)
     payee = forms.CharField(label=gettext_lazy("Payee"), max_length=200, required=False)
     invoice_number = forms.CharField(label=gettext_lazy("Invoice number"), max_length=64, required=False)
+    payable = forms.ChoiceField(label=gettext_lazy("Paid now, or owed until paid (payable)"), required=False,
+                                choices=[("", gettext_lazy("Paid now from the bank"))] + PayableAccount.choices)
+    due_date = forms.DateField(label=gettext_lazy("Due date (payables only)"), required=False)
     description = forms.CharField(label=gettext_lazy("Description"), max_length=2000, required=False,
                                   widget=forms.Textarea(attrs={"rows": 3}))
     voucher = forms.FileField(label=gettext_lazy("Voucher scan (原始凭证): PDF, JPEG or PNG"), required=False,
@@ -157,7 +160,8 @@ def _record(request, trust, form) -> HttpResponse | None:
         item=StockItem.objects.filter(book=trust.book, code=values["item"]).first() if values.get("item") else None,
         quantity=values.get("quantity"), unit_cost=values.get("unit_cost"), payee=values.get("payee", ""),
         description=values.get("description", ""), invoice_number=values.get("invoice_number", ""),
-        program=values.get("program") or None,
+        program=values.get("program") or None, payable=values.get("payable") or "",
+        due_date=values.get("due_date"),
     )
     to_list = redirect(f"{reverse('office-expenses')}?trust={trust.code}")
     try:

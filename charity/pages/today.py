@@ -14,16 +14,19 @@ from django.utils import timezone
 
 from beneficiaries.models import BatchStatus, Disbursement, DisbursementBatch, DisbursementStatus
 from charity import chart
-from charity.models import Donation, ExpenseRequest, ManualEntry
+from charity.models import CashCount, CashCountStatus, Donation, ExpenseRequest, ManualEntry
 from charity.models.expenses import ExpenseRequestStatus
 from charity.models.journal import ManualEntryStatus
 from charity.roles import RECORD, trusts_where
+from charity.services.payables import payables_open
 from ledger.models import Account, Fund, JournalEntry
 from ledger.selectors import account_balance, fund_balance
 
 from .common import trust_for
 
 RECENT_DAYS = 30
+DUE_SOON_DAYS = 7  # payables due within a week show beside the overdue ones
+MAX_PAYABLES = 20
 MAX_OPEN_MONTHS = 24
 
 
@@ -94,7 +97,10 @@ def today(request):
             status__in=(DisbursementStatus.DRAFT, DisbursementStatus.APPROVED)).count(),
         "batch": DisbursementBatch.objects.filter(
             book=book, status__in=(BatchStatus.DRAFT, BatchStatus.APPROVED)).count(),
+        "cashcount": CashCount.objects.filter(trust=trust, status=CashCountStatus.DRAFT).count(),
     }
+    owed = payables_open(trust, as_of=day)
+    due = [row for row in owed if row["days_overdue"] > -DUE_SOON_DAYS]
     context = {
         "trust": trust,
         "trusts": trusts_where(request.user, RECORD).order_by("code"),
@@ -108,5 +114,10 @@ def today(request):
         "refused": _refused(trust, now - dt.timedelta(days=RECENT_DAYS)),
         "recent_days": RECENT_DAYS,
         "open_months": open_months(book, day),
+        "payables_due": due[:MAX_PAYABLES],
+        "payables_due_more": max(len(due) - MAX_PAYABLES, 0),
+        "payables_due_total": sum((row["outstanding"] for row in due), Decimal("0.00")),
+        "payables_total": sum((row["outstanding"] for row in owed), Decimal("0.00")),
+        "due_soon_days": DUE_SOON_DAYS,
     }
     return render(request, "charity/office_today.html", context)

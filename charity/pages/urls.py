@@ -6,7 +6,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from . import (
     aid, approvals, attachments, auditor, beneficiaries, disclosure, donations, donor, entries, expenses, home, links,
-    mail, office, reconciliation, settlements, today,
+    mail, office, payables, reconciliation, settlements, today,
 )
 
 form = require_http_methods(["GET", "HEAD", "POST"])
@@ -40,6 +40,8 @@ urlpatterns = [
     path("office/expenses/", require_safe(expenses.expense_list), name="office-expenses"),
     path("office/expenses/new/", form(expenses.expense_new), name="office-expense-new"),
     path("office/settlements/", form(settlements.settlement_list), name="office-settlements"),
+    path("office/payables/", form(payables.payables), name="office-payables"),
+    path("office/cash-count/", form(payables.cash_count), name="office-cash-count"),
     path("office/entries/new/", form(entries.entry_new), name="office-entry-new"),
     path("office/attachments/<int:pk>/", require_safe(attachments.attachment_download), name="attachment-download"),
     path("auditor/entries/<int:sequence>/", form(attachments.entry_detail), name="auditor-entry"),

@@ -24,3 +24,6 @@ from .reconciliation import (  # noqa: F401
     statement_match_auto, statement_unmatch,
 )
 from .settlements import settlement_record  # noqa: F401
+from .payables import (  # noqa: F401
+    cash_count_approve, cash_count_record, cash_count_reject, expense_payment_record,
+)

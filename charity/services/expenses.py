@@ -30,7 +30,7 @@ from ledger.authority import require
 from .. import chart
 from ..errors import ApprovalRequired, DuplicateExternalId, ExpenseError, InsufficientFunds, PurposeRefused
 from ..roles import APPROVE_EXPENSES, RECORD
-from ..models import Expense, ExpenseKind, ExpenseRequest, ExpenseRequestStatus, FundTerms, Trust
+from ..models import Expense, ExpenseKind, ExpenseRequest, ExpenseRequestStatus, FundTerms, PayableAccount, Trust
 from ._common import (account, check_date, check_external_id, check_fund, locked_draft, money_parts, translated,
                       unique_or)
 
@@ -105,6 +105,7 @@ def _same(e: Expense, **want) -> bool:
         and e.quantity == want["quantity"] and e.unit_cost == want["unit_cost"] and e.payee == want["payee"]
         and e.description == want["description"] and e.invoice_number == want["invoice_number"]
         and e.program_id == (want["program"].pk if want["program"] else None)
+        and e.payable == want["payable"] and e.due_date == want["due_date"]
     )
 
 
@@ -112,18 +113,24 @@ def expense_record(
     *, trust: Trust, external_id: str, date: dt.date, kind: str, fund: Fund, amount, user,
     item: StockItem | str | None = None, quantity: int | None = None, unit_cost=None, payee: str = "",
     description: str = "", invoice_number: str = "", program: Program | str | None = None, posting=None,
+    payable: str = "", due_date: dt.date | None = None,
 ) -> tuple[Expense, bool]:
     """Record and post an expense paid from the bank (1002) by ``fund``: ``(expense, created)``, as
     ``get_or_create`` answers. A program's delivery costs (``program_cost``) name the ``program`` (object or
-    code) whose expense account (业务活动成本) bears them; that program's restricted fund may pay them. Idempotent on ``external_id``: the same expense again returns the first record
-    (``created`` False) and writes nothing.
+    code) whose expense account (业务活动成本) bears them; that program's restricted fund may pay them. Idempotent
+    on ``external_id``: the same expense again returns the first record (``created`` False) and writes nothing.
+
+    Recorded when invoiced, ``payable`` names the liability it is owed on instead (``2202`` 应付账款, a
+    supplier's invoice; ``2209`` 其他应付款), due on ``due_date`` (blank: at once), and is paid later with
+    ``expense_payment_record``. The threshold applies here all the same: the liability is the commitment.
 
     Above the trust's ``expense_approval_threshold`` it is refused (``ApprovalRequired``): such an expense is
     drafted with ``expense_request_draft`` and recorded when another user approves it."""
     require(user, RECORD, trust.book)
     return _record(trust=trust, external_id=external_id, date=date, kind=kind, fund=fund, amount=amount, user=user,
                    item=item, quantity=quantity, unit_cost=unit_cost, payee=payee, description=description,
-                   invoice_number=invoice_number, program=program, approved_by=None, posting=posting)
+                   invoice_number=invoice_number, program=program, approved_by=None, posting=posting,
+                   payable=payable, due_date=due_date)
 
 
 def _basics(*, trust, external_id, date, kind, fund, amount) -> tuple[str, dt.date, Decimal]:
@@ -164,11 +171,37 @@ def _invoice(value) -> str:
     return value
 
 
+def _payable(*, kind: str, payee: str, date: dt.date, payable, due_date) -> tuple[str, dt.date | None]:
+    """The payable account an expense is owed on ("" when paid at once) and its due date, checked."""
+    payable = (payable or "").strip()
+    if not payable:
+        if due_date is not None:
+            raise ExpenseError("a due date is for an expense recorded as payable (2202 or 2209) only",
+                               field="due_date")
+        return "", None
+    if payable not in PayableAccount.values:
+        raise ExpenseError(f"payable {payable!r} is not one of 2202 (accounts payable) and 2209 (other payables)",
+                           field="payable")
+    if kind == ExpenseKind.MANAGEMENT_FEE:
+        raise ExpenseError("a management fee moves money within the trust: it is never owed to a supplier, so it "
+                           "cannot be recorded as payable", field="payable")
+    if not payee:
+        raise ExpenseError("an expense recorded as payable names its payee (whom the trust owes)", field="payee")
+    if due_date is not None:
+        due_date = check_date(due_date)
+        if due_date < date:
+            raise ExpenseError(f"due date {due_date.isoformat()} is before the expense's date {date.isoformat()}",
+                               field="due_date")
+    return payable, due_date
+
+
 def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantity, unit_cost, payee, description,
-            approved_by, invoice_number="", program=None, posting=None) -> tuple[Expense, bool]:
+            approved_by, invoice_number="", program=None, posting=None, payable="",
+            due_date=None) -> tuple[Expense, bool]:
     external_id, date, amount = _basics(trust=trust, external_id=external_id, date=date, kind=kind, fund=fund,
                                         amount=amount)
     payee, description = (payee or "").strip(), (description or "").strip()
+    payable, due_date = _payable(kind=kind, payee=payee, date=date, payable=payable, due_date=due_date)
     if len(payee) > 200:
         raise ExpenseError("a payee is at most 200 characters", field="payee")
     if len(description) > 2000:
@@ -195,7 +228,7 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
         raise ExpenseError("item, quantity and unit cost are for inventory purchases only", field="item")
     want = dict(date=date, kind=kind, fund=fund, amount=amount, item=item or None, quantity=quantity,
                 unit_cost=unit_cost, payee=payee, description=description, invoice_number=invoice_number,
-                program=program)
+                program=program, payable=payable, due_date=due_date)
     existing = Expense.objects.filter(trust=trust, external_id=external_id).first()
     if existing is not None:
         if _same(existing, **want):
@@ -211,7 +244,8 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
     key, source = f"expense:{external_id}", ("expense", external_id)
     memo = (f"支出 Expense {external_id}" + (f" 付给 to {payee}" if payee else "")
             + (f": {description}" if description else ""))
-    bank = account(trust, chart.BANK)
+    # Paid at once from the bank, or owed on the payable until paid (``expense_payment_record``).
+    bank = account(trust, payable or chart.BANK)
     with unique_or(f"expense {external_id} is being recorded twice"), ledger.posting_batch(posting) as posting, \
             translated(ExpenseError):
         if kind == ExpenseKind.INVENTORY_PURCHASE:
@@ -245,7 +279,7 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
         return Expense.objects.create(
             trust=trust, external_id=external_id, date=date, kind=kind, fund=fund, amount=amount, item=item or None,
             quantity=quantity, unit_cost=unit_cost, payee=payee, description=description, entry=entry,
-            invoice_number=invoice_number, program=program, created_by=user,
+            invoice_number=invoice_number, program=program, created_by=user, payable=payable, due_date=due_date,
         ), True
 
 
@@ -361,11 +395,15 @@ def expense_request_draft(
     *, trust: Trust, external_id: str, date: dt.date, kind: str, fund: Fund, amount, user,
     item: StockItem | str | None = None, quantity: int | None = None, unit_cost=None, payee: str = "",
     description: str = "", invoice_number: str = "", program: Program | str | None = None,
+    payable: str = "", due_date: dt.date | None = None,
 ) -> ExpenseRequest:
-    """Draft an expense for another user's approval (any amount; above the threshold, the only way)."""
+    """Draft an expense for another user's approval (any amount; above the threshold, the only way). A payable
+    (``payable``, ``due_date``) is drafted the same way: nothing is owed, and nothing can be paid, until approved."""
     require(user, RECORD, trust.book)
     external_id, date, amount = _basics(trust=trust, external_id=external_id, date=date, kind=kind, fund=fund,
                                         amount=amount)
+    payable, due_date = _payable(kind=kind, payee=(payee or "").strip(), date=date, payable=payable,
+                                 due_date=due_date)
     if Expense.objects.filter(trust=trust, external_id=external_id).exists() or \
             ExpenseRequest.objects.filter(trust=trust, external_id=external_id).exists():
         raise DuplicateExternalId(f"expense {external_id} already exists", field="external_id")
@@ -375,6 +413,8 @@ def expense_request_draft(
             "unit_cost": None if unit_cost is None else str(unit_cost), "payee": (payee or "").strip()[:200],
             "description": (description or "").strip()[:2000], "invoice_number": _invoice(invoice_number),
             "program": program.code if program else None}
+    if payable:  # only when used, so that the data of every other draft stays as it was
+        data.update(payable=payable, due_date=due_date.isoformat() if due_date else None)
     return ExpenseRequest.objects.create(trust=trust, external_id=external_id, data=data, requested_by=user)
 
 
@@ -394,7 +434,8 @@ def expense_request_approve(*, request: ExpenseRequest, user) -> ExpenseRequest:
         user=locked.requested_by, item=data.get("item"), quantity=data.get("quantity"),
         unit_cost=None if data.get("unit_cost") is None else Decimal(data["unit_cost"]), payee=data.get("payee", ""),
         description=data.get("description", ""), invoice_number=data.get("invoice_number", ""),
-        program=data.get("program"), approved_by=user)
+        program=data.get("program"), approved_by=user, payable=data.get("payable") or "",
+        due_date=dt.date.fromisoformat(data["due_date"]) if data.get("due_date") else None)
     locked.status, locked.expense = ExpenseRequestStatus.POSTED, expense
     locked.decided_by, locked.decided_at = user, timezone.now()
     locked.save(update_fields=["status", "expense", "decided_by", "decided_at"])

@@ -20,7 +20,7 @@ from ledger.authority import require
 from ledger.models import Account, EntryStatus, Fund, JournalEntry
 
 from ..errors import ManualEntryError
-from ..models import ManualEntry, ManualEntryKind, ManualEntryStatus, Trust
+from ..models import ExpensePayment, ManualEntry, ManualEntryKind, ManualEntryStatus, Trust
 from ..roles import APPROVE_ENTRIES, DRAFT_ENTRIES
 from ._common import check_date, locked_draft
 
@@ -77,11 +77,22 @@ def manual_reversal_draft(*, entry: JournalEntry, date: dt.date, reason: str, us
         raise ManualEntryError(f"entry #{entry.sequence} is not posted", field="entry")
     if JournalEntry.objects.filter(reverses=entry).exists():
         raise ManualEntryError(f"entry #{entry.sequence} has already been reversed", field="entry")
+    _check_payables(entry)
     if ManualEntry.objects.filter(reverses=entry, status=ManualEntryStatus.DRAFT).exists():
         raise ManualEntryError(f"a reversal of entry #{entry.sequence} already waits for approval", field="entry")
     return ManualEntry.objects.create(trust=trust, kind=ManualEntryKind.REVERSAL, date=date, reverses=entry,
                                       reason=reason[:500], memo=f"冲销 reversal of #{entry.sequence}: {reason}"[:2000],
                                       drafted_by=user)
+
+
+def _check_payables(entry: JournalEntry) -> None:
+    """A payable's payments and the expense they pay stand together: the ageing of what is owed reads them."""
+    if ExpensePayment.objects.filter(entry=entry).exists():
+        raise ManualEntryError(f"entry #{entry.sequence} pays an expense recorded as payable: a payment is not "
+                               f"reversed; record the refund from the supplier as its own entry", field="entry")
+    if ExpensePayment.objects.filter(expense__entry=entry).exists():
+        raise ManualEntryError(f"entry #{entry.sequence} records an expense that has been paid in part or in full: "
+                               f"it cannot be reversed", field="entry")
 
 
 def _decide(manual: ManualEntry, user) -> ManualEntry:
@@ -94,6 +105,7 @@ def manual_entry_approve(*, manual: ManualEntry, user) -> ManualEntry:
     """Approve a draft and post it: the entry records the drafter as its author and ``user`` as its approver."""
     locked = _decide(manual, user)
     if locked.kind == ManualEntryKind.REVERSAL:
+        _check_payables(locked.reverses)
         entry = ledger.entry_reverse(entry=locked.reverses, date=locked.date, reason=locked.reason, user=user,
                                      idempotency_key=f"manual:{locked.pk}")
     else:

@@ -118,6 +118,8 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     "expense-list": (T, {"get": BOOKS, "post": OFFICER_400}),
     "expense-detail": ({**T, "external_id": "E-1"}, {"get": BOOKS}),
     "expense-request-list": (T, {"get": BOOKS, "post": OFFICER_400}),
+    "expense-payment-list": (T, {"get": BOOKS, "post": OFFICER_400}),
+    "expense-payment-detail": ({**T, "external_id": "PAY-1"}, {"get": BOOKS}),
     "expense-request-detail": ({**T, "pk": "EXPENSE_REQUEST"}, {"get": BOOKS}),
     "expense-request-approve": ({**T, "pk": "EXPENSE_REQUEST"}, {"post": APPROVER_200}),
     "expense-request-reject": ({**T, "pk": "EXPENSE_REQUEST"}, {"post": APPROVER_400}),
@@ -173,6 +175,9 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     "office-entry-new": ({}, {"get": "200 403 403 403 403 403 302", "post": "400 403 403 403 403 403 302"}),
     # platform payouts: read by the trust's roles; recorded by the officer only (an empty POST: 400)
     "office-settlements": ({}, {"get": "200 200 200 403 403 403 302", "post": "400 403 403 403 403 403 302"}),
+    # payables and the cash count: read by the trust's roles; a payment or a count is the officer's
+    "office-payables": ({}, {"get": PAGE_BOOKS, "post": PAGE_OFFICER_400}),
+    "office-cash-count": ({}, {"get": PAGE_BOOKS, "post": PAGE_OFFICER_400}),
     # an attachment (E-1's voucher) is downloaded by the trust's roles only; one entry is read by them all, and a
     # file is attached to it by the officer only (an empty POST names no action and carries no file: 400)
     "attachment-download": ({"pk": "ATTACHMENT"}, {"get": "200 200 200 403 403 403 302"}),
@@ -299,7 +304,12 @@ def _build():
                                   amount=Decimal("10.00"), user=officer)
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from charity.services import attachment_add
+    from charity.services import attachment_add, expense_payment_record
+
+    invoice, _created = expense_record(trust=trust, external_id="E-P", date=day, kind="admin", fund=general,
+                                       amount=Decimal("30.00"), user=officer, payable="2202", payee="文具店")
+    expense_payment_record(trust=trust, external_id="PAY-1", expense=invoice, date=day, amount=Decimal("10.00"),
+                           user=officer)
 
     voucher = attachment_add(target=e1, user=officer, upload=SimpleUploadedFile("e1.pdf", b"%PDF-1.4\n%%EOF\n"))
     household = household_get_or_create(user=system_user(), book=trust.book, external_id="HH-0")

@@ -127,6 +127,13 @@ class World:
         self.statement_match = StatementLine.objects.get(reference="R1").match
         self.free_line = StatementLine.objects.get(reference="R2")
 
+        # what the trust owes (an invoice recorded to 2202) and a cash count whose difference waits for approval
+        self.payable, _created = trust_services.expense_record(
+            trust=self.trust, external_id="EX-P", date=D, kind="admin", fund=self.gen, amount=Decimal("10.00"),
+            user=op, payable="2202", payee="文具店")
+        self.cash_count = trust_services.cash_count_record(trust=self.trust, date=D, counted=Decimal("5.00"),
+                                                           counted_by="出纳", user=self.drafter)
+
     def account(self, code: str) -> Account:
         return Account.objects.get(book=self.book, code=code)
 
@@ -265,6 +272,14 @@ MATRIX = {
     # a platform's payout (here of a bank gift: refused by the rules once the door is open)
     "settlement_record": ({OFFICER}, lambda w, u: trust_services.settlement_record(
         trust=w.trust, channel="wechat", date=D, fee=Decimal("1.00"), reference="P-1", donations=[w.gift], user=u)),
+    # payables and the cash count (issue 20): the officer pays and counts; a difference is the approver's
+    "expense_payment_record": ({OFFICER}, lambda w, u: trust_services.expense_payment_record(
+        trust=w.trust, external_id="PAY-1", expense=w.payable, date=D, amount=Decimal("1.00"), user=u)),
+    "cash_count_record": ({OFFICER}, lambda w, u: trust_services.cash_count_record(
+        trust=w.trust, date=D, counted=Decimal("0.00"), counted_by="出纳", user=u)),
+    "cash_count_approve": ({APPROVER}, lambda w, u: trust_services.cash_count_approve(count=w.cash_count, user=u)),
+    "cash_count_reject": ({APPROVER}, lambda w, u: trust_services.cash_count_reject(
+        count=w.cash_count, user=u, reason="count again")),
     "fund_create": ({OFFICER}, lambda w, u: ledger.fund_create(
         book=w.book, code="NEW", name="新基金", restriction="unrestricted", user=u)),
 }

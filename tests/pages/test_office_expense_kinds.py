@@ -42,8 +42,9 @@ def test_the_page_records_a_program_cost_from_the_programs_fund(client, world):
     assert response.status_code == 302
     assert _balance(world["trust"], chart.PROGRAM_SMILE, "SMILE") == Decimal("400.00")
     csv = client.get("/office/expenses/?trust=CT&format=csv").content.decode("utf-8-sig").splitlines()
-    assert csv[0].endswith(",program") and any(line.startswith("PC-1,") and line.endswith(",smile_pack")
-                                               for line in csv)
+    # program, then the payable's columns (trailing, blank for an expense paid at once)
+    assert csv[0].endswith(",program,payable,due_date") and any(
+        line.startswith("PC-1,") and line.endswith(",smile_pack,,") for line in csv)
 
 
 @pytest.mark.parametrize("bad, field", [

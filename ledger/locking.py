@@ -19,9 +19,10 @@ level  rows                                 taken by
 
 A transaction never asks for a row of a lower level than one it already holds, unless it holds it already
 (the posting path locks the book and the funds again: the same rows, no wait); a service that will post passes
-the book and the funds it posts to along with its own rows, so that the posting path's locks come first. Rows
-of the same level in a later statement may come in any id order only while the book is held (the posting path
-locks each entry's funds as it reaches them: the book serialises it). The levels above 30 belong to the apps
+the book and the funds it posts to along with its own rows, so that the posting path's locks come first. Under
+the book, and only there, a later statement may go back to a lower level or a lower id: a posting batch of many
+movements (an import) locks each movement's rows as it reaches it, and the posting path each entry's funds.
+That is safe because every lock on a fund or a stock balance is taken with the book held first. The levels above 30 belong to the apps
 above the ledger, which ``register`` their models (in their ``AppConfig.ready``); a model not registered is a
 service's own row (100).
 

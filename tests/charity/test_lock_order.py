@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from contextlib import contextmanager
+from pathlib import Path
 from decimal import Decimal
 from unittest import mock
 
@@ -37,7 +38,7 @@ from ledger import locking
 from ledger.models import Book
 from ledger.services import period_close, system_user
 
-pytestmark = pytest.mark.postgres
+ROOT = Path(__file__).resolve().parents[2]
 
 D = dt.date(2026, 3, 2)
 LOCK = re.compile(r"\bFOR\s+(NO\s+KEY\s+)?UPDATE\b", re.I)
@@ -45,10 +46,25 @@ FROM = re.compile(r'\bFROM\s+"?(\w+)"?', re.I)
 COUNTER = re.compile(r'^\s*UPDATE\s+"?charity_receiptcounter"?', re.I)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _postgres():
     if connection.vendor != "postgresql":
         pytest.skip("row locks: PostgreSQL (SQLite locks the whole database)")
+
+
+def test_no_code_locks_rows_but_through_ledger_locking():
+    """One place: no ``select_for_update`` and no ``FOR UPDATE`` outside ``ledger/locking.py`` (and the ledger's
+    frozen migrations), in the three apps."""
+    found = []
+    for app in ("ledger", "beneficiaries", "charity"):
+        for path in (ROOT / app).rglob("*.py"):
+            if "migrations" in path.parts or path == ROOT / "ledger" / "locking.py":
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                code = line.split("#", 1)[0]
+                if "select_for_update" in code or re.search(r"FOR\s+(NO\s+KEY\s+)?UPDATE", code):
+                    found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not found, "\n".join(found)
 
 
 class Recorder:
@@ -238,7 +254,8 @@ def _services(w):
     ]
 
 
-def test_every_money_service_locks_in_the_documented_order(world, recorder):
+@pytest.mark.postgres
+def test_every_money_service_locks_in_the_documented_order(_postgres, world, recorder):
     seen = {}
     for name, setup in _services(world):
         call = setup()
@@ -255,7 +272,8 @@ def test_every_money_service_locks_in_the_documented_order(world, recorder):
     assert any(t == "charity_receiptcounter" for t, _ids, _nk in seen["receipt_void reissue"])
 
 
-def test_the_check_notices_a_service_that_locks_out_of_order(world, recorder):
+@pytest.mark.postgres
+def test_the_check_notices_a_service_that_locks_out_of_order(_postgres, world, recorder):
     """Control: the order of issue 21's deadlock (a stock balance, then the book) and a plain FOR UPDATE are both
     caught."""
     balance = StockBalance.objects.filter(fund=world["funds"]["SMILE"]).first()

@@ -85,7 +85,7 @@ def command_call(call, *args, **kwargs):
         return retrying(call, *args, **kwargs)
     except DatabaseError as exc:
         if is_busy(exc):
-            raise CommandError(f"{busy_message()} ({BUSY[sqlstate(exc)]})") from exc
+            raise CommandError(f"busy ({BUSY[sqlstate(exc)]}): {busy_message()}") from exc
         raise
 
 

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test mutants test-pg test-slow test-browser messages screenshots serve migrate bench bench-full clean chaos fuzz-api fuzz-import reliability-long
+.PHONY: demo test mutants test-pg test-slow test-browser messages screenshots serve migrate bench bench-full clean chaos chaos-16 fuzz-api fuzz-import reliability-long
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -51,9 +51,21 @@ test-slow: $(VENV)/.installed
 # run needs PostgreSQL: DATABASE_URL defaults to the ctl database of test-pg (its test database is test_<name>).
 RELIABILITY_PG ?= $${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ctl}
 
+# `make chaos`: CHAOS_ROUNDS (5) rounds of CHAOS_PROCS (8) processes x CHAOS_SECONDS (60) s, each with its own seed;
+# stops at the first round with an unexpected error. `make chaos-16`: the same with 16 processes. .ci/run runs
+# one round (CHAOS_ROUNDS=1).
+CHAOS_ROUNDS ?= 5
+
 chaos: $(VENV)/.installed
-	DATABASE_URL=$(RELIABILITY_PG) CHAOS_PROCS=$${CHAOS_PROCS:-8} CHAOS_SECONDS=$${CHAOS_SECONDS:-60} \
-		$(PY) -m pytest tests/reliability/test_chaos.py -m slow -s $(PYTEST_ARGS)
+	@for round in $$(seq 1 $(CHAOS_ROUNDS)); do \
+		echo "== chaos round $$round of $(CHAOS_ROUNDS)"; \
+		DATABASE_URL=$(RELIABILITY_PG) CHAOS_PROCS=$${CHAOS_PROCS:-8} CHAOS_SECONDS=$${CHAOS_SECONDS:-60} \
+			CHAOS_SEED=$$((round + 1)) $(PY) -m pytest tests/reliability/test_chaos.py -m slow -s $(PYTEST_ARGS) \
+			|| exit 1; \
+	done
+
+chaos-16:
+	$(MAKE) chaos CHAOS_PROCS=16
 
 fuzz-api: $(VENV)/.installed
 	API_FUZZ_EXAMPLES=$${API_FUZZ_EXAMPLES:-50} $(PY) -m pytest tests/reliability/test_api_fuzz.py -m slow $(PYTEST_ARGS)

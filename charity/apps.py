@@ -13,3 +13,9 @@ class CharityConfig(AppConfig):
 
         post_migrate.connect(ensure_roles, sender=self, dispatch_uid="charity.ensure_roles")
 
+        from ledger import locking
+
+        from .models import ReceiptCounter
+
+        locking.register(ReceiptCounter, locking.RECEIPT_COUNTER)
+

@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "charity.audit.AuditMiddleware",
+    "charity.retry.RetryMiddleware",  # innermost: a view that lost a race in the database runs again, or says busy
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -150,6 +151,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": env("SQLITE_TEST_NAME", "") or None}
+
+# No request waits for ever (charity.retry; README "Configuration"): on PostgreSQL a lock not granted within
+# DB_LOCK_TIMEOUT_MS and a statement running beyond DB_STATEMENT_TIMEOUT_MS are cancelled (0 turns either off).
+# A deadlock, serialization failure or lock timeout is retried at the boundary (request, office form, import,
+# command) DB_RETRY_ATTEMPTS more times after a random pause of up to DB_RETRY_PAUSE_MS x 2^attempt ms.
+DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 5000)
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 30000)
+DB_RETRY_ATTEMPTS = env_int("DB_RETRY_ATTEMPTS", 3)
+DB_RETRY_PAUSE_MS = env_int("DB_RETRY_PAUSE_MS", 50)
+for _name in ("DB_LOCK_TIMEOUT_MS", "DB_STATEMENT_TIMEOUT_MS", "DB_RETRY_ATTEMPTS", "DB_RETRY_PAUSE_MS"):
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must not be negative")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c lock_timeout={DB_LOCK_TIMEOUT_MS} -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,7 +1,7 @@
 """Aid inventory: items, what each fund holds of them, and every movement (the inventory ledger).
 
 Quantities are whole units; values are integer fen like the ledger's. Stock belongs to the fund that paid for
-it (or received it), so handing it out spends that fund. A balance row is locked (SELECT ... FOR UPDATE) before
+it (or received it), so handing it out spends that fund. A balance row is locked (ledger.locking) before
 a movement and the database refuses a negative quantity or value (CHECK constraints).
 """
 

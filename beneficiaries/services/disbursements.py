@@ -33,6 +33,7 @@ from django.utils import timezone
 from ledger import bounds
 from ledger import services as ledger
 from ledger.errors import LedgerError
+from ledger.locking import Key, lock, lock_one
 from ledger.models import CENT, Book, Fund, Restriction
 from ledger.services import Cr, Dr
 from ledger.authority import require
@@ -158,9 +159,22 @@ def check_limits(*, disbursement: Disbursement, statuses=LIVE_STATUSES, value: D
 
 
 def _locked(d: Disbursement) -> Disbursement:
-    return Disbursement.objects.select_for_update(of=("self",)).select_related("program", "fund", "beneficiary", "batch").get(
-        pk=d.pk
-    )
+    lock_one(d)
+    return Disbursement.objects.select_related("program", "fund", "beneficiary", "batch").get(pk=d.pk)
+
+
+def _posting_locks(disbursements, *own) -> None:
+    """Lock what posting (or reversing) ``disbursements`` takes, in the order of ``ledger.locking``: the book, their
+    funds, the stock balances of goods handed out, then the service's own rows (``own``, a batch; the
+    beneficiaries, whose yearly limits are checked; the disbursements). The posting path locks the book and the
+    funds again: rows this transaction holds already."""
+    rows = []
+    for d in Disbursement.objects.filter(pk__in=[d.pk for d in disbursements]).select_related(
+            "book", "fund", "beneficiary", "program__stock_item"):
+        rows += [d.book, d.fund, d.beneficiary, d]
+        if d.program.kind == ProgramKind.IN_KIND and d.program.stock_item is not None:
+            rows.append(Key(StockBalance, item=d.program.stock_item, fund=d.fund))
+    lock(*rows, *own)
 
 
 def _sync(target: Disbursement, source: Disbursement) -> Disbursement:
@@ -281,8 +295,8 @@ def _entry_key(d: Disbursement) -> str:
 
 
 def _post(d: Disbursement, user, posting) -> None:
-    """Post one approved disbursement in ``posting`` (the caller holds its row lock and the transaction)."""
-    Beneficiary.objects.select_for_update().filter(pk=d.beneficiary_id).first()
+    """Post one approved disbursement in ``posting`` (the caller holds the transaction and the locks of
+    ``_posting_locks``)."""
     program = d.program
     value = d.amount
     if value is None and program.kind == ProgramKind.IN_KIND:
@@ -321,6 +335,7 @@ def disbursement_pay(*, disbursement: Disbursement, user) -> Disbursement:
     """Pay (cash) or deliver (goods) an approved disbursement: posts its entry. Not for batch members."""
     require(user, APPROVE, disbursement.book)
     with ledger.posting_batch() as posting:
+        _posting_locks([disbursement])
         d = _locked(disbursement)
         _not_in_batch(d, "post")
         _expect(d, (DisbursementStatus.APPROVED,), "paid or delivered")
@@ -335,6 +350,7 @@ def disbursement_record_given(*, disbursement: Disbursement, user, posting=None)
     """Record aid already given and approved outside the system (the import): approve as ``user`` and post."""
     require(user, APPROVE, disbursement.book)
     with ledger.posting_batch(posting) as posting:
+        _posting_locks([disbursement])
         d = _locked(disbursement)
         _not_in_batch(d, "record")
         _expect(d, (DisbursementStatus.DRAFT,), "recorded as given")
@@ -396,6 +412,7 @@ def disbursement_reverse(*, disbursement: Disbursement, user, date: dt.date, rea
     """Undo a posted disbursement with a reversing entry (goods go back into stock at the value they left)."""
     require(user, APPROVE, disbursement.book)
     reason = _reason(reason)
+    _posting_locks([disbursement])
     d = _locked(disbursement)
     _expect(d, POSTED_STATUSES, "reversed")
     try:
@@ -426,13 +443,16 @@ def batch_create(*, book: Book, code: str, user, description: str = "") -> Disbu
 
 
 def _locked_batch(batch: DisbursementBatch) -> DisbursementBatch:
-    return DisbursementBatch.objects.select_for_update().get(pk=batch.pk)
+    return lock_one(batch)
 
 
 def _members(batch: DisbursementBatch, status: str) -> list[Disbursement]:
+    """The batch's disbursements in ``status``, locked (after the batch: parent before children)."""
+    pks = list(Disbursement.objects.filter(batch=batch, status=status).values_list("pk", flat=True))
+    lock(*(Disbursement(pk=pk) for pk in pks))
     return list(
-        Disbursement.objects.select_for_update(of=("self",))
-        .filter(batch=batch, status=status)
+        Disbursement.objects
+        .filter(pk__in=pks, status=status)
         .select_related("program", "fund", "beneficiary", "batch", "program__stock_item", "program__stock_item__book",
                         "program__stock_item__inventory_account",
                         "program__expense_account", "program__pay_account", "book")
@@ -476,6 +496,11 @@ def batch_approve(*, batch: DisbursementBatch, user) -> DisbursementBatch:
     return _sync_batch(batch, _approve_batch(batch, user, outside=False))
 
 
+def _batch_posting_locks(batch: DisbursementBatch, statuses) -> None:
+    """``_posting_locks`` for the members of ``batch`` in ``statuses``, with the batch (before the members)."""
+    _posting_locks(list(Disbursement.objects.filter(batch=batch, status__in=statuses)), batch)
+
+
 def _post_batch(batch: DisbursementBatch, user, posting) -> DisbursementBatch:
     locked = _locked_batch(batch)
     if locked.status != BatchStatus.APPROVED:
@@ -500,6 +525,7 @@ def batch_post(*, batch: DisbursementBatch, user) -> DisbursementBatch:
     """Post every disbursement of an approved batch in one transaction: all of them or, on any refusal, none."""
     require(user, APPROVE, batch.book)
     with ledger.posting_batch() as posting:
+        _batch_posting_locks(batch, (DisbursementStatus.APPROVED,))
         posted = _post_batch(batch, user, posting)
     return _sync_batch(batch, posted)
 
@@ -508,6 +534,7 @@ def batch_record_given(*, batch: DisbursementBatch, user, posting=None) -> Disbu
     """Record a batch of aid already given and approved outside the system (the import) and post it."""
     require(user, APPROVE, batch.book)
     with ledger.posting_batch(posting) as posting:
+        _batch_posting_locks(batch, (DisbursementStatus.DRAFT, DisbursementStatus.APPROVED))
         _approve_batch(batch, user, outside=True)
         posted = _post_batch(batch, user, posting)
     return _sync_batch(batch, posted)

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ledger import bounds
+from ledger.locking import lock, lock_one
 from ledger.models import Book
 from ledger.authority import require
 
@@ -197,7 +198,7 @@ def beneficiary_update(*, beneficiary: Beneficiary, user, **changes: object) -> 
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise RegistryError(f"cannot change {', '.join(unknown)} of a beneficiary", field=unknown[0])
-    locked = Beneficiary.objects.select_for_update().get(pk=beneficiary.pk)
+    locked = lock_one(beneficiary)
     before = _snapshot(locked)
     data = _check(locked.book, {**before, **changes}, instance=locked, today=timezone.localdate(), user=user,
                   purpose="change")
@@ -229,8 +230,8 @@ def _void_approvals(beneficiary: Beneficiary) -> list[str]:
     does an approved batch holding some, with all its members), for an approver to look at again."""
     from ..models import BatchStatus, Disbursement, DisbursementBatch, DisbursementStatus
 
-    approved = Disbursement.objects.select_for_update().filter(
-        beneficiary=beneficiary, status=DisbursementStatus.APPROVED)
+    approved = [d for d in lock(*Disbursement.objects.filter(beneficiary=beneficiary, status=DisbursementStatus.APPROVED))
+                if d.status == DisbursementStatus.APPROVED]
     batch_ids = {d.batch_id for d in approved if d.batch_id is not None}
     members = Disbursement.objects.filter(
         Q(pk__in=[d.pk for d in approved]) | Q(batch_id__in=batch_ids, status=DisbursementStatus.APPROVED))
@@ -245,7 +246,7 @@ def _void_approvals(beneficiary: Beneficiary) -> list[str]:
 def beneficiary_exit(*, beneficiary: Beneficiary, user, date: dt.date, reason: str = "") -> Beneficiary:
     """The person leaves the programs. The record stays (aid given to her stays traceable)."""
     require(user, REGISTER, beneficiary.book)
-    locked = Beneficiary.objects.select_for_update().get(pk=beneficiary.pk)
+    locked = lock_one(beneficiary)
     if locked.status == BeneficiaryStatus.EXITED:
         raise RegistryError(f"beneficiary {locked.external_id} has already exited", field="status")
     if date > timezone.localdate():

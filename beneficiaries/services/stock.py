@@ -1,6 +1,7 @@
 """Stock movements. Each posts one ledger entry and records one ``StockMove`` in the same transaction.
 
-Lock order, everywhere: the stock balance row first, then ``entry_post`` locks the book and the funds.
+Lock order (``ledger.locking``): the book, the fund, then the stock balance row (created up front when missing);
+``entry_post`` then locks the book and the fund again, which this transaction already holds.
 Weighted-average cost: an issue of q units from a balance of Q units worth V fen is valued at
 ``round_half_even(V * q / Q)``; the last units out take whatever value is left, so value never strands.
 """
@@ -12,6 +13,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 
 from ledger import services as ledger
+from ledger.locking import Key, lock
 from ledger.models import Account, AccountType, Book, Fund, JournalEntry, from_minor, to_minor
 from ledger.services import Cr, Dr
 from ledger.authority import POST_ENTRIES, require
@@ -37,8 +39,9 @@ def stock_item_create(
 
 
 def _locked_balance(item: StockItem, fund: Fund) -> StockBalance:
-    StockBalance.objects.get_or_create(item=item, fund=fund)
-    return StockBalance.objects.select_for_update().get(item=item, fund=fund)
+    """The balance of (item, fund), locked after the book and the fund (``ledger.locking``)."""
+    _book, _fund, balance = lock(item.book, fund, Key(StockBalance, item=item, fund=fund))
+    return balance
 
 
 def _check_quantity(quantity: int) -> None:

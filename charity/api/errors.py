@@ -17,6 +17,7 @@ from rest_framework.views import exception_handler as drf_handler
 
 from beneficiaries.errors import AidError
 from charity.errors import CharityError
+from charity.retry import is_busy
 from ledger.errors import LedgerError
 
 DOMAIN_ERRORS = (LedgerError, AidError, CharityError)
@@ -47,6 +48,8 @@ def _first(detail, path=""):
 
 
 def exception_handler(exc, context):
+    if is_busy(exc):
+        return None  # a lost race: charity.retry.RetryMiddleware runs the request again, or answers 503 busy
     if isinstance(exc, DOMAIN_ERRORS):
         return Response(error_body(exc.code, exc.message, exc.field), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):

@@ -1,5 +1,5 @@
 """Donation receipts. Numbers run without gaps per trust and year (the year of the gift's date): a counter row
-per (trust, year) is locked (SELECT ... FOR UPDATE) to take the next number, and a unique constraint on
+per (trust, year) is locked (its UPDATE; ledger.locking) to take the next number, and a unique constraint on
 (trust, year, number) holds even if the lock were missing. A receipt copies everything it shows at issue time
 (donor name and address, amounts, fund, officer), so later edits never change an issued receipt. A void keeps
 the number, with the reason, who and when."""

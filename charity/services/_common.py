@@ -14,6 +14,7 @@ from beneficiaries.errors import AidError, InsufficientStock
 from ledger import bounds
 from ledger import errors as ledger_errors
 from ledger.authority import require
+from ledger.locking import lock
 from ledger.models import CENT, Account, Fund
 
 from .. import errors
@@ -104,11 +105,12 @@ def translated(default: type[errors.CharityError]):
         raise error from exc
 
 
-def locked_draft(row, user, *, perm: str, drafter: str, label: str, error: type[errors.CharityError]):
-    """``row`` (a draft waiting for a second person: a manual entry, an expense) locked for ``user``'s decision.
+def locked_draft(row, user, *, perm: str, drafter: str, label: str, error: type[errors.CharityError], ahead=()):
+    """``row`` (a draft waiting for a second person: a manual entry, an expense) locked for ``user``'s decision,
+    after ``ahead`` (an approval that posts: the book and the funds it posts to, ``ledger.locking``).
     Refused unless ``user`` holds ``perm`` in its trust, it is still a draft, and ``user`` did not draft it."""
     require(user, perm, row.trust.book)
-    locked = type(row).objects.select_for_update().select_related("trust__book").get(pk=row.pk)
+    *_, locked = lock(*ahead, row)
     if locked.status != "draft":
         raise error(f"{label} is already {locked.status}", field="status")
     if getattr(locked, f"{drafter}_id") == user.pk:

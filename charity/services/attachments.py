@@ -18,6 +18,7 @@ from django.db.models import Q
 
 from beneficiaries.models import Disbursement
 from ledger.authority import require
+from ledger.locking import lock_one
 from ledger.models import EntryStatus, JournalEntry
 
 from ..errors import AttachmentError
@@ -107,7 +108,7 @@ def is_posted(attachment: Attachment) -> bool:
 def attachment_remove(*, attachment: Attachment, user) -> None:
     """Remove an attachment of something not posted yet (a draft disbursement, a waiting expense request)."""
     require(user, RECORD, attachment.trust.book)
-    locked = Attachment.objects.select_for_update().get(pk=attachment.pk)
+    locked = lock_one(attachment)
     if is_posted(locked):
         raise AttachmentError(f"{locked.name} belongs to a posted entry: it is never removed", field="attachment")
     name, storage = locked.file.name, locked.file.storage

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from beneficiaries.models import StockMove
+from beneficiaries.models import StockBalance, StockMove
 from beneficiaries.services import stock_item_create, stock_receive, stock_reverse
 from ledger import bounds
 from ledger import errors as ledger_errors
@@ -23,11 +23,12 @@ from ledger import services as ledger
 from ledger.models import Account, AccountType, Fund, FundSource, Leg, Restriction, from_minor
 from ledger.services import Cr, Dr
 from ledger.authority import require
+from ledger.locking import Key, lock
 
 from .. import chart
 from ..errors import DonationError, DuplicateExternalId, RefundRefused
 from ..roles import RECORD
-from ..models import Channel, Donation, Donor, Receipt, Refund, Trust
+from ..models import Channel, Donation, Donor, Receipt, ReceiptCounter, Refund, Trust
 from ._common import account, check_date, check_external_id, check_fund, money_parts, translated, unique_or
 from .links import _link_new
 from .mail import receipt_mail_queue
@@ -272,12 +273,14 @@ def donation_refund(
             field="date",
         )
     with ledger.posting_batch(posting) as posting:
-        # of=self: a bare FOR UPDATE over the joins would also lock the fund (and the entry, the trust) ahead of
-        # the book, the opposite of the ledger's lock order (book, then funds): a deadlock with any posting to it.
-        donation = (
-            Donation.objects.select_for_update(of=("self",), no_key=True).select_related("entry", "fund", "trust")
-            .get(pk=donation.pk)
-        )
+        # ledger.locking: the book, the fund and the stock balance the refund posts to, the receipt counter (a
+        # partial refund issues a new receipt), then the gift itself, so the posting path's locks come first.
+        goods = (StockMove.objects.filter(entry_id=donation.entry_id).values_list("item_id", flat=True).first()
+                 if donation.in_kind else None)
+        lock(trust.book, donation.fund,
+             Key(StockBalance, item_id=goods, fund=donation.fund) if goods else None,
+             Key(ReceiptCounter, trust=trust, year=donation.date.year), donation)
+        donation = Donation.objects.select_related("entry", "fund", "trust").get(pk=donation.pk)
         posting.flush()  # the gift's sources are read below: the database holds what this batch posted
         refunded = donation.refunds.aggregate(a=Sum("amount"), c=Sum("amount_cny"))
         refunded_amount = refunded["a"] or Decimal(0)

@@ -6,6 +6,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from ledger import bounds
 from ledger.authority import require
+from ledger.locking import lock_one
 
 from ..errors import DonorError
 from ..idcodes import clean_id_code
@@ -81,7 +82,7 @@ def donor_update(*, donor: Donor, by, **changes) -> Donor:
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise DonorError(f"cannot change {', '.join(sorted(unknown))} of a donor", field=sorted(unknown)[0])
-    donor = Donor.objects.select_for_update().get(pk=donor.pk)
+    donor = lock_one(donor)
     current = {f: getattr(donor, f) for f in EDITABLE}
     current.update(changes)
     fields = _clean(**{k: current[k] for k in ("kind", "name", "email", "phone", "address", "id_code")})

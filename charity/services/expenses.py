@@ -23,9 +23,10 @@ from beneficiaries.models import Program, StockBalance, StockItem
 from beneficiaries.services import stock_purchase
 from ledger import selectors
 from ledger import services as ledger
-from ledger.models import AccountType, Book, Fund, Restriction, from_minor
+from ledger.models import AccountType, Fund, Restriction, from_minor
 from ledger.services import Cr, Dr
 from ledger.authority import require
+from ledger.locking import Key, lock
 
 from .. import chart
 from ..errors import ApprovalRequired, DuplicateExternalId, ExpenseError, InsufficientFunds, PurposeRefused
@@ -249,18 +250,16 @@ def _record(*, trust, external_id, date, kind, fund, amount, user, item, quantit
     with unique_or(f"expense {external_id} is being recorded twice"), ledger.posting_batch(posting) as posting, \
             translated(ExpenseError):
         if kind == ExpenseKind.INVENTORY_PURCHASE:
-            # Lock order as in beneficiaries.services.stock: the stock balance row, then the book (which
-            # serialises every posting of the trust), so the check below cannot be overtaken.
-            StockBalance.objects.get_or_create(item=item, fund=fund)
-            StockBalance.objects.select_for_update().get(item=item, fund=fund)
-            Book.objects.select_for_update().get(pk=trust.book_id)
+            # The book (which serialises every posting of the trust), the fund, then the stock balance row
+            # (ledger.locking), so the check below cannot be overtaken.
+            lock(trust.book, fund, Key(StockBalance, item=item, fund=fund))
             _check_liquid(fund=fund, amount=amount, posting=posting)
             entry = stock_purchase(
                 item=item, fund=fund, quantity=quantity, amount=amount, pay_account=bank, date=date, user=user,
                 memo=memo, source=source, idempotency_key=key, approved_by=approved_by, posting=posting,
             ).entry
         elif kind == ExpenseKind.MANAGEMENT_FEE:
-            Book.objects.select_for_update().get(pk=trust.book_id)  # serialises the fees of the trust
+            lock(trust.book, fund, general_fund(trust))  # the book serialises the fees of the trust
             _check_fee_allowance(trust=trust, fund=fund, date=date, amount=amount)
             entry = posting.post(
                 book=trust.book, date=date, memo=memo, user=user, idempotency_key=key, source=source,
@@ -418,15 +417,30 @@ def expense_request_draft(
     return ExpenseRequest.objects.create(trust=trust, external_id=external_id, data=data, requested_by=user)
 
 
-def _decide(request: ExpenseRequest, user) -> ExpenseRequest:
+def _posting_rows(request: ExpenseRequest) -> list:
+    """What approving ``request`` will lock when it posts (``ledger.locking``): the book, the fund (and for a fee
+    the general fund), the stock balance of a purchase; taken before the request's own row."""
+    trust, data = request.trust, request.data
+    fund = Fund.objects.filter(book_id=trust.book_id, code=data.get("fund")).first()
+    rows = [trust.book, fund]
+    if data.get("kind") == ExpenseKind.MANAGEMENT_FEE:
+        rows.append(general_fund(trust))
+    item = data.get("item") and StockItem.objects.filter(book_id=trust.book_id, code=data["item"]).first()
+    if data.get("kind") == ExpenseKind.INVENTORY_PURCHASE and item and fund:
+        rows.append(Key(StockBalance, item=item, fund=fund))
+    return rows
+
+
+def _decide(request: ExpenseRequest, user, *, posts: bool = False) -> ExpenseRequest:
     return locked_draft(request, user, perm=APPROVE_EXPENSES, drafter="requested_by",
-                        label=f"expense {request.external_id}", error=ExpenseError)
+                        label=f"expense {request.external_id}", error=ExpenseError,
+                        ahead=_posting_rows(request) if posts else ())
 
 
 @transaction.atomic
 def expense_request_approve(*, request: ExpenseRequest, user) -> ExpenseRequest:
     """Approve a drafted expense: it is recorded and posted, by its drafter, with ``user`` as its approver."""
-    locked = _decide(request, user)
+    locked = _decide(request, user, posts=True)
     data, trust = locked.data, locked.trust
     expense, _created = _record(
         trust=trust, external_id=locked.external_id, date=dt.date.fromisoformat(data["date"]), kind=data["kind"],

@@ -17,7 +17,7 @@ from django.utils import timezone
 from ledger import bounds
 from ledger import services as ledger
 from ledger.authority import require
-from ledger.models import Account, EntryStatus, Fund, JournalEntry
+from ledger.models import Account, EntryStatus, Fund, JournalEntry, Leg
 
 from ..errors import ManualEntryError
 from ..models import ExpensePayment, ManualEntry, ManualEntryKind, ManualEntryStatus, Trust
@@ -95,15 +95,27 @@ def _check_payables(entry: JournalEntry) -> None:
                                f"it cannot be reversed", field="entry")
 
 
-def _decide(manual: ManualEntry, user) -> ManualEntry:
+def _posting_rows(manual: ManualEntry) -> list:
+    """What approving ``manual`` will lock when it posts (``ledger.locking``): the book and the funds of its legs
+    (of the entry it reverses), taken before the draft's own row."""
+    book = manual.trust.book
+    if manual.kind == ManualEntryKind.REVERSAL:
+        funds = Fund.objects.filter(pk__in=Leg.objects.filter(entry_id=manual.reverses_id).values("fund_id"))
+    else:
+        codes = {str(leg.get("fund")) for leg in manual.legs if isinstance(leg, dict)} if isinstance(manual.legs, list) else set()
+        funds = Fund.objects.filter(book=book, code__in=codes)
+    return [book, *funds]
+
+
+def _decide(manual: ManualEntry, user, *, posts: bool = False) -> ManualEntry:
     return locked_draft(manual, user, perm=APPROVE_ENTRIES, drafter="drafted_by", label=f"manual entry #{manual.pk}",
-                        error=ManualEntryError)
+                        error=ManualEntryError, ahead=_posting_rows(manual) if posts else ())
 
 
 @transaction.atomic
 def manual_entry_approve(*, manual: ManualEntry, user) -> ManualEntry:
     """Approve a draft and post it: the entry records the drafter as its author and ``user`` as its approver."""
-    locked = _decide(manual, user)
+    locked = _decide(manual, user, posts=True)
     if locked.kind == ManualEntryKind.REVERSAL:
         _check_payables(locked.reverses)
         entry = ledger.entry_reverse(entry=locked.reverses, date=locked.date, reason=locked.reason, user=user,

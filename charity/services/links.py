@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 from ledger.authority import require
+from ledger.locking import lock
 
 from ..audit import audit
 from ..errors import MailError
@@ -39,7 +40,8 @@ def gift_link_revoke(*, donation: Donation, user, reissue: bool = True) -> GiftL
     """Revoke the gift's live link (its URL and QR code answer 404 from now on); with ``reissue`` a new link is
     made at once and returned (a receipt printed from now on carries it)."""
     require(user, RECORD, donation.trust.book)
-    link = GiftLink.objects.select_for_update().filter(donation=donation, revoked_at__isnull=True).first()
+    link = next((ln for ln in lock(*GiftLink.objects.filter(donation=donation, revoked_at__isnull=True))
+                 if ln.revoked_at is None), None)
     if link is None:
         raise MailError(f"gift {donation.external_id} has no live link to revoke", field="link")
     GiftLink.objects.filter(pk=link.pk).update(revoked_at=timezone.now(), revoked_by=user)

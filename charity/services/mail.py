@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from ledger.authority import require
+from ledger.locking import lock, lock_one
 
 from ..audit import audit
 from ..errors import InvalidToken, MailError
@@ -90,7 +91,7 @@ def invitation_send(*, donor: Donor, user) -> MailMessage:
     """Invite one donor to the portal: an e-mail with a one-time link to set a password, valid for the trust's
     ``invitation_days``. Sent when the transaction commits."""
     require(user, RECORD, donor.trust.book)
-    donor = Donor.objects.select_for_update().select_related("trust").get(pk=donor.pk)
+    donor = lock_one(donor)
     if not donor.email:
         raise MailError(f"donor {donor} has no e-mail address", field="email")
     if donor.user_id is not None:
@@ -149,7 +150,7 @@ def mail_retry(*, message: MailMessage, user) -> MailMessage:
     """Queue a failed or bounced message again (e.g. after the donor's address was corrected: it goes to the
     donor's address as it is now)."""
     require(user, RECORD, message.trust.book)
-    message = MailMessage.objects.select_for_update().select_related("donor").get(pk=message.pk)
+    message = lock_one(message)
     if message.status not in (MailStatus.FAILED, MailStatus.BOUNCED):
         raise MailError(f"a {message.get_status_display()} message is not sent again", field="message")
     if not message.donor.email:
@@ -208,7 +209,7 @@ def gift_claim_request(*, token: str, email: str) -> MailMessage | None:
     email = (email or "").strip()
     if donor is None or not donor.email or not email or donor.email.casefold() != email.casefold():
         return None
-    donor = Donor.objects.select_for_update().select_related("trust").get(pk=donor.pk)
+    donor = lock_one(donor)
     recent = MailMessage.objects.filter(donor=donor, kind=MailKind.CLAIM,
                                         created_at__gt=timezone.now() - dt.timedelta(hours=1)).count()
     if recent >= CLAIMS_PER_HOUR:
@@ -250,8 +251,7 @@ def invitation_accept(*, token: str, password: str):
     """Open the donor's account from an invitation: a user with ``password`` (Django's validators judge it),
     linked to that donor only (no role in any trust). The link then never works again."""
     found = invitation_of(token)
-    invitation = Invitation.objects.select_for_update().get(pk=found.pk)
-    donor = Donor.objects.select_for_update().get(pk=invitation.donor_id)
+    invitation, donor = lock(found, Donor(pk=found.donor_id))  # one call: ledger.locking orders them
     if invitation.used_at is not None or donor.user_id is not None:
         raise InvalidToken("no such invitation", field="token")
     User = get_user_model()

@@ -30,6 +30,7 @@ from django.utils import timezone
 from ledger import selectors
 from ledger import services as ledger
 from ledger.authority import require
+from ledger.locking import lock
 from ledger.models import CENT, JournalEntry
 from ledger.services import Cr, Dr
 
@@ -114,7 +115,7 @@ def _pay(*, trust, external_id, expense, date, amount, user, account_code, descr
         raise ExpenseError(f"expense {expense.external_id} was paid when it was recorded: nothing is owed on it",
                            field="expense")
     # The lock: payments of one expense are made one after the other, each seeing what the last one paid.
-    expense = Expense.objects.select_for_update().get(pk=expense.pk)
+    _book, _fund, expense = lock(trust.book, expense.fund, expense)  # the book and fund it will post to first
     if _is_reversed(expense):
         raise ExpenseError(f"expense {expense.external_id} has been reversed: nothing is owed on it", field="expense")
     if date < expense.date:
@@ -250,8 +251,9 @@ def cash_count_record(*, trust: Trust, date: dt.date, counted, counted_by: str, 
 
 
 def _locked_count(count: CashCount, user) -> CashCount:
+    """The count, locked after the book it may post to (``ledger.locking``)."""
     require(user, APPROVE_EXPENSES, count.trust.book)
-    locked = CashCount.objects.select_for_update().select_related("trust__book").get(pk=count.pk)
+    _book, locked = lock(count.trust.book, count)
     if locked.status != CashCountStatus.DRAFT:
         raise ExpenseError(f"the cash count of {locked.date.isoformat()} is already {locked.status}", field="status")
     if locked.recorded_by_id == user.pk:

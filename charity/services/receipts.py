@@ -2,8 +2,9 @@
 and year, voided but never deleted; and the official donation receipt (公益事业捐赠票据) that the co-trustee
 issues, recorded against the gift (``official_receipt_record``).
 
-Lock order (the same everywhere, so no two paths deadlock): the ledger's book (taken by ``entry_post`` when the
-donation posts) before the receipt counter of (trust, year).
+Lock order (``ledger.locking``): the ledger's book and the gift's fund (taken by ``entry_post`` when the donation
+posts), then the receipt counter of (trust, year), then the gift and its receipts (own rows). Voiding with a
+reissue locks the counter before the receipt.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from ledger.authority import require
+from ledger.locking import Key, lock, lock_one
 
 from ..errors import ReceiptError
 from ..roles import RECORD
@@ -35,8 +37,8 @@ def _next_number(*, trust: Trust, year: int, pause=None) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, [trust.pk, year])
         found = cursor.fetchone()
-        if found is None:  # the year's first receipt; a concurrent creator makes get_or_create wait
-            ReceiptCounter.objects.get_or_create(trust=trust, year=year)
+        if found is None:  # the year's first receipt: created (INSERT ... ON CONFLICT DO NOTHING) and locked
+            lock(Key(ReceiptCounter, trust=trust, year=year))
             cursor.execute(sql, [trust.pk, year])
             found = cursor.fetchone()
     if pause is not None:
@@ -96,7 +98,8 @@ def receipt_void(*, receipt: Receipt, user, reason: str, reissue: bool = False) 
     reason = (reason or "").strip()
     if not reason:
         raise ReceiptError("a void needs a reason", field="reason")
-    locked = Receipt.objects.select_for_update().get(pk=receipt.pk)
+    counter = Key(ReceiptCounter, trust_id=receipt.trust_id, year=receipt.year) if reissue else None
+    _counter, locked = lock(counter, receipt)
     if locked.voided_at is not None:
         raise ReceiptError(f"receipt {locked.label} was already voided on {locked.voided_at:%Y-%m-%d}", field="receipt")
     now = timezone.now()
@@ -151,7 +154,7 @@ def official_receipt_record(
                            field="issued_on")
     if issued_on > timezone.localdate():
         raise ReceiptError(f"issued on {issued_on.isoformat()}, which is after today", field="issued_on")
-    Donation.objects.select_for_update().filter(pk=donation.pk).first()  # one recorder per gift at a time
+    lock_one(donation)  # one recorder per gift at a time
     if OfficialReceipt.objects.filter(donation=donation).exists():
         raise ReceiptError(f"donation {donation.external_id} already has an official receipt", field="donation")
     amount, _cny = _net(donation)

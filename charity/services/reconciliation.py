@@ -15,6 +15,7 @@ from ledger import bounds
 from ledger import services as ledger
 from ledger.authority import require
 from ledger.csvio import RowError
+from ledger.locking import lock, lock_one
 from ledger.models import Account, Fund, JournalEntry, Leg, from_minor
 from ledger.services import Cr, Dr
 
@@ -81,7 +82,7 @@ def statement_import(*, trust: Trust, account: Account, data: bytes, fmt: str = 
         result.errors = sorted(errors)
         return result
     with transaction.atomic():
-        Account.objects.select_for_update().filter(pk=account.pk).first()  # one import per account at a time
+        lock_one(account)  # one import per account at a time
         known = set(StatementLine.objects.filter(account=account, date__in={ln.date for ln in lines})
                     .values_list("date", "amount", "reference"))
         errors = _check_lines(account, lines, known)
@@ -163,7 +164,7 @@ def statement_match_auto(*, account: Account, user) -> int:
     were made."""
     require(user, RECORD, account.book)
     trust = Trust.objects.get(book_id=account.book_id)
-    Account.objects.select_for_update().filter(pk=account.pk).first()
+    lock_one(account)
     window = dt.timedelta(days=match_days(account))
     taken = set(MatchedLeg.objects.filter(match__account=account).values_list("leg_id", flat=True))
     free: dict[int, list[Leg]] = {}
@@ -227,7 +228,7 @@ def statement_match(*, lines: list[StatementLine], legs: list[Leg], user) -> Sta
         raise ReconciliationError("a match needs at least one statement line and one leg", field="lines")
     account = lines[0].account
     require(user, RECORD, account.book)
-    Account.objects.select_for_update().filter(pk=account.pk).first()
+    lock_one(account)
     lines = list(StatementLine.objects.filter(pk__in=[ln.pk for ln in lines]))
     legs = list(Leg.objects.filter(pk__in=[lg.pk for lg in legs]).select_related("entry"))
     if any(ln.account_id != account.pk for ln in lines) or any(lg.account_id != account.pk for lg in legs):
@@ -255,7 +256,7 @@ def statement_match(*, lines: list[StatementLine], legs: list[Leg], user) -> Sta
 def statement_unmatch(*, match: StatementMatch, user) -> None:
     """Undo a match, unless a line or leg of it is dated in a month already reconciled."""
     require(user, RECORD, match.account.book)
-    Account.objects.select_for_update().filter(pk=match.account_id).first()
+    lock_one(Account(pk=match.account_id))
     closed = reconciled_months(match.account)
     dates = list(match.lines.values_list("date", flat=True)) + list(match.legs.values_list("leg__date", flat=True))
     hit = sorted({_month(d) for d in dates} & closed)
@@ -284,7 +285,7 @@ def month_reconcile(*, account: Account, month: str | dt.date, user) -> Reconcil
         raise ReconciliationError(f"{first:%Y-%m} is outside the books' range", field="month")
     trust = Trust.objects.get(book_id=account.book_id)
     _check_account(trust, account)
-    Account.objects.select_for_update().filter(pk=account.pk).first()
+    lock_one(account)
     if ReconciledMonth.objects.filter(account=account, month=first).exists():
         raise ReconciliationError(f"{first:%Y-%m} is already reconciled for account {account.code}", field="month")
     rec = reconcile(account, month_end(first))
@@ -343,7 +344,7 @@ def statement_line_book(*, line: StatementLine, kind: str, user, income_account:
         raise ReconciliationError(f"a statement line is booked as one of {', '.join(BOOKING_KINDS)}, not {kind!r}",
                                   field="kind")
     with transaction.atomic():
-        Account.objects.select_for_update().filter(pk=account.pk).first()
+        lock(account.book, account)  # the book first: booking the line posts (ledger.locking)
         line = StatementLine.objects.select_related("trust", "account").get(pk=line.pk)
         if line.match_id:
             raise ReconciliationError(f"statement line {line.date} {from_minor(line.amount)} is already matched",

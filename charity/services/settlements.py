@@ -19,6 +19,7 @@ from django.db import transaction
 
 from ledger import services as ledger
 from ledger.authority import require
+from ledger.locking import lock
 from ledger.models import CENT, Fund
 from ledger.services import Cr, Dr
 
@@ -91,8 +92,9 @@ def settlement_record(*, trust: Trust, channel: str, date: dt.date, fee, referen
         ids = [d.pk for d in donations]
         if len(set(ids)) != len(ids):
             raise SettlementError("a gift is named twice", field="donations")
-        locked = {d.pk: d for d in Donation.objects.select_for_update(of=("self",), no_key=True)
-                  .select_related("fund").filter(pk__in=ids)}
+        present = list(Donation.objects.filter(pk__in=ids))
+        # the book first, then the gifts (ledger.locking): the posting path takes the funds under the book
+        locked = {d.pk: d for d in lock(trust.book, *present)[1:]}
         donations = [locked[pk] for pk in ids if pk in locked]
         if len(donations) != len(ids):
             raise SettlementError("a gift named is not recorded", field="donations")

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from .. import errors
 from ..authority import CLOSE_PERIODS, require
+from ..locking import lock_one
 from ..models import BalanceCheckpoint, Book, Leg, Period, YearClose
 from .batch import PostingBatch, posting_batch
 
@@ -86,7 +87,7 @@ def year_end(*, book: Book, year: int, user):
         raise errors.PeriodError(f"year {year} is not a year of four digits", field="year")
     last_day = dt.date(year, 12, 31)
     with transaction.atomic():
-        locked = Book.objects.select_for_update().get(pk=book.pk)
+        locked = lock_one(book)
         if YearClose.objects.filter(book=locked, year=year).exists():
             yield YearEnd(book=book, year=year, last_day=last_day, done=True)
             return

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from .. import bounds, errors
 from ..authority import CLOSE_PERIODS, require
+from ..locking import lock_one
 from ..models import BalanceCheckpoint, Book, DailyBalance, Period
 
 
@@ -31,7 +32,7 @@ def period_close(*, book: Book, month: str, user) -> Period:
     if first > timezone.localdate():
         raise errors.PeriodError(f"month {month} has not begun yet", field="month")
     with transaction.atomic():
-        locked = Book.objects.select_for_update().get(pk=book.pk)
+        locked = lock_one(book)
         if locked.closed_through is not None and last <= locked.closed_through:
             raise errors.PeriodError(
                 f"month {month} is already closed (closed through {locked.closed_through.isoformat()})",

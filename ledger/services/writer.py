@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from ..locking import SQL_LOCK
 from ..models import EntryStatus
 from .rows import (
     ALLOCATION_COLUMNS, DAILY_COLUMNS, ENTRY_COLUMNS, LEG_COLUMNS, SOURCE_COLUMNS, T_ALLOCATION, T_BOOK, T_DAILY,
@@ -281,7 +282,7 @@ class Writer:
 class PostgresWriter(Writer):
     """PostgreSQL: a pipeline for the reads of ``load`` and for a small flush; COPY for a large one."""
 
-    LOCK = " FOR UPDATE"
+    LOCK = SQL_LOCK  # FOR NO KEY UPDATE: the lock order of ledger.locking
     FEW_ENTRIES = 25  # fewer entries than this are written by one composed statement, more by COPY
 
     def __init__(self, db):

@@ -61,6 +61,7 @@ def run(db_name: str, worker: int, seconds: float, trust_pk: int, officer_pk: in
     from beneficiaries.models import Beneficiary, Disbursement, Program
     from beneficiaries.services import disbursement_approve, disbursement_draft, disbursement_pay, disbursement_reverse
     from charity.errors import CharityError
+    from charity.retry import retrying
     from charity.models import Donation, Trust
     from charity.services import donation_record, donation_refund, expense_record
     from ledger.errors import LedgerError
@@ -156,11 +157,17 @@ def run(db_name: str, worker: int, seconds: float, trust_pk: int, officer_pk: in
     barrier.wait()
     deadline = time.monotonic() + seconds
     calls = 0
+    retries: dict[str, int] = {}
+
+    def retried(exc) -> None:  # counted: a lost race that the boundary ran again (charity.retry)
+        state = getattr(exc.__cause__, "sqlstate", None) or "?"
+        retries[state] = retries.get(state, 0) + 1
+
     while time.monotonic() < deadline:
         op = rng.choice(choices)
         calls += 1
         try:
-            op()
+            retrying(op, on_retry=retried)  # the boundary's retry, as a request, an import or a command has it
             outcome = f"{op.__name__}:ok"
         except refusals as exc:
             outcome = f"{op.__name__}:{getattr(exc, 'code', type(exc).__name__)}"
@@ -170,4 +177,4 @@ def run(db_name: str, worker: int, seconds: float, trust_pk: int, officer_pk: in
         counts[outcome] = counts.get(outcome, 0) + 1
     connections.close_all()
     return {"worker": worker, "calls": calls, "posted": posted, "counts": counts, "unexpected": unexpected[:5],
-            "unexpected_count": len(unexpected)}
+            "unexpected_count": len(unexpected), "retries": retries}

@@ -113,8 +113,13 @@ def _chaos(django_user_model, *, processes: int, seconds: float, seed: int = 1):
     for r in results:
         for key, n in r["counts"].items():
             outcomes[key] = outcomes.get(key, 0) + n
+    retries: dict[str, int] = {}
+    for r in results:
+        for state, n in r["retries"].items():
+            retries[state] = retries.get(state, 0) + n
     print(f"\nchaos: {processes} processes x {seconds:g} s: {calls} calls, {len(sequences) - before} entries posted; "
-          + ", ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
+          + ", ".join(f"{k}={v}" for k, v in sorted(outcomes.items()))
+          + "; retried at the boundary: " + (", ".join(f"{k}={v}" for k, v in sorted(retries.items())) or "none"))
     # The run did something under contention: money moved both ways and some calls were refused.
     assert reported > 0 and paid and donations
     return results

@@ -9,6 +9,7 @@ from django.core.management.base import CommandError
 
 from charity import errors
 from charity.models import Trust
+from charity.retry import command_call
 from charity.services.closing import year_close
 from ledger.errors import LedgerError
 from ledger.management.base import BookCommand
@@ -39,7 +40,7 @@ class Command(BookCommand):
             raise CommandError(f"--trust: book {book.code} belongs to no trust")
         year = options["year"]
         try:
-            result = year_close(trust=trust, year=year, rates=options["rate"], user=user)
+            result = command_call(year_close, trust=trust, year=year, rates=options["rate"], user=user)
         except errors.CharityError as exc:
             raise CommandError(f"{'--rate' if exc.field == 'rate' else exc.field or 'year'}: {exc.message}") from exc
         except LedgerError as exc:

@@ -6,6 +6,7 @@ from django.core.management.base import CommandError
 
 from charity.audit import audit
 from charity.importers import KINDS, importer_class
+from charity.retry import command_call
 from charity.models import Trust
 from ledger.csvio import run_import
 from ledger.management.base import BookCommand
@@ -40,10 +41,14 @@ class Command(BookCommand):
             raise CommandError(f"{path}: cannot be read ({exc.strerror})") from exc
         book = self.resolve_book(options["trust"])
         user = self.resolve_user(options["user"])
-        importer = importer_class(options["kind"])(book=book, user=user, draft=options["draft"])
-        if options["no_email"]:
-            importer.notify = "off"
-        result = run_import(importer, data, dry_run=options["dry_run"])
+
+        def attempt():  # a fresh importer each time: what a lost attempt looked up was rolled back with it
+            importer = importer_class(options["kind"])(book=book, user=user, draft=options["draft"])
+            if options["no_email"]:
+                importer.notify = "off"
+            return run_import(importer, data, dry_run=options["dry_run"])
+
+        result = command_call(attempt)
         if result.errors:
             for error in result.errors:
                 self.stderr.write(f"{path.name}: {error}")

@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 
 from charity.errors import CharityError
 from charity.models import Trust
+from charity.retry import command_call
 from charity.services import statement_import, statement_match_auto
 from charity.statement_formats import LAYOUTS
 from ledger.management.base import BookCommand
@@ -44,8 +45,8 @@ class Command(BookCommand):
         if account is None:
             raise CommandError(f"ACCOUNT_CODE: no account {options['account']!r} in trust {trust.code}")
         try:
-            result = statement_import(trust=trust, account=account, data=data, fmt=options["format"], user=user,
-                                      dry_run=options["dry_run"])
+            result = command_call(statement_import, trust=trust, account=account, data=data, fmt=options["format"],
+                                  user=user, dry_run=options["dry_run"])
         except CharityError as exc:
             raise CommandError(f"{path.name}: {exc.message}") from exc
         if result.errors:
@@ -59,5 +60,5 @@ class Command(BookCommand):
         self.stdout.write(f"{path.name}: {verb} {result.created} statement line(s) for {account.code}, skipped "
                           f"{result.skipped} already imported, of {result.rows}")
         if options["match"] and not result.dry_run:
-            made = statement_match_auto(account=account, user=user)
+            made = command_call(statement_match_auto, account=account, user=user)
             self.stdout.write(f"{account.code}: matched {made} line(s)")

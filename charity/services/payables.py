@@ -251,9 +251,9 @@ def cash_count_record(*, trust: Trust, date: dt.date, counted, counted_by: str, 
 
 
 def _locked_count(count: CashCount, user) -> CashCount:
-    """The count, locked after the book it may post to (``ledger.locking``)."""
+    """The count, locked after the book and the fund its difference posts to (``ledger.locking``)."""
     require(user, APPROVE_EXPENSES, count.trust.book)
-    _book, locked = lock(count.trust.book, count)
+    _book, _fund, locked = lock(count.trust.book, general_fund(count.trust), count)
     if locked.status != CashCountStatus.DRAFT:
         raise ExpenseError(f"the cash count of {locked.date.isoformat()} is already {locked.status}", field="status")
     if locked.recorded_by_id == user.pk:

@@ -16,6 +16,7 @@ from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.db.models import Q
 
 from ledger import services as ledger
 from ledger.authority import require
@@ -93,8 +94,10 @@ def settlement_record(*, trust: Trust, channel: str, date: dt.date, fee, referen
         if len(set(ids)) != len(ids):
             raise SettlementError("a gift is named twice", field="donations")
         present = list(Donation.objects.filter(pk__in=ids))
-        # the book first, then the gifts (ledger.locking): the posting path takes the funds under the book
-        locked = {d.pk: d for d in lock(trust.book, *present)[1:]}
+        posted_to = Fund.objects.filter(book=trust.book).filter(
+            Q(pk__in={d.fund_id for d in present}) | Q(code=FEE_FUND))
+        # the book and the funds the payout posts to, then the gifts (ledger.locking)
+        locked = {d.pk: d for d in lock(trust.book, *posted_to, *present)[1 + len(posted_to):]}
         donations = [locked[pk] for pk in ids if pk in locked]
         if len(donations) != len(ids):
             raise SettlementError("a gift named is not recorded", field="donations")

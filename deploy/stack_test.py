@@ -76,6 +76,11 @@ def check(ok: bool, what: str) -> None:
     log(f"ok: {what}")
 
 
+def which(name: str) -> str | None:
+    """A program on PATH, or in /usr/sbin (nginx, pgbouncer) when PATH lacks it."""
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -254,7 +259,7 @@ class Stack:
 
     def start_pgbouncer(self) -> None:
         ini = self.dirs["conf"] / "pgbouncer" / "pgbouncer.ini"
-        proc = self.spawn("pgbouncer", as_pg(["pgbouncer", str(ini)]))
+        proc = self.spawn("pgbouncer", as_pg([which("pgbouncer"), str(ini)]))
         self.wait_port(self.ports["pgbouncer"], proc)
 
     def repoint_pgbouncer(self, port: int) -> None:
@@ -295,8 +300,8 @@ class Stack:
             f"  client_body_temp_path {temp}/body;\n  proxy_temp_path {temp}/proxy;\n"
             f"  fastcgi_temp_path {temp}/fastcgi;\n  uwsgi_temp_path {temp}/uwsgi;\n  scgi_temp_path {temp}/scgi;\n"
             f"  include {self.dirs['conf'] / 'nginx' / 'ctl.conf'};\n}}\n")
-        run(["nginx", "-t", "-q", "-c", str(nginx_conf)], what="nginx -t")
-        nginx = self.spawn("nginx", ["nginx", "-c", str(nginx_conf)])
+        run([which("nginx"), "-t", "-q", "-c", str(nginx_conf)], what="nginx -t")
+        nginx = self.spawn("nginx", [which("nginx"), "-c", str(nginx_conf)])
         self.wait_port(self.ports["nginx"], nginx)
         return figures
 
@@ -472,7 +477,7 @@ def verify_lines(stack: Stack, url: str) -> list[str]:
 
 
 def main() -> int:
-    missing = [name for name, ok in (("nginx", shutil.which("nginx")), ("pgbouncer", shutil.which("pgbouncer")),
+    missing = [name for name, ok in (("nginx", which("nginx")), ("pgbouncer", which("pgbouncer")),
                                      (str(PG_BIN / "initdb"), (PG_BIN / "initdb").exists())) if not ok]
     if IS_ROOT and not shutil.which("runuser"):
         missing.append("runuser")

@@ -99,7 +99,7 @@ def values(values_file: str | None = None, overrides: dict[str, str] | None = No
                 continue
             name, sep, value = line.partition("=")
             if not sep or not name.strip().startswith("CTL_"):
-                raise SystemExit(f"{values_file}, line {number}: expected CTL_NAME=VALUE")
+                raise ValueError(f"{values_file}, line {number}: expected CTL_NAME=VALUE")
             out[name.strip()] = value.strip()
     out.update({k: v for k, v in os.environ.items() if k.startswith("CTL_")})
     out.update(overrides or {})
@@ -141,7 +141,11 @@ def main(argv=None) -> int:
         if not sep or not name.startswith("CTL_"):
             parser.error(f"--set {item!r}: expected CTL_NAME=VALUE")
         overrides[name] = value
-    mapping = values(args.values, overrides)
+    try:
+        mapping = values(args.values, overrides)
+    except (OSError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
     try:
         if args.show:
             if args.show not in TEMPLATES:

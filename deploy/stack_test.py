@@ -182,6 +182,7 @@ class Stack:
             "STATIC_ROOT": str(self.dirs["static"]), "MEDIA_ROOT": str(self.dirs["media"]),
             "REPORT_CACHE": "file", "REPORT_CACHE_DIR": str(self.dirs["report-cache"]),
             "GUNICORN_BIND": f"127.0.0.1:{self.ports['gunicorn']}", "GUNICORN_WORKERS": "2",
+            "GUNICORN_CONTROL_SOCKET": str(self.dirs["run"] / "gunicorn.ctl"),
             # The load is one officer and one auditor as fast as the server answers: no per-user throttle in the way.
             "API_THROTTLE_USER": "1000000/min", "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
             "MAIL_RATE_PER_MINUTE": "100000", "LOG_LEVEL": "WARNING",
@@ -554,7 +555,12 @@ def drills(stack: Stack, figures: dict) -> None:
     log(f"base backup {backup} in {time.monotonic() - t0:.1f}s")
     time.sleep(1.1)  # the backup's name is its start time to the second; T below is after it
 
-    # -- 1. load
+    # -- 1. one client alone, then the load
+    probe = run_load(stack, gifts, tokens["auditor"], donors, today.year, 5, "alone", readers=0, writers=1)
+    probe_reads = run_load(stack, gifts, tokens["auditor"], donors, today.year, 5, "alone", readers=1, writers=0)
+    figures["alone"] = {"write_p50_ms": probe["write"]["p50_ms"], "read_p50_ms": probe_reads["read"]["p50_ms"]}
+    log(f"one client alone: a gift {probe['write']['p50_ms']:.0f} ms, a donor statement "
+        f"{probe_reads['read']['p50_ms']:.0f} ms (p50 over 5 s)")
     log(f"load: {LOAD_WRITERS} writers (gifts) and {LOAD_READERS} readers (donor statements) for {LOAD_SECONDS:.0f}s")
     sampler = LagSampler(stack)
     sampler.start()
@@ -653,6 +659,7 @@ def drills(stack: Stack, figures: dict) -> None:
     first_ok_after = min((at for status, _, at in rows if 200 <= status < 300 and at > promoted_at), default=None)
     figures["failover"] = {
         "writes_ok": drill["write"]["ok"], "writes_failed": drill["write"]["errors"],
+        "failed_statuses": drill["write"]["statuses"],
         "promote_seconds": promoted_at - killed_at,
         "writes_resumed_seconds": (first_ok_after - killed_at) if first_ok_after else None,
     }
@@ -700,6 +707,8 @@ def print_figures(f: dict) -> None:
     print("\n== stack-test figures", flush=True)
     print(f"machine: {os.cpu_count()} cores, load average {f['loadavg']} during the load (other work included)")
     print(f"set-up (initdb, standby, migrate, seed, servers): {f['setup_seconds']:.0f}s")
+    print(f"one client alone: a gift {f['alone']['write_p50_ms']:.0f} ms, a donor statement "
+          f"{f['alone']['read_p50_ms']:.0f} ms (p50)")
     print(f"load {load['seconds']:.0f}s through nginx: gifts {load['write']['per_second']:.1f}/s "
           f"(p50 {load['write']['p50_ms']:.0f} ms, p99 {load['write']['p99_ms']:.0f} ms), donor statements "
           f"{load['read']['per_second']:.1f}/s (p50 {load['read']['p50_ms']:.0f} ms, p99 {load['read']['p99_ms']:.0f} ms), "
@@ -709,7 +718,8 @@ def print_figures(f: dict) -> None:
     print(f"restore to T: {f['restore_seconds']:.1f}s; at T {' | '.join(f['verify_at_t'])}; restored "
           f"{' | '.join(f['verify_restored'])}")
     print(f"failover: promoted {fo['promote_seconds']:.1f}s after SIGKILL, gifts taken again after "
-          f"{fo['writes_resumed_seconds']:.1f}s; failed requests during it {fo['writes_failed']}")
+          f"{fo['writes_resumed_seconds']:.1f}s; gifts refused meanwhile {fo['writes_failed']} "
+          f"(HTTP {', '.join(str(s) for s in fo['failed_statuses']) or '-'}; 0 = no answer)")
     print(f"gifts acknowledged {gifts['acknowledged']}, found {gifts['found']} (twice: {gifts['found_twice']}); "
           f"unanswered and sent again {gifts['retried']}")
     print(f"verify after failover: {' | '.join(f['verify_after_failover'])}", flush=True)

@@ -139,3 +139,15 @@ def test_nginx_accepts_the_site(tmp_path):
                     f" include {tmp_path}/ctl.conf;\n}}\n")
     result = subprocess.run(["nginx", "-t", "-c", str(main)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_values_file_line_that_is_not_a_setting_names_its_line(tmp_path):
+    values = tmp_path / "site.values"
+    values.write_text("# the site\nCTL_SERVER_NAME=trust.example.cn\n\nserver_name trust\n")
+    result = subprocess.run([sys.executable, "deploy/render.py", "--values", str(values), "--print", "nginx/ctl.conf"],
+                            cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and f"{values}, line 4: expected CTL_NAME=VALUE" in result.stderr
+    values.write_text("# the site\nCTL_SERVER_NAME=trust.example.cn\n")
+    result = subprocess.run([sys.executable, "deploy/render.py", "--values", str(values), "--print", "nginx/ctl.conf"],
+                            cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "server_name trust.example.cn;" in result.stdout

@@ -301,8 +301,10 @@ class Stack:
             f"  client_body_temp_path {temp}/body;\n  proxy_temp_path {temp}/proxy;\n"
             f"  fastcgi_temp_path {temp}/fastcgi;\n  uwsgi_temp_path {temp}/uwsgi;\n  scgi_temp_path {temp}/scgi;\n"
             f"  include {self.dirs['conf'] / 'nginx' / 'ctl.conf'};\n}}\n")
-        run([which("nginx"), "-t", "-q", "-c", str(nginx_conf)], what="nginx -t")
-        nginx = self.spawn("nginx", [which("nginx"), "-c", str(nginx_conf)])
+        # -e: nginx's own start-up log here, not in /var/log/nginx (which an unprivileged user cannot open)
+        error_log = str(self.dirs["log"] / "nginx-error.log")
+        run([which("nginx"), "-t", "-q", "-e", error_log, "-c", str(nginx_conf)], what="nginx -t")
+        nginx = self.spawn("nginx", [which("nginx"), "-e", error_log, "-c", str(nginx_conf)])
         self.wait_port(self.ports["nginx"], nginx)
         return figures
 
@@ -311,12 +313,15 @@ class Stack:
         for name in ("nginx", "gunicorn", "pgbouncer"):
             proc = self.procs.get(name)
             if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM if name != "nginx" else signal.SIGQUIT)
+                # Each was started in a session of its own: its group is it and its children (runuser's too).
                 try:
+                    os.killpg(proc.pid, signal.SIGTERM if name != "nginx" else signal.SIGQUIT)
                     proc.wait(timeout=20)
                 except subprocess.TimeoutExpired:
-                    proc.kill()
+                    os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait(timeout=10)
+                except ProcessLookupError:
+                    pass
         for data in self.clusters:
             if (data / "postmaster.pid").exists():
                 subprocess.run(as_pg([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),

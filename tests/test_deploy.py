@@ -137,7 +137,8 @@ def test_nginx_accepts_the_site(tmp_path):
                     f" proxy_temp_path {tmp_path}/proxy;\n fastcgi_temp_path {tmp_path}/fastcgi;\n"
                     f" uwsgi_temp_path {tmp_path}/uwsgi;\n scgi_temp_path {tmp_path}/scgi;\n"
                     f" include {tmp_path}/ctl.conf;\n}}\n")
-    result = subprocess.run(["nginx", "-t", "-c", str(main)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(["nginx", "-t", "-e", str(tmp_path / "error.log"), "-c", str(main)], capture_output=True,
+                            text=True, timeout=60)
     assert result.returncode == 0, result.stderr
 
 

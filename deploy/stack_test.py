@@ -567,6 +567,8 @@ def drills(stack: Stack, figures: dict) -> None:
     log(f"one client alone: a gift {probe['write']['p50_ms']:.0f} ms, a donor statement "
         f"{probe_reads['read']['p50_ms']:.0f} ms (p50 over 5 s)")
     log(f"load: {LOAD_WRITERS} writers (gifts) and {LOAD_READERS} readers (donor statements) for {LOAD_SECONDS:.0f}s")
+    standby_xacts = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'ctl'"
+    standby_before = int(stack.psql(stack.ports["standby"], standby_xacts))
     sampler = LagSampler(stack)
     sampler.start()
     load = run_load(stack, gifts, tokens["auditor"], donors, today.year, LOAD_SECONDS, "load",
@@ -574,6 +576,9 @@ def drills(stack: Stack, figures: dict) -> None:
     sampler.halt.set()
     sampler.join()
     figures["loadavg"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    time.sleep(0.6)  # the standby's statistics are flushed about every half second
+    # Reads the app sent to the standby (DATABASE_REPLICA_URL, through its database router; 0 without one).
+    figures["standby_transactions"] = int(stack.psql(stack.ports["standby"], standby_xacts)) - standby_before
     figures["load"] = {k: v for k, v in load.items() if k != "rows"}
     lags = sampler.samples
     figures["lag"] = {"samples": len(lags), "sync": all(s[0] == "sync" for s in lags),
@@ -718,6 +723,9 @@ def print_figures(f: dict) -> None:
           f"(p50 {load['write']['p50_ms']:.0f} ms, p99 {load['write']['p99_ms']:.0f} ms), donor statements "
           f"{load['read']['per_second']:.1f}/s (p50 {load['read']['p50_ms']:.0f} ms, p99 {load['read']['p99_ms']:.0f} ms), "
           f"errors {load['write']['errors'] + load['read']['errors']}")
+    print(f"transactions the app ran on the standby during the load: {f['standby_transactions']}"
+          + (" (no database router in this build: every read went to the primary)"
+             if f["standby_transactions"] == 0 else ""))
     print(f"standby lag under load (synchronous): replay max {lag['replay_max_ms']:.1f} ms, flush max "
           f"{lag['flush_max_ms']:.1f} ms, max {lag['bytes_max']} bytes")
     print(f"restore to T: {f['restore_seconds']:.1f}s; at T {' | '.join(f['verify_at_t'])}; restored "

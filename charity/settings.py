@@ -159,11 +159,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATABASE_POOLER = env("DATABASE_POOLER", "").strip().lower()
 if DATABASE_POOLER not in ("", "pgbouncer"):
     raise ImproperlyConfigured(f"DATABASE_POOLER={DATABASE_POOLER!r} is not empty or pgbouncer")
-if DATABASE_POOLER and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+if DATABASE_POOLER and not DATABASES["default"]["ENGINE"].endswith(".postgresql"):
     raise ImproperlyConfigured("DATABASE_POOLER=pgbouncer needs a PostgreSQL DATABASE_URL")
-if DATABASE_POOLER:
-    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+if DATABASE_POOLER:  # every alias that goes where DATABASE_URL goes (through the pooler)
+    _pooler = (DATABASES["default"].get("HOST"), DATABASES["default"].get("PORT"))
+    for _db in DATABASES.values():
+        if (_db.get("HOST"), _db.get("PORT")) == _pooler:
+            _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+            _db["OPTIONS"] = {**_db.get("OPTIONS", {}), "prepare_threshold": None}
 
 # PostgreSQL: the statements of a single post are prepared on a connection's first use (ledger.services). Off for
 # a transaction-pooling PgBouncer older than 1.21, which cannot carry prepared statements across connections

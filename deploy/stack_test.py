@@ -335,8 +335,8 @@ class Stack:
 class Api:
     """One keep-alive connection to nginx per thread; every call returns (status, json or None, seconds)."""
 
-    def __init__(self, port: int, token: str | None = None):
-        self.port, self.token = port, token
+    def __init__(self, port: int, token: str | None = None, source: str | None = None):
+        self.port, self.token, self.source = port, token, source
         self.conn: http.client.HTTPConnection | None = None
 
     def call(self, method: str, path: str, body=None, headers=None, timeout: float = 30):
@@ -350,7 +350,8 @@ class Api:
         t0 = time.perf_counter()
         try:
             if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
+                                                       source_address=(self.source, 0) if self.source else None)
             self.conn.request(method, path, body=data, headers=hdrs)
             response = self.conn.getresponse()
             raw = response.read()
@@ -534,6 +535,8 @@ def drills(stack: Stack, figures: dict) -> None:
     status, _, _, _ = Api(nginx).call("POST", f"/api/v1/trusts/{TRUST}/donations/", b"x" * ((max_mb + 2) << 20),
                                       {"Content-Type": "application/octet-stream"})
     check(status == 413, f"a body over ATTACHMENT_MAX_MB + 1 MB is refused by nginx ({status})")
+    status, _, _, _ = Api(nginx, source="127.0.0.2").call("GET", "/metrics")
+    check(status == 403, f"nginx refuses /metrics to another address than this machine's ({status})")
     status, _, _, _ = anon.call("GET", "/healthz")
     log(f"/healthz answers {status}" + (" (not in this build)" if status == 404 else ""))
 
@@ -696,6 +699,10 @@ def drills(stack: Stack, figures: dict) -> None:
     log(f"after failover: {' | '.join(final)}")
     check(all(line.startswith("OK ") for line in final), "verify_ledger passes on the promoted database")
 
+    status, payload, _, _ = anon.call("GET", "/healthz")
+    figures["healthz_after"] = f"{status} {json.dumps(payload, ensure_ascii=False)[:300] if payload else ''}".strip()
+    log(f"/healthz after failover: {figures['healthz_after']}")
+
     # -- 4. the mail worker, as ctl-mail.service runs it
     cmd = stack.unit_commands("ctl-mail.service")["ExecStart"][0]
     out = run(cmd, env=stack.app_env(), cwd=ROOT, timeout=300, what="send_mail_queue")
@@ -735,7 +742,8 @@ def print_figures(f: dict) -> None:
           f"(HTTP {', '.join(str(s) for s in fo['failed_statuses']) or '-'}; 0 = no answer)")
     print(f"gifts acknowledged {gifts['acknowledged']}, found {gifts['found']} (twice: {gifts['found_twice']}); "
           f"unanswered and sent again {gifts['retried']}")
-    print(f"verify after failover: {' | '.join(f['verify_after_failover'])}", flush=True)
+    print(f"verify after failover: {' | '.join(f['verify_after_failover'])}")
+    print(f"/healthz after failover: {f['healthz_after']}", flush=True)
 
 
 if __name__ == "__main__":

@@ -152,3 +152,10 @@ def test_a_values_file_line_that_is_not_a_setting_names_its_line(tmp_path):
     result = subprocess.run([sys.executable, "deploy/render.py", "--values", str(values), "--print", "nginx/ctl.conf"],
                             cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "server_name trust.example.cn;" in result.stdout
+
+
+def test_nginx_lets_only_this_machine_ask_for_the_metrics():
+    """Through nginx every request reaches the app from 127.0.0.1, which the app trusts for /metrics."""
+    site = render.render("nginx/ctl.conf", render.values())
+    block = re.search(r"location = /metrics \{(.*?)\}", site, re.S).group(1)
+    assert "allow 127.0.0.1;" in block and "deny all;" in block and "proxy_pass http://ctl_app;" in block

@@ -348,19 +348,24 @@ class Api:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             hdrs.setdefault("Content-Type", "application/json")
         t0 = time.perf_counter()
-        try:
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
-                                                       source_address=(self.source, 0) if self.source else None)
-            self.conn.request(method, path, body=data, headers=hdrs)
-            response = self.conn.getresponse()
-            raw = response.read()
-            status, rheaders = response.status, dict(response.getheaders())
-            if response.getheader("Connection", "").lower() == "close":
+        for attempt in (1, 2):
+            reused = self.conn is not None
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
+                                                           source_address=(self.source, 0) if self.source else None)
+                self.conn.request(method, path, body=data, headers=hdrs)
+                response = self.conn.getresponse()
+                raw = response.read()
+                status, rheaders = response.status, dict(response.getheaders())
+                if response.getheader("Connection", "").lower() == "close":
+                    self.close()
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) if reused else ():
+                self.close()  # a kept-alive connection nginx closed meanwhile: once more on a new one
+            except (OSError, http.client.HTTPException):
                 self.close()
-        except (OSError, http.client.HTTPException):
-            self.close()
-            return 0, None, time.perf_counter() - t0, {}
+                return 0, None, time.perf_counter() - t0, {}
         seconds = time.perf_counter() - t0
         try:
             payload = json.loads(raw) if raw else None

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test mutants test-pg test-slow test-browser messages screenshots serve migrate bench bench-full clean chaos chaos-16 fuzz-api fuzz-import reliability-long
+.PHONY: demo test mutants test-pg test-slow test-browser messages screenshots serve migrate bench bench-full clean chaos chaos-16 fuzz-api fuzz-import reliability-long stack-test backup restore
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -78,6 +78,23 @@ reliability-long: chaos fuzz-api fuzz-import
 # The browser test alone (headless Debian chromium driven by Playwright; skips when either is missing).
 test-browser: $(VENV)/.installed
 	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
+
+# The production stack on 127.0.0.1 high ports, from deploy/'s files: nginx -> gunicorn -> PgBouncer -> PostgreSQL
+# primary + synchronous hot standby; a bounded load, the restore drill and the failover drill; everything torn
+# down (deploy/stack_test.py; README "Running it for real"). Skips, saying why, without nginx, pgbouncer or
+# PostgreSQL 15's programs. LOAD_SECONDS (30), LOAD_WRITERS, LOAD_READERS; STACK_KEEP=1 keeps its directory.
+stack-test: $(VENV)/.installed
+	$(PY) deploy/stack_test.py
+
+# A real install, run as the postgres user: a base backup into BACKUP_DIR (deploy/backup.sh; libpq's PGHOST,
+# PGPORT, PGUSER for a REPLICATION user), and a point-in-time restore into a new cluster beside the live one
+# (deploy/restore.sh; RESTORE_DIR, RESTORE_PORT, BACKUP_DIR, ARCHIVE_DIR).
+backup:
+	deploy/backup.sh
+
+restore:
+	@test -n "$(TARGET_TIME)" || { echo "usage: make restore TARGET_TIME='2026-12-06 18:30:00+00'"; exit 2; }
+	TARGET_TIME="$(TARGET_TIME)" deploy/restore.sh
 
 # After changing a translatable string: refresh the Chinese catalogue, translate the new entries in
 # locale/zh_Hans/LC_MESSAGES/django.po, then `make messages` again and commit the .po and the .mo (CI has no gettext).

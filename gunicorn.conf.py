@@ -1,5 +1,9 @@
 """gunicorn's settings for this project; gunicorn reads ``./gunicorn.conf.py`` when started from the project
-directory (``python -m gunicorn charity.wsgi:application --workers 2``). Command-line options win.
+directory (``python -m gunicorn charity.wsgi:application --workers 2``), or with ``-c`` (deploy/systemd/ctl-web.service).
+Command-line options win over these, and these read the environment: ``GUNICORN_BIND`` (default 127.0.0.1:8000;
+the service binds a unix socket nginx proxies to), ``GUNICORN_WORKERS`` (default 2: B6 measured 2 per 2 cores),
+``GUNICORN_TIMEOUT`` (seconds a request may run before its worker is restarted, default 60; nginx's proxy timeouts
+are 5 s longer, deploy/nginx/ctl.conf), ``GUNICORN_CONTROL_SOCKET`` (gunicornc's socket).
 
 Report cache: shared by the workers of the machine, ``REPORT_CACHE=file`` (in ``REPORT_CACHE_DIR``, default
 ``var/report-cache``), unless the environment sets ``REPORT_CACHE``. With the settings' default, ``locmem``, each
@@ -17,3 +21,13 @@ import os
 os.environ.setdefault("REPORT_CACHE", "file")
 
 worker_class = "sync"
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 60
+# nginx on this machine sets X-Forwarded-For and X-Forwarded-Proto.
+forwarded_allow_ips = "127.0.0.1"
+# gunicornc's control socket: by default ~/.gunicorn/gunicorn.ctl, one for every gunicorn of that user; the service
+# puts it in its runtime directory.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]

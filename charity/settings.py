@@ -170,9 +170,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# DATABASE_POOLER=pgbouncer: the app reaches PostgreSQL through a transaction-pooling PgBouncer (deploy/pgbouncer):
+# a server connection is the app's for one transaction only, so nothing may outlive one: no server-side cursors
+# (Django's iterator() then fetches the whole result), no prepared statements (psycopg's nor the ledger's).
+DATABASE_POOLER = env("DATABASE_POOLER", "").strip().lower()
+if DATABASE_POOLER not in ("", "pgbouncer"):
+    raise ImproperlyConfigured(f"DATABASE_POOLER={DATABASE_POOLER!r} is not empty or pgbouncer")
+if DATABASE_POOLER and not DATABASES["default"]["ENGINE"].endswith(".postgresql"):
+    raise ImproperlyConfigured("DATABASE_POOLER=pgbouncer needs a PostgreSQL DATABASE_URL")
+if DATABASE_POOLER:  # every alias that goes where DATABASE_URL goes (through the pooler)
+    _pooler = (DATABASES["default"].get("HOST"), DATABASES["default"].get("PORT"))
+    for _db in DATABASES.values():
+        if (_db.get("HOST"), _db.get("PORT")) == _pooler:
+            _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+            _db["OPTIONS"] = {**_db.get("OPTIONS", {}), "prepare_threshold": None}
+
 # PostgreSQL: the statements of a single post are prepared on a connection's first use (ledger.services). Off for
-# a transaction-pooling PgBouncer older than 1.21, which cannot carry prepared statements across connections.
-LEDGER_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
+# a transaction-pooling PgBouncer older than 1.21, which cannot carry prepared statements across connections
+# (the default under DATABASE_POOLER=pgbouncer).
+LEDGER_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", not DATABASE_POOLER)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -190,7 +206,7 @@ USE_TZ = True
 FORMAT_MODULE_PATH = ["charity.formats"]
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = env("STATIC_ROOT", str(BASE_DIR / "var" / "static"))  # where collectstatic writes (nginx serves it)
 # WhiteNoise serves the static files from the app directories, so neither `collectstatic` nor a web server
 # is needed for the demo; production may still run collectstatic for compressed, cached copies.
 WHITENOISE_USE_FINDERS = True

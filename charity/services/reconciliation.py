@@ -18,7 +18,7 @@ from ledger.models import Account, Leg, from_minor
 from .. import chart
 from ..audit import audit
 from ..errors import ReconciliationError
-from ..models import Donation, MatchedLeg, ReconciledMonth, ReconciliationSetting, StatementLine, StatementMatch, Trust
+from ..models import MatchedLeg, ReconciledMonth, ReconciliationSetting, StatementLine, StatementMatch, Trust
 from ..reconciliation import (
     account_legs, leg_amount, match_days, month_end, reconcile, reconciled_months,
 )
@@ -159,12 +159,11 @@ def statement_match_auto(*, account: Account, user) -> int:
     taken = set(MatchedLeg.objects.filter(match__account=account).values_list("leg_id", flat=True))
     free: dict[int, list[Leg]] = {}
     payouts: dict[str, list[Leg]] = {}
-    for leg in (account_legs(account).exclude(pk__in=taken).select_related("entry")
+    for leg in (account_legs(account).exclude(pk__in=taken).select_related("entry", "entry__donation")
                 .order_by("date", "entry__sequence", "position")):
         free.setdefault(leg_amount(leg), []).append(leg)
         if leg.entry.source_type == "settlement":
             payouts.setdefault(leg.entry.source_id, []).append(leg)
-    orders = dict(Donation.objects.filter(trust=trust).exclude(order_id="").values_list("entry_id", "order_id"))
     made = 0
 
     def pair(line: StatementLine, legs: list[Leg]) -> None:
@@ -189,7 +188,8 @@ def statement_match_auto(*, account: Account, user) -> int:
         for leg in free.get(line.amount, []):
             if abs((leg.date - line.date).days) > window.days:
                 continue
-            ids = {leg.entry.source_id, orders.get(leg.entry_id, "")} - {""}
+            gift = getattr(leg.entry, "donation", None)  # a gift's entry: its platform order id too
+            ids = {leg.entry.source_id, gift.order_id if gift is not None else ""} - {""}
             if line.order_id and ids and line.order_id not in ids:
                 continue
             pair(line, [leg])

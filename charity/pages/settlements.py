@@ -44,7 +44,8 @@ class SettlementForm(forms.Form):
         self.trust = trust
         self.lines = {str(ln.pk): ln for ln in payout_lines(trust)}
         self.fields["line"].choices = [("", "—")] + [
-            (pk, f"{ln.account.code} {ln.date} {ln.reference} {from_minor(-ln.amount)}") for pk, ln in self.lines.items()]
+            (pk, f"{ln.account.code} {ln.date} {ln.reference} {from_minor(-ln.amount)}")
+            for pk, ln in self.lines.items()]
 
     def clean(self):
         data = super().clean()

@@ -23,7 +23,7 @@ from .. import chart
 from ..audit import audit
 from ..errors import ApprovalRequired, ReconciliationError
 from ..models import (
-    Donation, ExpenseKind, ExpenseRequest, ExpenseRequestStatus, MatchedLeg, ReconciledMonth, ReconciliationSetting,
+    ExpenseKind, ExpenseRequest, ExpenseRequestStatus, MatchedLeg, ReconciledMonth, ReconciliationSetting,
     StatementLine, StatementMatch, Trust,
 )
 from ..reconciliation import (
@@ -169,12 +169,11 @@ def statement_match_auto(*, account: Account, user) -> int:
     taken = set(MatchedLeg.objects.filter(match__account=account).values_list("leg_id", flat=True))
     free: dict[int, list[Leg]] = {}
     payouts: dict[str, list[Leg]] = {}
-    for leg in (account_legs(account).exclude(pk__in=taken).select_related("entry")
+    for leg in (account_legs(account).exclude(pk__in=taken).select_related("entry", "entry__donation")
                 .order_by("date", "entry__sequence", "position")):
         free.setdefault(leg_amount(leg), []).append(leg)
         if leg.entry.source_type == "settlement":
             payouts.setdefault(leg.entry.source_id, []).append(leg)
-    orders = dict(Donation.objects.filter(trust=trust).exclude(order_id="").values_list("entry_id", "order_id"))
     made = 0
 
     def pair(line: StatementLine, legs: list[Leg]) -> None:
@@ -199,7 +198,7 @@ def statement_match_auto(*, account: Account, user) -> int:
         own = booking_id(line)
         # an entry booked from this very line (statement_line_book, approved later) is its match, first of all
         for leg in sorted(free.get(line.amount, []), key=lambda leg: leg.entry.source_id != own):
-            if leg.entry.source_id != own and not _fits(line, leg, window, orders):
+            if leg.entry.source_id != own and not _fits(line, leg, window):
                 continue
             pair(line, [leg])
             made += 1
@@ -209,14 +208,15 @@ def statement_match_auto(*, account: Account, user) -> int:
     return made
 
 
-def _fits(line: StatementLine, leg: Leg, window: dt.timedelta, orders: dict) -> bool:
+def _fits(line: StatementLine, leg: Leg, window: dt.timedelta) -> bool:
     """The automatic rule for a line and a leg of the same amount: dated within the window, and the line's order
     id one of the entry's ids (its source id, or the gift's platform order id) when both have one. An entry booked
     from another line is that line's, whatever its date."""
     source = leg.entry.source_id
     if is_booking_id(source) or abs((leg.date - line.date).days) > window.days:
         return False
-    ids = {source, orders.get(leg.entry_id, "")} - {""}
+    gift = getattr(leg.entry, "donation", None)  # a gift's entry: its platform order id too
+    ids = {source, gift.order_id if gift is not None else ""} - {""}
     return not (line.order_id and ids and line.order_id not in ids)
 
 

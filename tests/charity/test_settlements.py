@@ -67,7 +67,8 @@ def test_a_payout_is_one_entry_balanced_per_fund_the_fee_borne_by_gen(trust, gif
     assert created and (settlement.gross, settlement.fee, settlement.net) == (Decimal("600"), Decimal("3.60"),
                                                                               Decimal("596.40"))
     assert legs_of(settlement.entry) == sorted([
-        (chart.WECHAT, "GEN", -fen("100")), (chart.WECHAT, "SMILE", -fen("300")), (chart.WECHAT, "STUDY", -fen("200")),
+        (chart.WECHAT, "GEN", -fen("100")), (chart.WECHAT, "SMILE", -fen("300")),
+        (chart.WECHAT, "STUDY", -fen("200")),
         (chart.BANK, "GEN", fen("96.40")), (chart.BANK, "SMILE", fen("300")), (chart.BANK, "STUDY", fen("200")),
         (chart.BANK_FEES, "GEN", fen("3.60")),
     ])

@@ -66,9 +66,11 @@ class RequestFilter(logging.Filter):
     """Puts the current request's id on every record (``request_id``; None outside a request)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        current = _request.get()
         if not hasattr(record, "request_id"):
-            record.request_id = current["request_id"] if current else None
+            current = _request.get()
+            # django.request logs a 4xx/5xx after the middleware has returned, with the request on the record
+            given = getattr(getattr(record, "request", None), "request_id", None)
+            record.request_id = current["request_id"] if current else given
         return True
 
 
@@ -92,6 +94,8 @@ class JsonFormatter(logging.Formatter):
         if request is not None and hasattr(request, "method"):
             line.setdefault("method", request.method)
             line.setdefault("path", _path(request))
+            if _path(request) != request.path:  # "Not Found: /g/<token>/" names the token: the route instead
+                line["message"] = line["message"].replace(request.path, _path(request))
         if "status_code" in line:  # django.request's name for it
             line.setdefault("status", line.pop("status_code"))
         if record.exc_info:

@@ -178,12 +178,13 @@ DATABASE_REPLICA_STICKY_SECONDS = env_int("DATABASE_REPLICA_STICKY_SECONDS", 10)
 # /healthz answers 503 when the standby is further behind than this.
 HEALTH_MAX_STANDBY_LAG_SECONDS = env_int("HEALTH_MAX_STANDBY_LAG_SECONDS", 30)
 
-# django-prometheus counts queries, their latency and errors per database alias by wrapping the engine;
-# METRICS_DATABASE=false keeps Django's own engines.
+# django-prometheus counts queries, their latency and errors per database alias by wrapping the PostgreSQL engine
+# (production's; SQLite, the demo's, keeps Django's own, which tools such as pytest-django recognise by name);
+# METRICS_DATABASE=false keeps Django's own engine on PostgreSQL too.
 if env_bool("METRICS_DATABASE", True):
     for _db in DATABASES.values():
-        if _db["ENGINE"] in ("django.db.backends.postgresql", "django.db.backends.sqlite3"):
-            _db["ENGINE"] = _db["ENGINE"].replace("django.db.backends.", "django_prometheus.db.backends.")
+        if _db["ENGINE"] == "django.db.backends.postgresql":
+            _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -17,3 +17,12 @@ import os
 os.environ.setdefault("REPORT_CACHE", "file")
 
 worker_class = "sync"
+
+
+def child_exit(server, worker):
+    """/metrics with several workers (``PROMETHEUS_MULTIPROC_DIR``, README "Health, metrics and logs"): a worker
+    that exits leaves the live gauges (prometheus_client's multiprocess mode); its counters stay in the sums."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -20,9 +20,9 @@ POSTING_SECONDS = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 STANDBY_LAG = Gauge("ctl_standby_lag_seconds", "How far the standby's replay is behind (PostgreSQL; seconds)",
-                    multiprocess_mode="max")
+                    multiprocess_mode="livemax")
 STANDBY_LAG_BYTES = Gauge("ctl_standby_lag_bytes", "WAL bytes the standby has not replayed yet (PostgreSQL)",
-                          multiprocess_mode="max")
+                          multiprocess_mode="livemax")
 
 
 def on_entries_posted(sender, *, count: int, seconds: float, **kwargs) -> None:

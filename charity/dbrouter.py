@@ -8,8 +8,9 @@ once per request, in ``standby_read``, from what the request shows:
 - no standby configured (``DATABASE_REPLICA_URL`` unset): the primary;
 - the user wrote within the last ``DATABASE_REPLICA_STICKY_SECONDS`` (a signed cookie that ``ReadYourWrites``
   sets on every unsafe request, signed in or not): the primary, so that she reads her own writes;
-- the request asks for a ledger head, ``?head=<hash>`` (the head hash every report and ``verify_ledger`` state),
-  that the standby has not replayed yet: the primary (an unknown or malformed head too: the primary is never
+- the request asks for a ledger head the standby has not replayed yet: ``?head=<hash>`` (the head hash every
+  report and ``verify_ledger`` state) or ``?head=<sequence>`` (the entry count, of the trust the URL names:
+  ``/trusts/<code>/`` or ``?trust=<code>``): the primary (an unknown or malformed head too: the primary is never
   behind);
 - otherwise the standby.
 
@@ -91,14 +92,29 @@ def standby_has(head: str) -> bool:
     return JournalEntry.objects.using(REPLICA).filter(hash=head, status=EntryStatus.POSTED).exists()
 
 
-def choose(request) -> str:
+def standby_has_sequence(trust_code: str | None, sequence: int) -> bool:
+    """Whether the standby's copy of the trust's book has reached entry ``sequence``."""
+    from .models import Trust
+
+    if not trust_code:
+        return False
+    reached = Trust.objects.using(REPLICA).filter(code=trust_code).values_list("book__last_sequence", flat=True)
+    return any(last >= sequence for last in reached)
+
+
+def choose(request, trust_code: str | None = None) -> str:
     """The alias a ``standby_read`` view reads from for this request (see the module's docstring)."""
     if not replica_configured() or wrote_recently(request):
         return DEFAULT_DB_ALIAS
     head = request.GET.get("head")
-    if head is not None and not standby_has(head):
-        return DEFAULT_DB_ALIAS
-    return REPLICA
+    if head is None:
+        return REPLICA
+    head = head.strip()
+    if head.isdigit() and len(head) <= 18:
+        replayed = standby_has_sequence(trust_code or request.GET.get("trust"), int(head))
+    else:
+        replayed = standby_has(head)
+    return REPLICA if replayed else DEFAULT_DB_ALIAS
 
 
 def standby_read(view):
@@ -109,7 +125,7 @@ def standby_read(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         request = args[0] if hasattr(args[0], "method") else args[1]
-        alias = choose(request)
+        alias = choose(request, kwargs.get("trust_code"))
         with reading_from(alias):
             response = view(*args, **kwargs)
             # A streamed response reads while it is sent, after the view returned: keep the choice for it.

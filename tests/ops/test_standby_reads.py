@@ -135,6 +135,18 @@ def test_a_request_for_a_head_the_standby_lacks_goes_to_the_primary(world, clien
         assert served.count("replica") == (1 if len(asked) == 64 else 0)
 
 
+@pytest.mark.parametrize("ahead, expected", [(0, "standby"), (1, "primary")])
+def test_a_sequence_the_standby_has_not_reached_goes_to_the_primary(world, client_for, standby, ahead, expected):
+    """``?head=<entry count>`` of the trust in the URL: reached by the standby, the standby; beyond it, the
+    primary. On a page the trust is named by ``?trust=``; without one, the primary."""
+    count = head(world["trust"].book)[0] + ahead
+    auditor = client_for("auditor")
+    assert auditor.get(READS[0][1] + f"&head={count}")["X-Ledger-Database"] == expected
+    assert auditor.get(READS[1][1] + f"&trust=CT&head={count}")["X-Ledger-Database"] == expected
+    assert auditor.get(READS[1][1] + f"&head={count}")["X-Ledger-Database"] == "primary"
+    assert auditor.get(READS[0][1] + f"&head={'9' * 40}")["X-Ledger-Database"] == "primary"  # too long: malformed
+
+
 def test_a_head_the_standby_lacks_is_routed_by_what_the_standby_holds(world, client_for, standby, monkeypatch):
     """The decision asks the standby itself: an entry only the primary holds (a standby behind) sends the
     request to the primary."""

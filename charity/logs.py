@@ -21,6 +21,8 @@ import re
 import time
 import uuid
 
+from django.db import DatabaseError
+
 _request: contextvars.ContextVar[dict | None] = contextvars.ContextVar("ctl_request", default=None)
 _GIVEN_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 request_log = logging.getLogger("charity.requests")
@@ -47,19 +49,28 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request.request_id
-            user = getattr(request, "user", None)
             request_log.info(
                 "%s %s %s", request.method, _path(request), response.status_code,
                 extra={
                     "method": request.method, "path": _path(request), "status": response.status_code,
                     "ms": round((time.perf_counter() - started) * 1000, 1),
-                    "user_id": user.pk if user is not None and user.is_authenticated else None,
+                    "user_id": _user_id(request),
                     "database": response.get("X-Ledger-Database", "primary"),
                 },
             )
             return response
         finally:
             _request.reset(token)
+
+
+def _user_id(request) -> int | None:
+    """The signed-in user's id; None when anonymous, or when the user cannot be read (a view that never looked
+    at the user, e.g. /healthz, and a database that is down: the log line must not turn the answer into a 500)."""
+    try:
+        user = getattr(request, "user", None)
+        return user.pk if user is not None and user.is_authenticated else None
+    except DatabaseError:
+        return None
 
 
 class RequestFilter(logging.Filter):

@@ -84,9 +84,11 @@ def test_healthz_is_503_when_a_database_does_not_answer(world, standby, monkeypa
     def refuse():
         raise OperationalError('connection to server at "db-secret-host" (10.9.8.7) failed')
 
+    client = APIClient()
+    client.force_login(world["users"]["auditor"])  # a session to read: the request's log line must not fail on it
     connection = connections[alias]
     monkeypatch.setattr(connection, "ensure_connection", refuse)
-    response, body = _health()
+    response, body = _health(client)
     monkeypatch.undo()
     assert response.status_code == 503 and body["status"] == "unhealthy"
     key = "primary" if alias == "default" else "replica"

@@ -31,3 +31,12 @@ forwarded_allow_ips = "127.0.0.1"
 # puts it in its runtime directory.
 if os.environ.get("GUNICORN_CONTROL_SOCKET"):
     control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+
+
+def child_exit(server, worker):
+    """/metrics with several workers (``PROMETHEUS_MULTIPROC_DIR``, README "Health, metrics and logs"): a worker
+    that exits leaves the live gauges (prometheus_client's multiprocess mode); its counters stay in the sums."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -61,3 +61,11 @@ bench-compare: $(BENCH_VENV_DEP) bench-deps
 	@test -n "$(BASE)" || { echo "usage: make bench-compare BASE=<git rev> [MODE=tiny|quick|full]"; exit 2; }
 	mkdir -p var
 	$(BENCH_ENV) $(PY) bench/compare.py --base $(BASE) --mode $(MODE) $(COMPARE_ARGS)
+
+# Legs partitioned by year (docs/scale.md): the B3/B4 book of M legs (default 1,000,000) in <base>, a copy with
+# ledger_leg and ledger_dailybalance partitioned by year in <base>_part, B3/B4 and leg reads measured alternately.
+# PostgreSQL only: DATABASE_URL=postgres://postgres@127.0.0.1:5432/ctl_bench_part make bench-partition [PARTITION_M=...]
+PARTITION_M ?= 1000000
+.PHONY: bench-partition
+bench-partition: $(BENCH_VENV_DEP)
+	$(BENCH_ENV) $(PY) bench/partition.py --m $(PARTITION_M)

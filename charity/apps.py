@@ -9,9 +9,13 @@ class CharityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from ledger.signals import entries_posted
+
+        from .metrics import on_entries_posted
         from .roles import ensure_roles
 
         post_migrate.connect(ensure_roles, sender=self, dispatch_uid="charity.ensure_roles")
+        entries_posted.connect(on_entries_posted, dispatch_uid="charity.metrics")
 
         from ledger import locking
 

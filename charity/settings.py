@@ -88,12 +88,15 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's files, served from our own static files
     "csp",
     "axes",
+    "django_prometheus",
     "ledger",
     "beneficiaries",
     "charity",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: counts every request and its latency
+    "charity.logs.RequestIdMiddleware",  # a request id for the log lines and the X-Request-ID header
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -107,6 +110,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "charity.audit.AuditMiddleware",
+    "charity.dbrouter.ReadYourWrites",  # after a write, the writer reads from the primary for a while
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # after the others but the retry
     "charity.retry.RetryMiddleware",  # innermost: a view that lost a race in the database runs again, or says busy
 ]
 
@@ -152,6 +157,36 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": env("SQLITE_TEST_NAME", "") or None}
 
+# A hot standby that serves what only reads (reports, the disclosure page, the donor portal, the auditor's
+# downloads): charity/dbrouter.py and README "Health, metrics and logs". DATABASE_REPLICA_URL unset: no standby,
+# everything on the primary. The alias "replica" exists either way (unset: a second name for the primary that
+# nothing is routed to), and in a test run it is a mirror of the test database (TEST MIRROR), not a database of its own.
+_replica_url = env("DATABASE_REPLICA_URL", "")
+DATABASE_REPLICA = bool(_replica_url)
+if _replica_url:
+    try:
+        DATABASES["replica"] = dj_database_url.parse(_replica_url, conn_max_age=60)
+    except Exception as exc:  # noqa: BLE001 - as for DATABASE_URL
+        raise ImproperlyConfigured(f"DATABASE_REPLICA_URL is not a usable database URL: {exc}") from exc
+    if DATABASES["replica"]["ENGINE"] != DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must name a database of the same engine as DATABASE_URL")
+else:
+    DATABASES["replica"] = {k: v for k, v in DATABASES["default"].items() if k != "TEST"}
+DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["charity.dbrouter.ReadRouter"]
+# After a write, the writer's next requests read from the primary for this long (a signed cookie).
+DATABASE_REPLICA_STICKY_SECONDS = env_int("DATABASE_REPLICA_STICKY_SECONDS", 10)
+# /healthz answers 503 when the standby is further behind than this.
+HEALTH_MAX_STANDBY_LAG_SECONDS = env_int("HEALTH_MAX_STANDBY_LAG_SECONDS", 30)
+
+# django-prometheus counts queries, their latency and errors per database alias by wrapping the PostgreSQL engine
+# (production's; SQLite, the demo's, keeps Django's own, which tools such as pytest-django recognise by name);
+# METRICS_DATABASE=false keeps Django's own engine on PostgreSQL too.
+if env_bool("METRICS_DATABASE", True):
+    for _db in DATABASES.values():
+        if _db["ENGINE"] == "django.db.backends.postgresql":
+            _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
+
 # No request waits for ever (charity.retry; README "Configuration"): on PostgreSQL a lock not granted within
 # DB_LOCK_TIMEOUT_MS and a statement running beyond DB_STATEMENT_TIMEOUT_MS are cancelled (0 turns either off).
 # A deadlock, serialization failure or lock timeout is retried at the boundary (request, office form, import,
@@ -163,10 +198,11 @@ DB_RETRY_PAUSE_MS = env_int("DB_RETRY_PAUSE_MS", 50)
 for _name in ("DB_LOCK_TIMEOUT_MS", "DB_STATEMENT_TIMEOUT_MS", "DB_RETRY_ATTEMPTS", "DB_RETRY_PAUSE_MS"):
     if globals()[_name] < 0:
         raise ImproperlyConfigured(f"{_name} must not be negative")
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        f"-c lock_timeout={DB_LOCK_TIMEOUT_MS} -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
-    )
+for _db in DATABASES.values():  # the primary's and the standby's connections (a standby cancels long reads)
+    if _db["ENGINE"] in ("django.db.backends.postgresql", "django_prometheus.db.backends.postgresql"):
+        _db.setdefault("OPTIONS", {})["options"] = (
+            f"-c lock_timeout={DB_LOCK_TIMEOUT_MS} -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+        )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -183,7 +219,10 @@ if DATABASE_POOLER:  # every alias that goes where DATABASE_URL goes (through th
     for _db in DATABASES.values():
         if (_db.get("HOST"), _db.get("PORT")) == _pooler:
             _db["DISABLE_SERVER_SIDE_CURSORS"] = True
-            _db["OPTIONS"] = {**_db.get("OPTIONS", {}), "prepare_threshold": None}
+            # PgBouncer refuses the startup parameter "options": behind it the lock and statement timeouts are set
+            # on the role (ALTER ROLE ... SET lock_timeout; README "Running it for real")
+            _db["OPTIONS"] = {**{k: v for k, v in _db.get("OPTIONS", {}).items() if k != "options"},
+                              "prepare_threshold": None}
 
 # PostgreSQL: the statements of a single post are prepared on a connection's first use (ledger.services). Off for
 # a transaction-pooling PgBouncer older than 1.21, which cannot carry prepared statements across connections
@@ -250,13 +289,32 @@ BASE_CURRENCY = "CNY"
 # STSong-Light (not embedded, but always available and extractable).
 PDF_CJK_FONT = env("PDF_CJK_FONT", "")
 
+# -- Logs, health and metrics (README "Health, metrics and logs") -----------------------------------------------
+# LOG_FORMAT=json (the default): one JSON object per line on standard error (charity/logs.py), with the request's
+# id, method, path and status where there is a request; LOG_FORMAT=plain: one line of text, for a terminal.
+LOG_FORMAT = env("LOG_FORMAT", "json").strip().lower()
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not one of json, plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request": {"()": "charity.logs.RequestFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "charity.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        # One line per request (charity.logs.RequestIdMiddleware) at INFO: LOG_REQUESTS=false leaves them out.
+        "charity.requests": {"level": "INFO" if env_bool("LOG_REQUESTS", True) else "WARNING"},
+    },
 }
+# /metrics (Prometheus text format) answers a request from one of METRICS_ALLOWED_IPS (REMOTE_ADDR as the app sees
+# it; behind nginx on the same machine that is 127.0.0.1), or one with "Authorization: Bearer <METRICS_TOKEN>" when
+# that is set (METRICS_TOKEN_FILE works too); anyone else gets 404.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+METRICS_TOKEN = env("METRICS_TOKEN", "")
 
 # -- API ------------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

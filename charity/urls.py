@@ -6,10 +6,13 @@ from django.urls import include, path
 from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView
 
+from charity import health
 from charity.api.docs import SwaggerDocsView
 from charity.api.token import obtain_auth_token
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("metrics", health.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("charity.api.urls")),
     path("api/v1/auth/token/", obtain_auth_token, name="api-token"),

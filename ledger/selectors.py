@@ -15,7 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS as DEFAULT
+from django.db import connections, router
 from django.db.models import Sum
 
 from .models import (
@@ -36,6 +37,11 @@ from .models import (
     from_minor,
 )
 
+
+def read_connection():
+    """The connection the books are read through: the one Django's database router names for reading the ledger
+    (the primary unless the project routes reads elsewhere, e.g. to a standby for a report)."""
+    return connections[router.db_for_read(Leg)]
 
 
 def _checkpoint_cutoff(as_of: dt.date | None) -> dt.date | None:
@@ -72,7 +78,7 @@ def _movements_sql(vendor: str, *, book_id, as_of, since, account_ids, fund_ids,
     ``ledger_daily_account_date`` (account, date) or ``ledger_daily_book_date``, whichever the filters fit."""
     if vendor not in _MONTH_AFTER:
         raise NotImplementedError(f"balances are read with SQL written for {' and '.join(_MONTH_AFTER)}, not {vendor}")
-    q = connection.ops.quote_name
+    q = connections[DEFAULT].ops.quote_name
     cols = ", ".join(q(g) for g in group)
     date, month, debit, credit, book = q("date"), q("month"), q("debit"), q("credit"), q("book_id")
     period_t, checkpoint_t, daily_t = (q(m._meta.db_table) for m in (Period, BalanceCheckpoint, DailyBalance))
@@ -145,6 +151,7 @@ def movements(
     fund_ids = None if fund_ids is None else list(fund_ids)
     if account_ids == [] or fund_ids == []:
         return totals
+    connection = read_connection()
     sql, params = _movements_sql(
         connection.vendor, book_id=book_id, as_of=as_of, since=since, account_ids=account_ids, fund_ids=fund_ids,
         group=group,

@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
+from charity.dbrouter import standby_read
 from charity.models import Donation, Donor
 
 from .donations import GiftFieldsMixin, TraceSerializer, refunded_sum, trace_data, valid_receipts
@@ -58,6 +59,7 @@ class MeViewSet(viewsets.GenericViewSet):
         parameters=[OpenApiParameter("year", OpenApiTypes.INT, description="default: this year")],
         responses={**PDF, 400: OpenApiResponse(description="a bad year")},
     )
+    @standby_read
     def statement(self, request, *args, **kwargs):
         """The donor statement of a year as PDF: each gift, its receipt, where it went."""
         donor = own_donor(request)

@@ -16,6 +16,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from charity.dbrouter import standby_read
 from charity.reports import REPORTS, ReportError, render_cached, report_names, resolve_params
 from ledger.models import JournalEntry
 
@@ -87,6 +88,7 @@ class ReportViewSet(BooksViewSet):
         responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, "application/pdf"): OpenApiTypes.BINARY,
                    (200, "application/json"): OpenApiTypes.OBJECT},
     )
+    @standby_read
     def retrieve(self, request, *args, **kwargs):
         book = self.get_trust().book  # read in this request: its head is current
         return report_response(book=book, name=kwargs["name"], query=request.query_params,

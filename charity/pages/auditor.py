@@ -7,6 +7,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
 from charity.api.reports import report_response
+from charity.dbrouter import standby_read
 from charity.reports import REPORTS, report_names
 from ledger.models import Fund
 from ledger.verification import verify_book
@@ -17,6 +18,7 @@ from .common import trust_for
 
 
 @login_required
+@standby_read
 def auditor_home(request):
     trust = trust_for(request, READ)
     verdict = verify_book(trust.book)

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from beneficiaries.models import Disbursement, Program
+from charity.dbrouter import standby_read
 from charity.models import Donation
 from charity.selectors import fund_donations
 from ledger import selectors as ledger_selectors
@@ -24,6 +25,7 @@ from .common import current_trust, people
 POSTED = ("paid", "delivered", "verified")
 
 
+@standby_read
 def disclosure(request):
     trust = current_trust(request)
     today = timezone.localdate()
@@ -79,6 +81,7 @@ def disclosure(request):
     })
 
 
+@standby_read
 def annual_report(request):
     """The annual report PDF of a year, for everyone (it carries no beneficiary's identity)."""
     from charity.api.reports import report_response

@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from charity.documents import receipt_pdf
+from charity.dbrouter import standby_read
 from charity.models import Donation, Donor, Receipt
 from charity.selectors import donation_trace, gift_uses
 
@@ -42,6 +43,7 @@ def _gift(request, external_id: str) -> Donation:
 
 
 @login_required
+@standby_read
 def donor_home(request):
     donor = Donor.objects.filter(user=request.user).select_related("trust").first()
     if donor is None:
@@ -58,6 +60,7 @@ def donor_home(request):
 
 
 @login_required
+@standby_read
 def gift_detail(request, external_id: str):
     donation = _gift(request, external_id)
     trace = donation_trace(donation)
@@ -75,6 +78,7 @@ def gift_detail(request, external_id: str):
 
 
 @login_required
+@standby_read
 def gift_receipt(request, external_id: str):
     donation = _gift(request, external_id)
     receipt = donation.receipts.filter(voided_at__isnull=True).order_by("-pk").first()
@@ -86,6 +90,7 @@ def gift_receipt(request, external_id: str):
 
 
 @login_required
+@standby_read
 def my_statement(request):
     from charity.api.reports import report_response
 

@@ -17,7 +17,9 @@ import importlib
 import pkgutil
 from typing import BinaryIO
 
-from django.db import connection, transaction
+from django.db import transaction
+
+from ledger.selectors import read_connection
 
 from .base import (  # noqa: F401
     AS_OF,
@@ -72,6 +74,7 @@ def check_format(cls: type[Report], fmt: str) -> None:
 def snapshot_possible() -> bool:
     """Whether ``render_report`` reads one snapshot here (PostgreSQL, outside a transaction)."""
     # On SQLite a transaction would be IMMEDIATE (settings) and hold the write lock for the whole report.
+    connection = read_connection()
     return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
@@ -86,8 +89,10 @@ def render_report(*, book, report: type[Report] | str, params: Params, fmt: str,
 
     cls = get_report(report) if isinstance(report, str) else report
     check_format(cls, fmt)
+    # The database the reads go to (the standby when the view chose it: charity.dbrouter), in one snapshot.
+    connection = read_connection()
     snapshot = snapshot_possible()
-    with transaction.atomic() if snapshot else contextlib.nullcontext():
+    with transaction.atomic(using=connection.alias) if snapshot else contextlib.nullcontext():
         if snapshot:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from contextlib import contextmanager
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
-from .. import errors
+from .. import errors, signals
 from ..authority import POST_ENTRIES, require
 from ..hashing import GENESIS
 from ..models import AllocationKind, Book, Fund, JournalEntry, Restriction, from_minor
@@ -57,6 +58,7 @@ class PostingBatch:
         self.queues: dict[int, FifoQueue] = {}  # fund id -> its open sources
         self.pending = Pending()
         self.callers_books: dict[int, Book] = {}  # the callers' Book objects, moved on when the batch commits
+        self.entries_posted = 0  # new entries (not replays), for ledger.signals.entries_posted
 
     # -- what callers use --------------------------------------------------------------------------------------
     def post(self, *, book: Book, date: dt.date, memo: str, legs: list[LegSpec], user,
@@ -195,6 +197,7 @@ class PostingBatch:
             with transaction.atomic():
                 traced = trace(p, placed, self.writer.read_page)
         # Nothing below refuses: the entry joins the batch.
+        self.entries_posted += 1
         if not p.simple:
             self.pending.allocations += traced.allocations
             self.pending.sources += traced.sources
@@ -270,10 +273,16 @@ def posting_batch(batch: PostingBatch | None = None):
         raise RuntimeError("a posting batch is already open: pass it on (batch=) instead of opening another")
     batch = PostingBatch(writer_for())
     _open.batch = batch
+    started = time.perf_counter()
     try:
         with transaction.atomic():
             yield batch
             batch.flush()
+            if batch.entries_posted:
+                count, seconds = batch.entries_posted, time.perf_counter() - started
+                # robust: a listener's failure must not turn a committed post into an error for its caller
+                transaction.on_commit(lambda: signals.entries_posted.send_robust(PostingBatch, count=count,
+                                                                                 seconds=seconds), robust=True)
         batch.committed()
     finally:
         _open.batch = None

@@ -14,7 +14,7 @@ request runs in a transaction that is rolled back, so one role's success never c
 
 Left out on purpose: ``admin/`` (administrators only; its own matrix in tests/api/test_admin_matrix.py),
 ``i18n/`` (the language switch), static files. Public by decision: the OpenAPI schema and its docs page (they describe the API, hold no data),
-the disclosure page and the annual report PDF (信息公开), the sign-in and password-reset pages, and the token
+the disclosure page and the annual report PDF (信息公开), ``/healthz`` (and ``/metrics``, refused by address), the sign-in and password-reset pages, and the token
 endpoint (it needs a username and password in the body).
 """
 
@@ -150,6 +150,10 @@ MATRIX: dict[str, tuple[dict, dict[str, str]]] = {
     "home": ({}, {"get": "302 302 302 302 302 302 302"}),
     "auditor": ({}, {"get": "200 200 200 403 403 403 302"}),
     "disclosure": ({}, {"get": PUBLIC}),
+    "healthz": ({}, {"get": PUBLIC}),  # no data: the databases' state, pending mail, the ledger's head hash
+    # /metrics is refused by address, not role: the test client comes from 127.0.0.1, an allowed one
+    # (tests/ops/test_health_metrics.py tries another address and the token)
+    "metrics": ({}, {"get": PUBLIC}),
     "disclosure-annual-report": ({}, {"get": PUBLIC}),
     "donor-home": ({}, {"get": SIGNED_IN}),
     "office-import": ({}, {"get": "200 403 403 403 403 403 302", "post": "400 403 403 403 403 403 302"}),

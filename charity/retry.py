@@ -9,7 +9,8 @@ that repeats it. The boundary runs the call again, at most ``DB_RETRY_ATTEMPTS``
 (up to ``DB_RETRY_PAUSE_MS`` x 2^attempt ms: full jitter, so that the losers do not collide again in step).
 
 After the retries, or at once for a statement cancelled by ``DB_STATEMENT_TIMEOUT_MS`` (57014, not retried:
-the same statement would run as long again), the caller is told the books are busy: HTTP 503 with
+the same statement would run as long again), or when the database cannot be reached at all (a failover: ``UNAVAILABLE``), the caller is told the books
+are busy: HTTP 503 with
 ``Retry-After`` and, under /api/, the JSON error body ``{"error": {"code": "busy", ...}}``; an office page says
 so in words; a command exits with an error that says to run it again. Never a 500.
 
@@ -24,7 +25,7 @@ import random
 import time
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, OperationalError, connection
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
@@ -48,8 +49,25 @@ def sqlstate(exc: BaseException) -> str | None:
     return None
 
 
+#: ... and a database that cannot be reached (a failover, a restart): the connection exceptions (class 08), a
+#: server shutting down or starting up, or a connection the driver could not make (no SQLSTATE): 503, not retried
+UNAVAILABLE = ("57P01", "57P02", "57P03")
+
+
+def reason(exc: BaseException) -> str | None:
+    """Why the books are busy, for a database error that means so; ``None`` for any other error."""
+    if not isinstance(exc, DatabaseError):
+        return None
+    state = sqlstate(exc)
+    if state in BUSY:
+        return BUSY[state]
+    if (state or "").startswith("08") or state in UNAVAILABLE or (state is None and isinstance(exc, OperationalError)):
+        return "database unavailable"
+    return None
+
+
 def is_busy(exc: BaseException) -> bool:
-    return isinstance(exc, DatabaseError) and sqlstate(exc) in BUSY
+    return reason(exc) is not None
 
 
 def is_retried(exc: BaseException) -> bool:
@@ -85,7 +103,7 @@ def command_call(call, *args, **kwargs):
         return retrying(call, *args, **kwargs)
     except DatabaseError as exc:
         if is_busy(exc):
-            raise CommandError(f"busy ({BUSY[sqlstate(exc)]}): {busy_message()}") from exc
+            raise CommandError(f"busy ({reason(exc)}): {busy_message()}") from exc
         raise
 
 
@@ -146,5 +164,5 @@ class RetryMiddleware:
         if not is_busy(exception):
             return None
         request.database_busy = exception
-        log.warning("%s %s: %s", request.method, request.path, BUSY[sqlstate(exception)])
+        log.warning("%s %s: %s", request.method, request.path, reason(exception))
         return busy_response(request)

@@ -169,3 +169,30 @@ def test_after_the_retries_a_command_says_busy(staff, short_lock_timeout, tmp_pa
     assert not Donation.objects.exists()
     call_command("import_csv", "donations", str(path), "--trust", "CT", "--user", "officer", "--no-email")
     assert Donation.objects.get().external_id == "DN-3"
+
+
+@contextmanager
+def database_gone():
+    """This thread's next connection goes to a port where no database listens (a primary killed in a failover)."""
+    port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = "1"
+    try:
+        yield
+    finally:
+        connection.settings_dict["PORT"] = port
+        connection.close()
+
+
+def test_a_database_that_cannot_be_reached_gives_503_busy_not_500(staff, caplog):
+    client = _api(staff["officer"])
+    with database_gone(), caplog.at_level(logging.WARNING, logger="charity.retry"):
+        response = client.post(URL, _gift("DN-GONE"), format="json", HTTP_IDEMPOTENCY_KEY="gone-1")
+    assert response.status_code == 503, response.content
+    assert response.json()["error"]["code"] == "busy"
+    assert response["Retry-After"]
+    assert "database unavailable" in caplog.text
+    # once the database is back, the same request (same key) is taken
+    again = client.post(URL, _gift("DN-GONE"), format="json", HTTP_IDEMPOTENCY_KEY="gone-1")
+    assert again.status_code == 201, again.content
+    assert Donation.objects.filter(external_id="DN-GONE").count() == 1

@@ -100,6 +100,8 @@ class BookSerializer(StrictInput):
     kind = serializers.ChoiceField(choices=list(BOOKING_KINDS))
     income_account = serializers.ChoiceField(choices=list(INCOME_ACCOUNTS), default=chart.OTHER_INCOME)
     fx_rate = serializers.DecimalField(max_digits=20, decimal_places=10, required=False, allow_null=True)
+    date = serializers.DateField(required=False, allow_null=True,
+                                 help_text="the entry's date (default: the line's; a later day when its period is closed)")
 
 
 class MonthSerializer(StrictInput):
@@ -229,7 +231,8 @@ class ReconciliationViewSet(BooksViewSet):
             return Response({"error": {"code": "reconciliation_error", "field": "line",
                                        "message": "no such statement line of this account"}}, status=400)
         booking = services.statement_line_book(line=line, kind=values["kind"], user=request.user,
-                                               income_account=values["income_account"], fx_rate=values.get("fx_rate"))
+                                               income_account=values["income_account"], fx_rate=values.get("fx_rate"),
+                                               date=values.get("date"))
         return Response({"line": line.pk, "kind": booking.kind,
                          "entry": booking.entry.sequence if booking.entry else None,
                          "match": booking.match.pk if booking.match else None,

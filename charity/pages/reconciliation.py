@@ -140,8 +140,13 @@ def _act(request, trust, account, action: str, context: dict) -> str | None:
         line = StatementLine.objects.filter(account=account, pk__in=_ids([post.get("line", "")])).first()
         if line is None:
             raise CharityError(_("choose a statement line of this account"), field="line")
+        typed = post.get("date", "").strip()
+        try:
+            on = dt.date.fromisoformat(typed) if typed else None
+        except ValueError:
+            raise CharityError(_("%(value)s is not a date (YYYY-MM-DD)") % {"value": typed}, field="date") from None
         booking = services.statement_line_book(
-            line=line, kind=post.get("kind", ""), user=user,
+            line=line, kind=post.get("kind", ""), user=user, date=on,
             income_account=post.get("income_account") or chart.OTHER_INCOME, fx_rate=post.get("fx_rate") or None)
         if booking.request is not None:
             return _("The bank fee is above the trust's approval threshold: expense %(id)s waits for another "

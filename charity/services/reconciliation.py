@@ -32,7 +32,7 @@ from ..reconciliation import (
 from ..roles import RECORD
 from ..statement_formats import LAYOUTS, parse
 from ._common import account as chart_account
-from ._common import translated
+from ._common import check_date, translated
 from .expenses import expense_record, expense_request_draft, general_fund
 
 
@@ -325,7 +325,7 @@ class LineBooking:
 
 
 def statement_line_book(*, line: StatementLine, kind: str, user, income_account: str = chart.OTHER_INCOME,
-                        fx_rate=None) -> LineBooking:
+                        fx_rate=None, date: dt.date | None = None) -> LineBooking:
     """Book an unmatched statement line the books do not have, and match it to the entry's leg on the account:
 
     - ``bank_fee`` (money out of the CNY bank account, chart.BANK): an expense of kind ``bank_fee`` (540101
@@ -335,9 +335,10 @@ def statement_line_book(*, line: StatementLine, kind: str, user, income_account:
     - ``interest`` (money in): income to ``income_account``, 4901 其他收入 (default) or 4601 投资收益, in the
       unrestricted fund, posted through the ledger's ``entry_post`` (a foreign-currency account gives ``fx_rate``).
 
-    The entry is known by the line (``booking_id``: the expense's external id, the entry's source id), so booking
-    the same line again posts nothing new. Refused for another kind, the wrong sign, a matched line or a line in a
-    reconciled month."""
+    The entry is dated ``date``, by default the line's own date; a line found after its period was closed is
+    booked on a later day of an open period (never before the line). The entry is known by the line
+    (``booking_id``: the expense's external id, the entry's source id), so booking the same line again posts
+    nothing new. Refused for another kind, the wrong sign, a matched line or a line in a reconciled month."""
     account = line.account
     require(user, RECORD, account.book)
     if kind not in BOOKING_KINDS:
@@ -351,17 +352,21 @@ def statement_line_book(*, line: StatementLine, kind: str, user, income_account:
                                       field="line")
         if _month(line.date) in reconciled_months(account):
             raise ReconciliationError(f"{line.date:%Y-%m} is reconciled for account {account.code}", field="line")
+        on = line.date if date is None else check_date(date)
+        if on < line.date:
+            raise ReconciliationError(f"the entry's date {on} is before the statement line's ({line.date})",
+                                      field="date")
         if kind == BANK_FEE:
-            booking = _book_fee(line, user)
+            booking = _book_fee(line, user, on)
         else:
-            booking = _book_interest(line, user, income_account, fx_rate)
+            booking = _book_interest(line, user, income_account, fx_rate, on)
         detail = {"line": line.pk, "kind": kind, "entry": booking.entry.sequence if booking.entry else None,
                   "request": booking.request.external_id if booking.request else None}
         audit(user=user, action=f"statement line booked {account.code}", trust=line.trust, detail=detail)
         return booking
 
 
-def _book_fee(line: StatementLine, user) -> LineBooking:
+def _book_fee(line: StatementLine, user, on: dt.date) -> LineBooking:
     account, trust = line.account, line.trust
     if line.amount >= 0:
         raise ReconciliationError("a bank fee is money out of the account; this line is money in", field="kind")
@@ -374,7 +379,7 @@ def _book_fee(line: StatementLine, user) -> LineBooking:
     if waiting is not None and waiting.status == ExpenseRequestStatus.DRAFT:
         raise ReconciliationError(f"the bank fee of this line ({key}) already waits for approval", field="line")
     reference = " ".join(part for part in (line.reference, line.memo) if part)
-    expense = dict(trust=trust, external_id=key, date=line.date, kind=ExpenseKind.BANK_FEE,
+    expense = dict(trust=trust, external_id=key, date=on, kind=ExpenseKind.BANK_FEE,
                    fund=general_fund(trust), amount=from_minor(-line.amount), user=user,
                    payee=line.counterparty[:200], description=f"对账单 statement {line.date} {reference}".strip())
     try:
@@ -385,7 +390,7 @@ def _book_fee(line: StatementLine, user) -> LineBooking:
     return _match_booked(line, BANK_FEE, recorded.entry, user)
 
 
-def _book_interest(line: StatementLine, user, income_account: str, fx_rate) -> LineBooking:
+def _book_interest(line: StatementLine, user, income_account: str, fx_rate, on: dt.date) -> LineBooking:
     account, trust = line.account, line.trust
     if line.amount <= 0:
         raise ReconciliationError("interest is money into the account; this line is money out", field="kind")
@@ -398,7 +403,7 @@ def _book_interest(line: StatementLine, user, income_account: str, fx_rate) -> L
     reference = " ".join(part for part in (line.reference, line.memo) if part)
     with translated(ReconciliationError):
         entry = ledger.entry_post(
-            book=trust.book, date=line.date, user=user, memo=f"利息 Interest, 对账单 statement {reference}".strip(),
+            book=trust.book, date=on, user=user, memo=f"利息 Interest, 对账单 statement {reference}".strip(),
             legs=[Dr(account, fund, amount, currency), Cr(chart_account(trust, income_account), fund, amount, currency)],
             idempotency_key=f"statement-line:{line.pk}", source=("statement_line", booking_id(line)),
             fx_rate=fx_rate if currency != "CNY" else None)

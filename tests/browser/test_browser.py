@@ -315,3 +315,57 @@ def test_an_invited_donor_sets_a_password_and_sees_only_her_gifts(live_server, s
             assert page.goto(link).status == 404  # once
         finally:
             browser.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_officer_books_the_unbooked_bank_fee_and_reconciles_december_the_auditor_only_reads(live_server, tmp_path,
+                                                                                           settings):
+    """Issue 20 as the officer meets it: the demo year's bank statement is imported and matched by seed_demo,
+    with one 6.00 SMS fee the books lack; she opens 对账 from the nav, books the fee from its line, sees the
+    余额调节表 of December agree and marks the month reconciled. The auditor sees the same page with no button."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with (tmp_path / "seed.log").open("w") as log:
+        call_command("seed_demo", "--beneficiaries", "30", "--donations", "150", "--year", "2025", "--no-progress",
+                     "--passwords", "username", stdout=log)
+    base = live_server.url
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_context(locale="zh-CN").new_page()
+            page.set_default_timeout(20_000)
+            sign_in(page, base, "officer", "officer-demo")
+            with page.expect_navigation():
+                page.click("header nav a[href='/office/reconciliation/']")
+            with page.expect_navigation():
+                page.click("#account-100201 a")
+            page.goto(page.url + "&month=2025-12")
+            six = re.compile(r"^-6\.00$")
+            fee = page.locator("#unmatched-lines td.num", has_text=six)
+            assert fee.count() == 1, page.locator("#unmatched-lines").inner_text()
+            option = page.locator("#book-line select[name=line] option", has_text=re.compile(r" -6\.00( |$)"))
+            page.select_option("#book-line select[name=line]", option.get_attribute("value"))
+            page.select_option("#book-line select[name=kind]", "bank_fee")
+            page.fill("#book-line input[name=date]", "2026-01-05")  # 2025 is closed: booked in the open year
+            with page.expect_navigation():
+                page.click("#book-line button[type=submit]")
+            assert page.locator("#error").count() == 0, page.locator("#error").inner_text()
+            assert page.locator("#unmatched-lines td.num", has_text=six).count() == 0  # booked and matched
+            assert page.locator("#matches tr", has_text=re.compile(r" -6\.00 ")).count() >= 1
+            assert page.locator("#agrees").count() == 1, page.locator("#reconciliation-sheet").inner_text()
+            with page.expect_navigation():
+                page.click("#reconcile-month button[type=submit]")
+            assert page.locator("#month-reconciled").inner_text().startswith("2025-12")
+            sign_out(page)
+
+            sign_in(page, base, "auditor", "auditor-demo")
+            page.goto(f"{base}/office/reconciliation/")
+            with page.expect_navigation():
+                page.click("#account-100201 a")
+            page.goto(page.url + "&month=2025-12")
+            assert page.locator("#month-reconciled").count() == 1
+            for form in ("#statement-import", "#match-auto", "#book-line", "#reconcile-month", "#match-window"):
+                assert page.locator(form).count() == 0, form
+            sign_out(page)
+        finally:
+            browser.close()

@@ -151,3 +151,24 @@ def test_a_line_in_a_reconciled_month_is_refused(trust, bank, officer):
     month_reconcile(account=bank, month="2026-01", user=officer)
     with pytest.raises(ReconciliationError, match="2026-01 is reconciled"):
         statement_line_book(line=_line("B003"), kind="bank_fee", user=officer)
+
+
+def test_a_line_of_a_closed_period_is_booked_on_a_later_day_of_an_open_one(trust, bank, officer, approver):
+    """January's books are closed before the fee of 31 January is noticed: booked on its own date it is refused by
+    the closed period; booked on 3 February it posts there and is matched to the January line. A date before the
+    line is refused. January's 余额调节表 keeps the fee as an item on the bank's side; February's only the interest."""
+    from ledger.services import period_close
+
+    period_close(book=trust.book, month="2026-01", user=approver)
+    line = _line("B003")
+    with pytest.raises(Exception, match="closed"):
+        statement_line_book(line=line, kind="bank_fee", user=officer)
+    with pytest.raises(ReconciliationError, match="before the statement line"):
+        statement_line_book(line=line, kind="bank_fee", user=officer, date=dt.date(2026, 1, 30))
+    assert not Expense.objects.filter(kind="bank_fee").exists()
+    booking = statement_line_book(line=line, kind="bank_fee", user=officer, date=dt.date(2026, 2, 3))
+    assert booking.entry.date == dt.date(2026, 2, 3) and _line("B003").match == booking.match
+    jan = reconcile(bank, dt.date(2026, 1, 31))
+    assert [i.amount for i in jan.bank_items] == [fen("-15")] and jan.agrees
+    feb = reconcile(bank, dt.date(2026, 2, 28))
+    assert [i.reference for i in feb.bank_items] == ["B005"] and feb.agrees  # only the interest, not yet booked

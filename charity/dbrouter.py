@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import time
 
 from django.conf import settings
 from django.core import signing
@@ -75,11 +74,11 @@ def wrote_recently(request) -> bool:
     value = request.COOKIES.get(STICKY_COOKIE)
     if not value:
         return False
-    try:
-        until = float(signing.loads(value, salt=STICKY_COOKIE))
-    except (signing.BadSignature, TypeError, ValueError):
+    try:  # the signature carries its own time: older than the window is SignatureExpired (a BadSignature)
+        signing.loads(value, salt=STICKY_COOKIE, max_age=settings.DATABASE_REPLICA_STICKY_SECONDS)
+    except signing.BadSignature:
         return False
-    return time.time() < until
+    return True
 
 
 def standby_has(head: str) -> bool:
@@ -156,7 +155,7 @@ class ReadYourWrites:
         if request.method not in _SAFE and replica_configured():
             seconds = settings.DATABASE_REPLICA_STICKY_SECONDS
             response.set_cookie(
-                STICKY_COOKIE, signing.dumps(str(time.time() + seconds), salt=STICKY_COOKIE), max_age=seconds,
+                STICKY_COOKIE, signing.dumps("wrote", salt=STICKY_COOKIE), max_age=seconds,
                 httponly=True, samesite="Lax", secure=settings.SESSION_COOKIE_SECURE,
             )
         return response

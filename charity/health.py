@@ -51,14 +51,14 @@ def standby_lag() -> dict:
         cursor.execute(
             "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, "
             "CASE WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 "
-            "ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END"
+            "ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8 END"  # seconds, a duration
         )
         in_recovery, replayed, seconds = cursor.fetchone()
     lag["in_recovery"] = in_recovery
     if not in_recovery:  # the alias names a server that is not a standby (e.g. the primary itself): no lag
         lag["seconds"], lag["bytes"] = 0.0, 0
         return lag
-    lag["seconds"] = float(seconds) if seconds is not None else None
+    lag["seconds"] = seconds
     if replayed is not None:
         with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
             cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)", [replayed])

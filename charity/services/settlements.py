@@ -94,10 +94,12 @@ def settlement_record(*, trust: Trust, channel: str, date: dt.date, fee, referen
         if len(set(ids)) != len(ids):
             raise SettlementError("a gift is named twice", field="donations")
         present = list(Donation.objects.filter(pk__in=ids))
-        posted_to = Fund.objects.filter(book=trust.book).filter(
-            Q(pk__in={d.fund_id for d in present}) | Q(code=FEE_FUND))
+        posted_to = list(Fund.objects.filter(book=trust.book).filter(
+            Q(pk__in={d.fund_id for d in present}) | Q(code=FEE_FUND)))
         # the book and the funds the payout posts to, then the gifts (ledger.locking)
-        locked = {d.pk: d for d in lock(trust.book, *posted_to, *present)[1 + len(posted_to):]}
+        rows = lock(trust.book, *posted_to, *present)
+        fund_rows = {f.pk: f for f in rows[1:1 + len(posted_to)]}
+        locked = {d.pk: d for d in rows[1 + len(posted_to):]}
         donations = [locked[pk] for pk in ids if pk in locked]
         if len(donations) != len(ids):
             raise SettlementError("a gift named is not recorded", field="donations")
@@ -129,16 +131,17 @@ def settlement_record(*, trust: Trust, channel: str, date: dt.date, fee, referen
             raise SettlementError(f"gift {refunded.donation.external_id} was refunded; a platform does not pay out "
                                   f"a refunded gift", field="donations")
         per_fund: dict[int, Decimal] = defaultdict(Decimal)
-        funds: dict[int, Fund] = {}
         for d in donations:
             per_fund[d.fund_id] += d.amount.amount
-            funds[d.fund_id] = d.fund
+        funds = fund_rows  # each gift's fund, read with its lock: no query per gift
         gross = sum(per_fund.values(), Decimal("0.00"))
         if fee >= gross:
             raise SettlementError(f"the fee {fee} is not below the gross {gross} of the gifts settled", field="fee")
         net = gross - fee
         clearing, bank = account(trust, CLEARING[channel]), account(trust, chart.BANK)
-        general = Fund.objects.get(book=trust.book, code=FEE_FUND)
+        general = next((f for f in fund_rows.values() if f.code == FEE_FUND), None)
+        if general is None:
+            raise SettlementError(f"trust {trust.code} has no general fund {FEE_FUND} to bear the fee", field="fee")
         legs = []
         for fund_id in sorted(per_fund, key=lambda pk: funds[pk].code):
             fund, amount = funds[fund_id], per_fund[fund_id]
